@@ -1,0 +1,35 @@
+//! The library's error type: every failure says what went wrong and, where there is one, which
+//! file.
+
+use std::path::PathBuf;
+
+/// Errors from the library. Messages are written for the person running the program.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The tensor device failed (in practice: out of memory).
+    #[error("tensor device error: {0}")]
+    Device(#[from] dfdx::prelude::CpuError),
+
+    /// The loss became NaN or infinite: training cannot go on from there.
+    #[error("the loss is not a finite number ({loss}) at {context}; try a lower learning rate, and check the input images for NaN values")]
+    NonFiniteLoss { loss: f32, context: String },
+
+    /// The optimizer could not update the model.
+    #[error("optimizer update failed: {0}")]
+    Optimizer(String),
+
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Input data is not what it should be; the message names the file and the problem.
+    #[error("{}: {message}", path.display())]
+    Data { path: PathBuf, message: String },
+}
+
+/// Shorthand for results with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

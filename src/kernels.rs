@@ -1,0 +1,341 @@
+//! The CPU kernels behind [`Conv2D`](crate::layers::Conv2D) and
+//! [`MaxPool2D`](crate::layers::MaxPool2D), on plain `f32` slices in NCHW order.
+//!
+//! The convolution is im2col + GEMM: the 3x3 neighbourhoods of one image are laid out as the
+//! columns of a `(C*9) x (OH*OW)` matrix, and one matrix product with the `O x (C*9)` weights
+//! gives all output channels at once. The GEMM is the blocked, vectorised `gemm` crate that dfdx
+//! itself uses. Work is split over the images of a batch with rayon; each image is computed by
+//! one thread with a single-threaded GEMM. That keeps the results bit-identical whatever the
+//! number of threads: nothing is ever summed in an order that depends on scheduling (the weight
+//! gradient is summed over images in image order).
+//!
+//! Scratch matrices live in thread-local buffers that grow once and are reused, so the hot loop
+//! does not allocate.
+
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// Side of the square convolution kernel.
+pub const KERNEL: usize = 3;
+
+/// The sizes of one convolution call: a batch of `in_channels x height x width` images
+/// convolved into `out_channels x (height-2) x (width-2)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvDims {
+    pub batch: usize,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ConvDims {
+    pub fn out_height(&self) -> usize {
+        self.height - (KERNEL - 1)
+    }
+    pub fn out_width(&self) -> usize {
+        self.width - (KERNEL - 1)
+    }
+    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    pub fn patch_len(&self) -> usize {
+        self.in_channels * KERNEL * KERNEL
+    }
+    /// Columns of the im2col matrix: one per output pixel.
+    pub fn out_pixels(&self) -> usize {
+        self.out_height() * self.out_width()
+    }
+    pub fn input_len(&self) -> usize {
+        self.in_channels * self.height * self.width
+    }
+    pub fn output_len(&self) -> usize {
+        self.out_channels * self.out_pixels()
+    }
+    pub fn weight_len(&self) -> usize {
+        self.out_channels * self.patch_len()
+    }
+}
+
+/// The sizes of one 2x2, stride-2 max-pool call over `channels x height x width` images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolDims {
+    pub batch: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl PoolDims {
+    pub fn out_height(&self) -> usize {
+        self.height / 2
+    }
+    pub fn out_width(&self) -> usize {
+        self.width / 2
+    }
+    pub fn input_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+    pub fn output_len(&self) -> usize {
+        self.channels * self.out_height() * self.out_width()
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with a thread-local scratch slice of `len` floats (contents unspecified).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        f(&mut buf[..len])
+    })
+}
+
+/// Lays out the 3x3 neighbourhoods of one image as columns:
+/// `col[(c*3 + ky)*3 + kx][oy*OW + ox] = image[c][oy + ky][ox + kx]`.
+fn im2col(d: &ConvDims, image: &[f32], col: &mut [f32]) {
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
+    let n = oh * ow;
+    let mut rows = col.chunks_exact_mut(n);
+    for c in 0..d.in_channels {
+        let plane = &image[c * h * w..(c + 1) * h * w];
+        for ky in 0..KERNEL {
+            for kx in 0..KERNEL {
+                let row = rows.next().expect("col has patch_len rows");
+                for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
+                    let start = (oy + ky) * w + kx;
+                    dst.copy_from_slice(&plane[start..start + ow]);
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds each column entry back onto the pixel it came from.
+fn col2im_add(d: &ConvDims, col: &[f32], image: &mut [f32]) {
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
+    let n = oh * ow;
+    let mut rows = col.chunks_exact(n);
+    for c in 0..d.in_channels {
+        let plane = &mut image[c * h * w..(c + 1) * h * w];
+        for ky in 0..KERNEL {
+            for kx in 0..KERNEL {
+                let row = rows.next().expect("col has patch_len rows");
+                for (oy, src) in row.chunks_exact(ow).enumerate() {
+                    let start = (oy + ky) * w + kx;
+                    for (dst, s) in plane[start..start + ow].iter_mut().zip(src) {
+                        *dst += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dst (m x n, row-major) = [dst +] lhs (m x k) * rhs (k x n)`, single-threaded.
+/// Strides are given as (row stride, column stride) for each operand.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    lhs_strides: (usize, usize),
+    rhs: &[f32],
+    rhs_strides: (usize, usize),
+) {
+    assert!(dst.len() >= m * n);
+    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_strides.0 + (k - 1) * lhs_strides.1);
+    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_strides.0 + (n - 1) * rhs_strides.1);
+    // SAFETY: the asserts above keep every index that gemm reads or writes inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_strides.1 as isize,
+            lhs_strides.0 as isize,
+            rhs.as_ptr(),
+            rhs_strides.1 as isize,
+            rhs_strides.0 as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// Forward 3x3 valid convolution with bias:
+/// `output[b][o][y][x] = bias[o] + sum_{c,ky,kx} weight[o][c][ky][kx] * input[b][c][y+ky][x+kx]`.
+///
+/// Shapes: `input` is `B x C x H x W`, `weight` is `O x C x 3 x 3`, `bias` is `O`,
+/// `output` is `B x O x (H-2) x (W-2)` and is overwritten.
+pub fn conv3x3_forward(
+    d: &ConvDims,
+    input: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    output: &mut [f32],
+) {
+    assert_eq!(input.len(), d.batch * d.input_len());
+    assert_eq!(weight.len(), d.weight_len());
+    assert_eq!(bias.len(), d.out_channels);
+    assert_eq!(output.len(), d.batch * d.output_len());
+    if d.batch == 0 || d.output_len() == 0 {
+        return;
+    }
+    let (k, n) = (d.patch_len(), d.out_pixels());
+    output
+        .par_chunks_exact_mut(d.output_len())
+        .zip(input.par_chunks_exact(d.input_len()))
+        .for_each(|(out, image)| {
+            for (plane, &b) in out.chunks_exact_mut(n).zip(bias) {
+                plane.fill(b);
+            }
+            with_scratch(k * n, |col| {
+                im2col(d, image, col);
+                matmul(d.out_channels, n, k, out, true, weight, (k, 1), col, (n, 1));
+            });
+        });
+}
+
+/// Backward pass of [`conv3x3_forward`]. Adds (`+=`) the gradients of the loss with respect to
+/// the input (when `grad_input` is given), the weight and the bias, given `grad_output`.
+pub fn conv3x3_backward(
+    d: &ConvDims,
+    input: &[f32],
+    weight: &[f32],
+    grad_output: &[f32],
+    grad_input: Option<&mut [f32]>,
+    grad_weight: &mut [f32],
+    grad_bias: &mut [f32],
+) {
+    assert_eq!(input.len(), d.batch * d.input_len());
+    assert_eq!(weight.len(), d.weight_len());
+    assert_eq!(grad_output.len(), d.batch * d.output_len());
+    assert_eq!(grad_weight.len(), d.weight_len());
+    assert_eq!(grad_bias.len(), d.out_channels);
+    if d.batch == 0 || d.output_len() == 0 {
+        return;
+    }
+    let (k, n, o) = (d.patch_len(), d.out_pixels(), d.out_channels);
+
+    // One weight gradient per image, summed in image order below: deterministic whatever the
+    // number of threads.
+    let mut per_image_grad_weight = vec![0.0f32; d.batch * d.weight_len()];
+    let per_image = |(b, gw): (usize, &mut [f32]), grad_in: Option<&mut [f32]>| {
+        let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
+        let g_out = &grad_output[b * d.output_len()..(b + 1) * d.output_len()];
+        with_scratch(k * n, |col| {
+            im2col(d, image, col);
+            // dW = dY (O x N) * col^T (N x K)
+            matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
+            if let Some(grad_in) = grad_in {
+                // dcol = W^T (K x O) * dY (O x N), reusing the col buffer.
+                matmul(k, n, o, col, false, weight, (1, k), g_out, (n, 1));
+                col2im_add(d, col, grad_in);
+            }
+        });
+    };
+    match grad_input {
+        Some(grad_input) => {
+            assert_eq!(grad_input.len(), d.batch * d.input_len());
+            per_image_grad_weight
+                .par_chunks_exact_mut(d.weight_len())
+                .enumerate()
+                .zip(grad_input.par_chunks_exact_mut(d.input_len()))
+                .for_each(|(gw, gi)| per_image(gw, Some(gi)));
+        }
+        None => per_image_grad_weight
+            .par_chunks_exact_mut(d.weight_len())
+            .enumerate()
+            .for_each(|gw| per_image(gw, None)),
+    }
+    for gw in per_image_grad_weight.chunks_exact(d.weight_len()) {
+        for (acc, g) in grad_weight.iter_mut().zip(gw) {
+            *acc += g;
+        }
+    }
+    for g_out in grad_output.chunks_exact(d.output_len()) {
+        for (acc, plane) in grad_bias.iter_mut().zip(g_out.chunks_exact(n)) {
+            *acc += plane.iter().sum::<f32>();
+        }
+    }
+}
+
+/// Forward 2x2, stride-2 max-pool (odd last rows and columns are dropped, as in Keras).
+/// Writes the pooled `output` and, for each output value, the index (within its image) of the
+/// input value it came from; on ties the first in row-major order wins.
+pub fn maxpool2x2_forward(d: &PoolDims, input: &[f32], output: &mut [f32], argmax: &mut [u32]) {
+    assert_eq!(input.len(), d.batch * d.input_len());
+    assert_eq!(output.len(), d.batch * d.output_len());
+    assert_eq!(argmax.len(), output.len());
+    assert!(
+        d.input_len() <= u32::MAX as usize,
+        "image too large for u32 indices"
+    );
+    if d.batch == 0 || d.output_len() == 0 {
+        return;
+    }
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
+    output
+        .par_chunks_exact_mut(d.output_len())
+        .zip(argmax.par_chunks_exact_mut(d.output_len()))
+        .zip(input.par_chunks_exact(d.input_len()))
+        .for_each(|((out, arg), image)| {
+            for c in 0..d.channels {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let top = c * h * w + 2 * oy * w + 2 * ox;
+                        let mut best = top;
+                        for cand in [top + 1, top + w, top + w + 1] {
+                            if image[cand] > image[best] {
+                                best = cand;
+                            }
+                        }
+                        let i = (c * oh + oy) * ow + ox;
+                        out[i] = image[best];
+                        arg[i] = best as u32;
+                    }
+                }
+            }
+        });
+}
+
+/// Backward pass of [`maxpool2x2_forward`]: each output gradient is added to the input value
+/// that won the max.
+pub fn maxpool2x2_backward(
+    d: &PoolDims,
+    argmax: &[u32],
+    grad_output: &[f32],
+    grad_input: &mut [f32],
+) {
+    assert_eq!(grad_output.len(), d.batch * d.output_len());
+    assert_eq!(argmax.len(), grad_output.len());
+    assert_eq!(grad_input.len(), d.batch * d.input_len());
+    if d.batch == 0 || d.output_len() == 0 {
+        return;
+    }
+    grad_input
+        .par_chunks_exact_mut(d.input_len())
+        .zip(argmax.par_chunks_exact(d.output_len()))
+        .zip(grad_output.par_chunks_exact(d.output_len()))
+        .for_each(|((g_in, arg), g_out)| {
+            for (&i, &g) in arg.iter().zip(g_out) {
+                g_in[i as usize] += g;
+            }
+        });
+}

@@ -1,0 +1,96 @@
+//! The teaching model: parameter count, shapes, training, and the safetensors round trip.
+
+use dfdx::{
+    nn::{DeviceBuildExt, LoadFromSafetensors, Module, NumParams, SaveToSafetensors},
+    prelude::*,
+};
+use head_ct::{
+    layers::builders::{Conv2D, Dense, Flatten, MaxPool2D},
+    model::{build_teaching_net, ImageBatch, TEACHING_NET_PARAMS},
+    training::{keras_adam, Trainer},
+};
+
+fn random_images(dev: &Cpu, batch: usize) -> ImageBatch {
+    dev.sample_uniform_like(&(batch, Const::<3>, Const::<150>, Const::<150>))
+}
+
+#[test]
+fn teaching_net_has_the_keras_parameter_count() {
+    let dev = Cpu::seed_from_u64(0);
+    let model = build_teaching_net(&dev);
+    assert_eq!(model.num_trainable_params(), TEACHING_NET_PARAMS);
+}
+
+#[test]
+fn teaching_net_maps_a_batch_to_one_probability_each() {
+    let dev = Cpu::seed_from_u64(1);
+    let model = build_teaching_net(&dev);
+    let logits: Tensor<(usize, Const<1>), f32, Cpu> = model.forward(random_images(&dev, 3));
+    assert_eq!(logits.shape().0, 3);
+    assert!(logits.as_vec().iter().all(|v| v.is_finite()));
+}
+
+/// A tiny network of the same kind (conv, pool, flatten, dense) must learn one small batch by
+/// heart: if any gradient were wrong, the loss would not fall this far.
+#[test]
+fn tiny_model_overfits_one_batch() {
+    type Tiny = (
+        (Conv2D<1, 4>, ReLU, MaxPool2D),
+        (Conv2D<4, 8>, ReLU, MaxPool2D),
+        (Flatten, Dense<32, 16>, ReLU, Dense<16, 1>),
+    );
+    let dev = Cpu::seed_from_u64(2);
+    let model = dev.build_module::<Tiny, f32>();
+    let images: Tensor<(usize, Const<1>, Const<14>, Const<14>), f32, Cpu> =
+        dev.sample_normal_like(&(8, Const, Const, Const));
+    let labels = dev.tensor_from_vec(
+        vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0],
+        (8usize, Const::<1>),
+    );
+    let mut trainer = Trainer::new(model, keras_adam(1e-2));
+    let first = trainer.train_step(images.clone(), &labels).unwrap();
+    let mut last = first;
+    for _ in 0..150 {
+        last = trainer.train_step(images.clone(), &labels).unwrap();
+    }
+    assert!(
+        last.loss < 0.1 * first.loss,
+        "loss fell from {} to {} only",
+        first.loss,
+        last.loss
+    );
+    assert_eq!(last.correct, 8);
+}
+
+#[test]
+fn safetensors_round_trip_gives_bit_identical_outputs() {
+    let dev = Cpu::seed_from_u64(3);
+    let model = build_teaching_net(&dev);
+    let dir = std::env::temp_dir().join(format!("head-ct-roundtrip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    model.save_safetensors(&path).unwrap();
+
+    let mut loaded = build_teaching_net(&Cpu::seed_from_u64(99));
+    let images = random_images(&dev, 2);
+    assert_ne!(
+        model.forward(images.clone()).as_vec(),
+        loaded.forward(images.clone()).as_vec(),
+        "a differently seeded model should differ before loading"
+    );
+    loaded.load_safetensors(&path).unwrap();
+    let before: Vec<u32> = model
+        .forward(images.clone())
+        .as_vec()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
+    let after: Vec<u32> = loaded
+        .forward(images)
+        .as_vec()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
+    assert_eq!(before, after);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
