@@ -9,6 +9,7 @@
 //! - [`kernels`]: the im2col + GEMM convolution and the max-pool kernels underneath.
 
 pub mod error;
+pub mod history;
 pub mod kernels;
 pub mod layers;
 pub mod model;
