@@ -1,0 +1,283 @@
+//! Each layer against a naive reference, and its gradients against finite differences.
+//!
+//! The references are written the obvious way (nested loops over every index) so that they are
+//! easy to check by eye; the layers under test use im2col + GEMM and recorded backward closures.
+
+use dfdx::prelude::*;
+use head_ct::{
+    kernels::{self, ConvDims, PoolDims},
+    layers::{Conv2D, MaxPool2D},
+};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+fn random_vec(rng: &mut StdRng, len: usize) -> Vec<f32> {
+    (0..len).map(|_| rng.gen_range(-1.0..1.0)).collect()
+}
+
+/// out[b][o][y][x] = bias[o] + Σ_c Σ_ky Σ_kx w[o][c][ky][kx] · in[b][c][y+ky][x+kx], in f64.
+fn naive_conv(d: &ConvDims, input: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f64> {
+    let (oh, ow) = (d.height - 2, d.width - 2);
+    let mut out = vec![0.0f64; d.batch * d.out_channels * oh * ow];
+    for b in 0..d.batch {
+        for o in 0..d.out_channels {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut acc = bias[o] as f64;
+                    for c in 0..d.in_channels {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let w = weight[((o * d.in_channels + c) * 3 + ky) * 3 + kx];
+                                let v = input[((b * d.in_channels + c) * d.height + y + ky)
+                                    * d.width
+                                    + x
+                                    + kx];
+                                acc += w as f64 * v as f64;
+                            }
+                        }
+                    }
+                    out[((b * d.out_channels + o) * oh + y) * ow + x] = acc;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// out[b][c][y][x] = max over the 2x2 window at (2y, 2x); odd last rows/columns ignored.
+fn naive_pool(d: &PoolDims, input: &[f32]) -> Vec<f32> {
+    let (oh, ow) = (d.height / 2, d.width / 2);
+    let mut out = Vec::new();
+    for b in 0..d.batch {
+        for c in 0..d.channels {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let at = |dy: usize, dx: usize| {
+                        input[((b * d.channels + c) * d.height + 2 * y + dy) * d.width + 2 * x + dx]
+                    };
+                    out.push(at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1)));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn assert_close(actual: &[f32], expected: &[f64], tol: f64, what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: length");
+    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        let err = (a as f64 - e).abs();
+        assert!(
+            err <= tol * (1.0 + e.abs()),
+            "{what}[{i}]: got {a}, expected {e} (error {err:.2e})"
+        );
+    }
+}
+
+#[test]
+fn conv_kernel_matches_naive_reference_on_random_sizes() {
+    let mut rng = StdRng::seed_from_u64(10);
+    for _ in 0..25 {
+        let d = ConvDims {
+            batch: rng.gen_range(1..5),
+            in_channels: rng.gen_range(1..9),
+            out_channels: rng.gen_range(1..13),
+            height: rng.gen_range(3..20),
+            width: rng.gen_range(3..20),
+        };
+        let input = random_vec(&mut rng, d.batch * d.input_len());
+        let weight = random_vec(&mut rng, d.weight_len());
+        let bias = random_vec(&mut rng, d.out_channels);
+        let mut out = vec![f32::NAN; d.batch * d.output_len()];
+        kernels::conv3x3_forward(&d, &input, &weight, &bias, &mut out);
+        assert_close(
+            &out,
+            &naive_conv(&d, &input, &weight, &bias),
+            1e-5,
+            &format!("{d:?}"),
+        );
+    }
+}
+
+#[test]
+fn conv_module_matches_naive_reference() {
+    let dev = Cpu::seed_from_u64(11);
+    let mut rng = StdRng::seed_from_u64(11);
+    let conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, 5>, f32>();
+    for _ in 0..5 {
+        let (b, h, w) = (
+            rng.gen_range(1..4),
+            rng.gen_range(3..17),
+            rng.gen_range(3..17),
+        );
+        let d = ConvDims {
+            batch: b,
+            in_channels: 3,
+            out_channels: 5,
+            height: h,
+            width: w,
+        };
+        let input = random_vec(&mut rng, d.batch * d.input_len());
+        let x = dev.tensor_from_vec(input.clone(), (b, Const::<3>, h, w));
+        let y = conv.forward(x);
+        assert_eq!(*y.shape(), (b, Const::<5>, h - 2, w - 2));
+        let expected = naive_conv(&d, &input, &conv.weight.as_vec(), &conv.bias.as_vec());
+        assert_close(&y.as_vec(), &expected, 1e-5, "Conv2D module");
+    }
+}
+
+#[test]
+fn pool_matches_naive_reference_including_odd_sizes() {
+    let dev = Cpu::seed_from_u64(12);
+    let mut rng = StdRng::seed_from_u64(12);
+    for _ in 0..25 {
+        let d = PoolDims {
+            batch: rng.gen_range(1..4),
+            channels: rng.gen_range(1..6),
+            height: rng.gen_range(2..16),
+            width: rng.gen_range(2..16),
+        };
+        let input = random_vec(&mut rng, d.batch * d.input_len());
+        let x = dev.tensor_from_vec(input.clone(), (d.batch, d.channels, d.height, d.width));
+        let y = MaxPool2D.forward(x);
+        assert_eq!(*y.shape(), (d.batch, d.channels, d.height / 2, d.width / 2));
+        assert_eq!(y.as_vec(), naive_pool(&d, &input), "{d:?}");
+    }
+}
+
+/// Checks d(loss)/d(param) of `loss = Σ output · r` (a fixed random `r`) for every entry of
+/// `values` against a central finite difference. The loss is linear in each parameter, so the
+/// difference quotient is exact up to rounding.
+fn check_gradient(what: &str, values: &[f32], analytic: &[f32], loss_with: impl Fn(&[f32]) -> f64) {
+    let eps = 1e-2f32;
+    let mut worst = 0.0f64;
+    for i in 0..values.len() {
+        let mut plus = values.to_vec();
+        plus[i] += eps;
+        let mut minus = values.to_vec();
+        minus[i] -= eps;
+        let numeric = (loss_with(&plus) - loss_with(&minus)) / (2.0 * eps as f64);
+        let err = (numeric - analytic[i] as f64).abs() / (1.0 + numeric.abs());
+        worst = worst.max(err);
+        assert!(
+            err < 2e-3,
+            "{what}[{i}]: backward gives {}, finite difference {numeric}",
+            analytic[i]
+        );
+    }
+    assert!(worst.is_finite());
+}
+
+#[test]
+fn conv_gradients_match_finite_differences() {
+    const I: usize = 2;
+    const O: usize = 3;
+    let dev = Cpu::seed_from_u64(13);
+    let mut rng = StdRng::seed_from_u64(13);
+    let conv = dev.build_module::<head_ct::layers::builders::Conv2D<I, O>, f32>();
+    // A nonzero bias so that the bias gradient is not trivially tested at zero.
+    let mut conv = conv;
+    conv.bias = dev.tensor_from_vec(random_vec(&mut rng, O), (Const::<O>,));
+    let (b, h, w) = (2usize, 6usize, 5usize);
+    let input = random_vec(&mut rng, b * I * h * w);
+    let r = random_vec(&mut rng, b * O * (h - 2) * (w - 2));
+    let r_t = dev.tensor_from_vec(r.clone(), (b, Const::<O>, h - 2, w - 2));
+
+    let x = dev.tensor_from_vec(input.clone(), (b, Const::<I>, h, w));
+    let y = conv.forward(x.leaky_trace());
+    let g = (y * r_t).sum().backward();
+    let (gx, gw, gb) = (
+        g.get(&x).as_vec(),
+        g.get(&conv.weight).as_vec(),
+        g.get(&conv.bias).as_vec(),
+    );
+
+    let weight = conv.weight.as_vec();
+    let bias = conv.bias.as_vec();
+    let d = ConvDims {
+        batch: b,
+        in_channels: I,
+        out_channels: O,
+        height: h,
+        width: w,
+    };
+    let loss = |inp: &[f32], wt: &[f32], bs: &[f32]| -> f64 {
+        naive_conv(&d, inp, wt, bs)
+            .iter()
+            .zip(&r)
+            .map(|(o, r)| o * *r as f64)
+            .sum()
+    };
+    check_gradient("d/d input", &input, &gx, |v| loss(v, &weight, &bias));
+    check_gradient("d/d weight", &weight, &gw, |v| loss(&input, v, &bias));
+    check_gradient("d/d bias", &bias, &gb, |v| loss(&input, &weight, v));
+}
+
+#[test]
+fn pool_gradients_match_finite_differences() {
+    let dev = Cpu::seed_from_u64(14);
+    let (b, c, h, w) = (2usize, 2usize, 5usize, 7usize);
+    let n = b * c * h * w;
+    // Distinct values 0.05 apart, shuffled: no ties within the finite-difference step.
+    let mut rng = StdRng::seed_from_u64(14);
+    let mut input: Vec<f32> = (0..n).map(|i| i as f32 * 0.05).collect();
+    for i in (1..n).rev() {
+        input.swap(i, rng.gen_range(0..=i));
+    }
+    let d = PoolDims {
+        batch: b,
+        channels: c,
+        height: h,
+        width: w,
+    };
+    let r = random_vec(&mut rng, b * c * (h / 2) * (w / 2));
+    let r_t = dev.tensor_from_vec(r.clone(), (b, c, h / 2, w / 2));
+
+    let x = dev.tensor_from_vec(input.clone(), (b, c, h, w));
+    let y = MaxPool2D.forward(x.leaky_trace());
+    let g = (y * r_t).sum().backward();
+    let gx = g.get(&x).as_vec();
+    check_gradient("d/d input", &input, &gx, |v| {
+        naive_pool(&d, v)
+            .iter()
+            .zip(&r)
+            .map(|(o, r)| *o as f64 * *r as f64)
+            .sum()
+    });
+}
+
+/// A tensor used twice must receive the sum of both gradients (the layers add into gradient
+/// buffers; they never overwrite them).
+#[test]
+fn gradients_accumulate_when_an_input_is_used_twice() {
+    let dev = Cpu::seed_from_u64(15);
+    let conv: Conv2D<1, 2, f32, Cpu> =
+        dev.build_module::<head_ct::layers::builders::Conv2D<1, 2>, f32>();
+    let x: Tensor<(usize, Const<1>, usize, usize), f32, Cpu> =
+        dev.sample_normal_like(&(1, Const, 6, 6));
+
+    let once = {
+        let y = conv.forward(x.leaky_trace());
+        y.sum().backward().get(&x).as_vec()
+    };
+    let twice = {
+        let traced = x.leaky_trace();
+        let y1 = conv.forward(traced.with_empty_tape());
+        let y2 = conv.forward(traced);
+        (y1 + y2).sum().backward().get(&x).as_vec()
+    };
+    for (o, t) in once.iter().zip(&twice) {
+        assert!((2.0 * o - t).abs() < 1e-5, "{o} vs {t}");
+    }
+}
+
+#[test]
+fn glorot_initialisation_is_bounded_and_bias_is_zero() {
+    let dev = Cpu::seed_from_u64(16);
+    let conv = dev.build_module::<head_ct::layers::builders::Conv2D<64, 128>, f32>();
+    let limit = (6.0f32 / (64.0 * 9.0 + 128.0 * 9.0)).sqrt();
+    let w = conv.weight.as_vec();
+    assert!(w.iter().all(|v| v.abs() <= limit));
+    // Spread over the whole range, not a narrower default.
+    assert!(w.iter().any(|v| v.abs() > 0.95 * limit));
+    assert!(conv.bias.as_vec().iter().all(|&v| v == 0.0));
+}
