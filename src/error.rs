@@ -29,6 +29,15 @@ pub enum Error {
     /// Input data is not what it should be; the message names the file and the problem.
     #[error("{}: {message}", path.display())]
     Data { path: PathBuf, message: String },
+
+    /// Values passed to a function cannot be used (lengths differ, a label is not 0 or 1, a
+    /// probability is NaN, ...); the message says which.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// A figure could not be drawn.
+    #[error("could not draw the figure: {0}")]
+    Plot(String),
 }
 
 /// Shorthand for results with [`Error`].

@@ -12,7 +12,9 @@ pub mod error;
 pub mod history;
 pub mod kernels;
 pub mod layers;
+pub mod metrics;
 pub mod model;
+pub mod plots;
 pub mod shapes;
 pub mod training;
 
