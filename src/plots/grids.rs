@@ -1,0 +1,343 @@
+//! Grids of CT slices: samples with captions, and predictions with their verdicts.
+
+use plotters::{
+    prelude::*,
+    style::text_anchor::{HPos, Pos, VPos},
+};
+
+use super::{bold, colors, empty_state, render, text, Area, Figure, OrPlot};
+use crate::{
+    model::{CHANNELS, IMAGE_SIZE},
+    Error, Result,
+};
+
+/// Floats in one image: 3 × 150 × 150.
+const IMAGE_LEN: usize = CHANNELS * IMAGE_SIZE * IMAGE_SIZE;
+/// Target figure width.
+const TARGET_WIDTH: u32 = 960;
+/// Columns of [`predictions_grid`].
+const PREDICTION_COLUMNS: usize = 4;
+
+/// One cell of a grid.
+struct Cell<'a> {
+    image: &'a [f32],
+    caption: String,
+    caption_color: RGBColor,
+    border: Option<RGBColor>,
+}
+
+/// A grid of CT slices, `columns` across, with `captions[i]` under `images[i]`.
+///
+/// Each image is `3 × 150 × 150` floats in CHW order (the model's input), values in `[0, 1]`
+/// (values outside are clipped). `captions` must have one caption per image, or be empty for no
+/// captions; long captions wrap onto a second line. With no images the figure says so.
+///
+/// Errors if an image has the wrong length, the caption count differs, or `columns` is 0.
+pub fn sample_grid(images: &[&[f32]], captions: &[String], columns: usize) -> Result<Figure> {
+    if !captions.is_empty() && captions.len() != images.len() {
+        return Err(Error::InvalidInput(format!(
+            "{} images but {} captions",
+            images.len(),
+            captions.len()
+        )));
+    }
+    let cells: Vec<Cell> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| Cell {
+            image,
+            caption: captions.get(i).cloned().unwrap_or_default(),
+            caption_color: colors::INK,
+            border: None,
+        })
+        .collect();
+    grid(&cells, columns, "Sample images", None)
+}
+
+/// What a prediction was, when the truth is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Hemorrhage called hemorrhage, or normal called normal.
+    Correct,
+    /// A hemorrhage called normal (false negative).
+    Missed,
+    /// A normal image called hemorrhage (false positive).
+    FalseAlarm,
+}
+
+impl Verdict {
+    /// The verdict for a call (`predicted_hemorrhage`) against the truth (`label`, 1 =
+    /// hemorrhage).
+    pub fn of(predicted_hemorrhage: bool, label: u8) -> Self {
+        match (predicted_hemorrhage, label == 1) {
+            (true, true) | (false, false) => Verdict::Correct,
+            (false, true) => Verdict::Missed,
+            (true, false) => Verdict::FalseAlarm,
+        }
+    }
+
+    /// "correct", "missed" or "false alarm".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::Missed => "missed",
+            Verdict::FalseAlarm => "false alarm",
+        }
+    }
+}
+
+/// A grid of CT slices with the model's call under each: `"hemorrhage 0.92 — correct"`,
+/// `"normal 0.31 — missed"`, `"hemorrhage 0.71 — false alarm"`. The number is always the
+/// probability of **hemorrhage**; an image is called hemorrhage when it is `>= threshold`.
+///
+/// With `truths` (labels, 1 = hemorrhage) each image gets a green (correct) or red (wrong)
+/// border and the title counts the mistakes; without, captions give only the call. Four columns;
+/// with no images the figure says so.
+///
+/// Errors if the lengths differ, an image has the wrong length, a label is not 0 or 1, or the
+/// threshold is NaN.
+pub fn predictions_grid(
+    images: &[&[f32]],
+    probabilities: &[f32],
+    truths: Option<&[u8]>,
+    threshold: f32,
+) -> Result<Figure> {
+    if probabilities.len() != images.len() {
+        return Err(Error::InvalidInput(format!(
+            "{} images but {} probabilities",
+            images.len(),
+            probabilities.len()
+        )));
+    }
+    if let Some(labels) = truths {
+        if labels.len() != images.len() {
+            return Err(Error::InvalidInput(format!(
+                "{} images but {} labels",
+                images.len(),
+                labels.len()
+            )));
+        }
+        if let Some(i) = labels.iter().position(|&y| y > 1) {
+            return Err(Error::InvalidInput(format!(
+                "label {} at index {i} is neither 0 (normal) nor 1 (hemorrhage)",
+                labels[i]
+            )));
+        }
+    }
+    if threshold.is_nan() {
+        return Err(Error::InvalidInput("the threshold is NaN".into()));
+    }
+    let mut counts = [0usize; 3];
+    let cells: Vec<Cell> = images
+        .iter()
+        .zip(probabilities)
+        .enumerate()
+        .map(|(i, (image, &p))| {
+            let called = p >= threshold;
+            let call = if called { "hemorrhage" } else { "normal" };
+            let shown = if p.is_nan() {
+                "?".to_string()
+            } else {
+                format!("{p:.2}")
+            };
+            match truths {
+                Some(labels) => {
+                    let verdict = Verdict::of(called, labels[i]);
+                    counts[verdict as usize] += 1;
+                    let color = if verdict == Verdict::Correct {
+                        colors::CORRECT
+                    } else {
+                        colors::WRONG
+                    };
+                    Cell {
+                        image,
+                        caption: format!("{call} {shown} — {}", verdict.as_str()),
+                        caption_color: color,
+                        border: Some(color),
+                    }
+                }
+                None => Cell {
+                    image,
+                    caption: format!("{call} {shown}"),
+                    caption_color: colors::INK,
+                    border: None,
+                },
+            }
+        })
+        .collect();
+    let title = match truths {
+        _ if images.is_empty() => "Predictions".to_string(),
+        Some(_) => format!(
+            "Predictions: {} of {} correct, {} missed, {} false {}",
+            counts[0],
+            images.len(),
+            counts[1],
+            counts[2],
+            if counts[2] == 1 { "alarm" } else { "alarms" }
+        ),
+        None => format!("Predictions for {} images", images.len()),
+    };
+    let subtitle =
+        format!("number = probability of hemorrhage; called hemorrhage at >= {threshold:.2}");
+    grid(
+        &cells,
+        PREDICTION_COLUMNS.min(images.len()).max(1),
+        &title,
+        Some(&subtitle),
+    )
+}
+
+/// Lays out and draws a grid of cells.
+fn grid(cells: &[Cell], columns: usize, title: &str, subtitle: Option<&str>) -> Result<Figure> {
+    if columns == 0 {
+        return Err(Error::InvalidInput(
+            "a grid needs at least one column".into(),
+        ));
+    }
+    for (i, cell) in cells.iter().enumerate() {
+        if cell.image.len() != IMAGE_LEN {
+            return Err(Error::InvalidInput(format!(
+                "image {i} has {} values; a {CHANNELS}x{IMAGE_SIZE}x{IMAGE_SIZE} image has {IMAGE_LEN}",
+                cell.image.len()
+            )));
+        }
+    }
+    if cells.is_empty() {
+        return empty_state(title, "No images to show.");
+    }
+    let columns = columns.min(cells.len());
+    let rows = cells.len().div_ceil(columns);
+    let cell_width = (TARGET_WIDTH / columns as u32).clamp(140, 320);
+    let pad = 8u32;
+    let side = cell_width - 2 * pad;
+    let caption_size = if cell_width < 200 { 13.0 } else { 16.0 };
+    let caption_height = (2.6 * caption_size) as u32 + 10;
+    let cell_height = side + 2 * pad + caption_height;
+    let margin = 12u32;
+    let header = if subtitle.is_some() { 74 } else { 48 };
+    let width = (columns as u32 * cell_width + 2 * margin).max(480);
+    let height = header + rows as u32 * cell_height + margin;
+    let left = (width - columns as u32 * cell_width) / 2;
+    let origin = |i: usize| {
+        let (r, c) = ((i / columns) as u32, (i % columns) as u32);
+        (left + c * cell_width, header + r * cell_height)
+    };
+
+    let mut figure = render(width, height, |root| {
+        let centre = Pos::new(HPos::Center, VPos::Center);
+        root.draw(&Text::new(
+            title.to_string(),
+            (width as i32 / 2, 24),
+            bold(22.0, colors::INK).pos(centre),
+        ))
+        .or_plot()?;
+        if let Some(subtitle) = subtitle {
+            root.draw(&Text::new(
+                subtitle.to_string(),
+                (width as i32 / 2, 54),
+                text(16.0, colors::GREY).pos(centre),
+            ))
+            .or_plot()?;
+        }
+        for (i, cell) in cells.iter().enumerate() {
+            let (x, y) = origin(i);
+            let (x0, y0) = ((x + pad) as i32, (y + pad) as i32);
+            let s = side as i32;
+            if let Some(color) = cell.border {
+                root.draw(&Rectangle::new(
+                    [(x0 - 5, y0 - 5), (x0 + s + 4, y0 + s + 4)],
+                    color.filled(),
+                ))
+                .or_plot()?;
+            }
+            let caption_area = root.clone().shrink(
+                (x + 2, y + pad + side + 10),
+                (cell_width - 4, caption_height),
+            );
+            draw_caption(
+                &caption_area,
+                &cell.caption,
+                caption_size,
+                cell.caption_color,
+            )?;
+        }
+        Ok(())
+    })?;
+    for (i, cell) in cells.iter().enumerate() {
+        let (x, y) = origin(i);
+        blit(&mut figure, cell.image, x + pad, y + pad, side);
+    }
+    Ok(figure)
+}
+
+/// Draws `caption` centred in `area`, on one line or wrapped onto two.
+fn draw_caption(area: &Area<'_>, caption: &str, size: f64, color: RGBColor) -> Result<()> {
+    if caption.is_empty() {
+        return Ok(());
+    }
+    let (width, _) = area.dim_in_pixel();
+    let style = text(size, color).pos(Pos::new(HPos::Center, VPos::Top));
+    let fits = |s: &str| -> Result<bool> {
+        Ok(area.estimate_text_size(s, &style).or_plot()?.0 + 4 <= width)
+    };
+    let mut lines = vec![caption.to_string()];
+    if !fits(caption)? {
+        // Break at the last space that keeps the first line within the width.
+        let words: Vec<&str> = caption.split(' ').collect();
+        let mut split = 1;
+        for k in 1..words.len() {
+            if fits(&words[..k].join(" "))? {
+                split = k;
+            }
+        }
+        if split < words.len() {
+            lines = vec![words[..split].join(" "), words[split..].join(" ")];
+        }
+    }
+    let line_height = (size * 1.25) as i32;
+    for (k, line) in lines.iter().enumerate() {
+        area.draw(&Text::new(
+            line.clone(),
+            (width as i32 / 2, k as i32 * line_height),
+            style.clone(),
+        ))
+        .or_plot()?;
+    }
+    Ok(())
+}
+
+/// Copies a CHW image into the figure at `(x, y)`, scaled to `side × side` (bilinear).
+fn blit(figure: &mut Figure, image: &[f32], x: u32, y: u32, side: u32) {
+    let n = IMAGE_SIZE;
+    let plane = n * n;
+    let scale = n as f32 / side as f32;
+    let value = |c: usize, sy: usize, sx: usize| -> f32 {
+        let v = image[c * plane + sy * n + sx];
+        if v.is_nan() {
+            0.0
+        } else {
+            v.clamp(0.0, 1.0)
+        }
+    };
+    for dy in 0..side {
+        let fy = ((dy as f32 + 0.5) * scale - 0.5).clamp(0.0, (n - 1) as f32);
+        let (y0, ty) = (fy.floor() as usize, fy.fract());
+        let y1 = (y0 + 1).min(n - 1);
+        for dx in 0..side {
+            let fx = ((dx as f32 + 0.5) * scale - 0.5).clamp(0.0, (n - 1) as f32);
+            let (x0, tx) = (fx.floor() as usize, fx.fract());
+            let x1 = (x0 + 1).min(n - 1);
+            let (px, py) = ((x + dx) as usize, (y + dy) as usize);
+            if px >= figure.width as usize || py >= figure.height as usize {
+                continue;
+            }
+            let offset = (py * figure.width as usize + px) * 3;
+            for c in 0..CHANNELS {
+                let top = value(c, y0, x0) * (1.0 - tx) + value(c, y0, x1) * tx;
+                let bottom = value(c, y1, x0) * (1.0 - tx) + value(c, y1, x1) * tx;
+                let v = top * (1.0 - ty) + bottom * ty;
+                figure.rgb[offset + c] = (v * 255.0).round() as u8;
+            }
+        }
+    }
+}
