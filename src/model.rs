@@ -23,14 +23,9 @@
 //! positive class, label 1). Training uses binary cross-entropy on the logit, which is the same
 //! loss as Keras' sigmoid + `binary_crossentropy`, computed without overflow.
 
-use dfdx::{
-    nn::{builders::ReLU, BuildOnDevice},
-    prelude::Cpu,
-    shapes::Const,
-    tensor::Tensor,
-};
+use dfdx::{nn::BuildOnDevice, prelude::Cpu, shapes::Const, tensor::Tensor};
 
-use crate::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D};
+use crate::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D, ReLU};
 
 /// Side of the square input image, in pixels.
 pub const IMAGE_SIZE: usize = 150;

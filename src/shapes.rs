@@ -52,6 +52,7 @@ seq_macro::seq!(N in 3..=512 {
 });
 
 seq_macro::seq!(N in 2..=512 {
+    #[allow(clippy::eq_op)] // `2 / 2` after expansion
     impl PoolSide for Const<N> {
         type Output = Const<{ N / 2 }>;
         fn pool_output(&self) -> Self::Output {

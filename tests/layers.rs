@@ -281,3 +281,17 @@ fn glorot_initialisation_is_bounded_and_bias_is_zero() {
     assert!(w.iter().any(|v| v.abs() > 0.95 * limit));
     assert!(conv.bias.as_vec().iter().all(|&v| v == 0.0));
 }
+
+/// Our vectorised ReLU must compute exactly what dfdx's ReLU computes, forward and backward.
+#[test]
+fn relu_matches_dfdx_relu() {
+    let dev = Cpu::seed_from_u64(17);
+    let x: Tensor<(usize, Const<3>, usize), f32, Cpu> = dev.sample_normal_like(&(70_000, Const, 2));
+    let r: Tensor<(usize, Const<3>, usize), f32, Cpu> = dev.sample_normal_like(&(70_000, Const, 2));
+    let ours = head_ct::layers::ReLU.forward(x.leaky_trace());
+    let theirs = dfdx::nn::modules::ReLU.forward(x.leaky_trace());
+    assert_eq!(ours.as_vec(), theirs.as_vec());
+    let g_ours = (ours * r.clone()).sum().backward().get(&x).as_vec();
+    let g_theirs = (theirs * r).sum().backward().get(&x).as_vec();
+    assert_eq!(g_ours, g_theirs);
+}

@@ -3,7 +3,7 @@
 //! dfdx 0.13 keeps its own convolution and pooling behind the `nightly` feature, which no longer
 //! builds, so [`Conv2D`] and [`MaxPool2D`] are written here on top of dfdx's public tape API:
 //! each forward pass runs our kernels ([`crate::kernels`]) and records one backward closure on
-//! the tape. [`Flatten`] and [`Dense`] complete the Keras layer set; ReLU comes from dfdx.
+//! the tape. [`Flatten`], [`Dense`] and a fast [`ReLU`] complete the Keras layer set.
 //!
 //! Every layer sits in dfdx tuples, is built by `dev.build_module::<Model, f32>()`, gets its
 //! gradients from `alloc_grads`/`backward`, is updated by dfdx's `Adam`, and is saved and loaded
@@ -13,11 +13,13 @@ mod conv2d;
 mod dense;
 mod flatten;
 mod maxpool2d;
+mod relu;
 
 pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use flatten::Flatten;
 pub use maxpool2d::MaxPool2D;
+pub use relu::ReLU;
 
 /// Builder types for model type definitions, in the style of `dfdx::nn::builders`.
 pub mod builders {
@@ -25,6 +27,7 @@ pub mod builders {
     pub use super::dense::builder::Dense;
     pub use super::flatten::Flatten;
     pub use super::maxpool2d::MaxPool2D;
+    pub use super::relu::ReLU;
 }
 
 use dfdx::{

@@ -1,0 +1,64 @@
+//! `ReLU`: `max(x, 0)`, element-wise, with a vectorised, multi-threaded CPU kernel.
+
+use dfdx::{
+    nn::{Module, NonMutableModule, ZeroSizedModule},
+    prelude::{Cpu, CpuError},
+    shapes::{HasShape, Shape},
+    tensor::{PutTape, SplitTape, Tape, Tensor, TensorFromVec},
+    tensor_ops::ReshapeTo,
+};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+use super::to_contiguous_vec;
+
+/// Elements per parallel work item: large enough to amortise scheduling, small enough to split
+/// the smallest feature maps of a batch over two cores.
+const CHUNK: usize = 1 << 15;
+
+/// The rectified linear unit, `max(x, 0)`, as Keras' `activation="relu"`.
+///
+/// It computes exactly what dfdx's `ReLU` computes (the gradient is 1 where the output is
+/// positive and 0 elsewhere) but in chunks that the compiler vectorises and rayon spreads over
+/// the cores: on the first block's 3.5 million activations per batch, dfdx's generic scalar
+/// kernel was a noticeable part of the training time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReLU;
+
+impl ZeroSizedModule for ReLU {}
+impl NonMutableModule for ReLU {}
+
+impl<S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>> for ReLU {
+    type Output = Tensor<S, f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward(&self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
+        let (x, mut tape) = x.try_contiguous()?.split_tape();
+        let mut values = to_contiguous_vec(&x);
+        values
+            .par_chunks_mut(CHUNK)
+            .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = v.max(0.0)));
+        let out = x.device().try_tensor_from_vec(values, *x.shape())?;
+        if T::OWNS_TAPE {
+            // The output (shared, not copied) tells where the gradient passes: output > 0.
+            let (x_ghost, out_ghost, out_values) = (x.ghost(), out.ghost(), Arc::new(out.clone()));
+            tape.add_backward_op(move |grads| {
+                let mut positive = vec![0.0f32; out_values.shape().num_elements()];
+                out_values.copy_into(&mut positive);
+                let grad_out: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&out_ghost)?);
+                let grad_in = grads.get_or_alloc_mut(&x_ghost)?;
+                grad_in
+                    .par_chunks_mut(CHUNK)
+                    .zip(grad_out.par_chunks(CHUNK).zip(positive.par_chunks(CHUNK)))
+                    .for_each(|(gi, (go, y))| {
+                        for ((gi, go), y) in gi.iter_mut().zip(go).zip(y) {
+                            *gi += if *y > 0.0 { *go } else { 0.0 };
+                        }
+                    });
+                **grads.get_or_alloc_mut(&out_ghost)? = grad_out;
+                Ok(())
+            });
+        }
+        Ok(out.put_tape(tape))
+    }
+}
