@@ -8,6 +8,7 @@
 //! - [`training`]: one training step and one evaluation pass on a batch.
 //! - [`kernels`]: the im2col + GEMM convolution and the max-pool kernels underneath.
 
+pub mod data;
 pub mod error;
 pub mod history;
 pub mod kernels;

@@ -1,0 +1,361 @@
+//! The data pipeline: images on disk (or synthetic phantoms) to batches in the model's input
+//! shape.
+//!
+//! - [`load_image_folder`] / [`load_seed_layout`]: Keras' `flow_from_directory` semantics. One
+//!   subfolder per class, class names = folder names sorted, every image decoded once (in
+//!   parallel), converted to RGB, resized to 150x150 with [`RESIZE_FILTER`] and scaled to
+//!   `[0, 1]`. The decoded set lives in memory as one contiguous `Vec<f32>`.
+//! - [`ImageSet::batch`], [`ImageSet::augmented_batch`], [`epoch_order`], [`epoch_batches`]:
+//!   dfdx tensors of shape `(batch, 3, 150, 150)` and a seeded shuffle per epoch.
+//! - [`prepare`]: a Kaggle-style folder (`labels.csv` + images) to the seed layout, with a
+//!   stratified, seeded, disjoint split and a `split.csv` manifest.
+//! - [`phantoms`]: synthetic head-CT slices (with lesion masks), the default when there is no
+//!   real data.
+//! - [`augment`]: `ImageDataGenerator`-style augmentation, off by default.
+//!
+//! # Labels
+//! The learned label is **1 = hemorrhage** whatever the folder names sort to: a labelled folder
+//! must hold exactly two class folders, one of them named [`POSITIVE_CLASS`].
+//!
+//! # What counts as an image; junk files
+//! Files ending in `.png`, `.jpg`, `.jpeg`, `.bmp`, `.tif` or `.tiff` (any case) are images.
+//! Hidden entries (name starting with `.`, e.g. `.DS_Store`, `._x.png`, `.ipynb_checkpoints/`)
+//! and the Windows system files `Thumbs.db` and `desktop.ini` are skipped silently. Any other
+//! file (a `README`, a `.txt`, a `.csv`, ...) in an image folder is an error that names it:
+//! nothing is skipped without saying so.
+
+pub mod augment;
+mod load;
+pub mod phantoms;
+pub mod prepare;
+
+use std::path::{Path, PathBuf};
+
+use dfdx::{
+    prelude::Cpu,
+    shapes::Const,
+    tensor::{TensorFrom, TensorFromVec},
+};
+use rand::{seq::SliceRandom, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::{
+    error::Result,
+    model::{Column, ImageBatch, CHANNELS, IMAGE_SIZE},
+    Error,
+};
+
+pub use augment::Augmentation;
+pub use load::{
+    load_image_file, load_image_files, load_image_folder, MIN_IMAGE_SIDE, RESIZE_FILTER,
+};
+
+/// The positive class: label 1, the class whose probability the model outputs.
+pub const POSITIVE_CLASS: &str = "hemorrhage";
+/// The negative class name that [`prepare`] and [`phantoms`] write (label 0). Loaded folders may
+/// call their negative class anything.
+pub const NEGATIVE_CLASS: &str = "normal";
+/// Floats per image: `3 x 150 x 150`, channel-major (CHW).
+pub const IMAGE_LEN: usize = CHANNELS * IMAGE_SIZE * IMAGE_SIZE;
+/// File extensions (lower case) read as images.
+pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
+
+/// One image of a set: where it came from and its label (1 = hemorrhage, 0 = the other class,
+/// `None` = unlabelled, e.g. loose files in `test/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    pub path: PathBuf,
+    pub label: Option<u8>,
+}
+
+/// A decoded set of images, all in memory: `len()` images of `3 x 150 x 150` floats in `[0, 1]`,
+/// stored back to back (CHW per image) in one `Vec<f32>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSet {
+    /// Class folder names, sorted (empty for an unlabelled set).
+    pub class_names: Vec<String>,
+    /// One per image, in the order of the pixel data (class by class, then file name).
+    pub samples: Vec<Sample>,
+    pixels: Vec<f32>,
+}
+
+/// One batch in the model's input shape.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `(batch, 3, 150, 150)`, values in `[0, 1]`.
+    pub images: ImageBatch,
+    /// `(batch, 1)`: 1.0 for hemorrhage, 0.0 for the other class, **NaN for an unlabelled
+    /// image** (so training on unlabelled data fails loudly with a non-finite loss).
+    pub labels: Column,
+    /// The indices into the [`ImageSet`] of the images in this batch, in batch order.
+    pub indices: Vec<usize>,
+}
+
+impl ImageSet {
+    /// Builds a set from its parts. `pixels` must hold `samples.len() * IMAGE_LEN` floats.
+    pub fn from_parts(
+        class_names: Vec<String>,
+        samples: Vec<Sample>,
+        pixels: Vec<f32>,
+    ) -> Result<Self> {
+        if pixels.len() != samples.len() * IMAGE_LEN {
+            return Err(Error::Data {
+                path: PathBuf::from("<in memory>"),
+                message: format!(
+                    "{} samples need {} floats, got {}",
+                    samples.len(),
+                    samples.len() * IMAGE_LEN,
+                    pixels.len()
+                ),
+            });
+        }
+        Ok(Self {
+            class_names,
+            samples,
+            pixels,
+        })
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when the set holds no image.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Image `i` as `3 x 150 x 150` floats (CHW). Panics if `i >= len()`.
+    pub fn image(&self, i: usize) -> &[f32] {
+        &self.pixels[i * IMAGE_LEN..(i + 1) * IMAGE_LEN]
+    }
+
+    /// All pixels, image after image.
+    pub fn pixels(&self) -> &[f32] {
+        &self.pixels
+    }
+
+    /// The label of every image (1 = hemorrhage), in order.
+    pub fn labels(&self) -> Vec<Option<u8>> {
+        self.samples.iter().map(|s| s.label).collect()
+    }
+
+    /// True when every image has a label.
+    pub fn is_labelled(&self) -> bool {
+        !self.samples.is_empty() && self.samples.iter().all(|s| s.label.is_some())
+    }
+
+    /// Images per class, as `(class name, count)` in `class_names` order (empty for an
+    /// unlabelled set).
+    pub fn class_counts(&self) -> Vec<(String, usize)> {
+        self.class_names
+            .iter()
+            .map(|name| {
+                let label = u8::from(name == POSITIVE_CLASS);
+                let n = self
+                    .samples
+                    .iter()
+                    .filter(|s| s.label == Some(label))
+                    .count();
+                (name.clone(), n)
+            })
+            .collect()
+    }
+
+    /// The images `indices` (in that order) as one batch. Panics if an index is out of range.
+    pub fn batch(&self, dev: &Cpu, indices: &[usize]) -> Batch {
+        let mut data = Vec::with_capacity(indices.len() * IMAGE_LEN);
+        for &i in indices {
+            data.extend_from_slice(self.image(i));
+        }
+        self.make_batch(dev, indices, data)
+    }
+
+    /// Like [`ImageSet::batch`], with each image transformed by `aug` (parameters drawn from
+    /// `rng` in batch order, so the same rng state gives the same batch). With an identity
+    /// augmentation this is exactly [`ImageSet::batch`] and `rng` is not touched. Use it for
+    /// training batches only.
+    pub fn augmented_batch<R: rand::Rng + ?Sized>(
+        &self,
+        dev: &Cpu,
+        indices: &[usize],
+        aug: &Augmentation,
+        rng: &mut R,
+    ) -> Batch {
+        if aug.is_identity() {
+            return self.batch(dev, indices);
+        }
+        let params: Vec<_> = indices.iter().map(|_| aug.sample(rng)).collect();
+        let mut data = vec![0.0f32; indices.len() * IMAGE_LEN];
+        use rayon::prelude::*;
+        data.par_chunks_mut(IMAGE_LEN)
+            .zip(indices.par_iter().zip(params.par_iter()))
+            .for_each(|(dst, (&i, p))| augment::apply(self.image(i), dst, p));
+        self.make_batch(dev, indices, data)
+    }
+
+    fn make_batch(&self, dev: &Cpu, indices: &[usize], data: Vec<f32>) -> Batch {
+        let n = indices.len();
+        let labels: Vec<f32> = indices
+            .iter()
+            .map(|&i| self.samples[i].label.map_or(f32::NAN, f32::from))
+            .collect();
+        let images = dev.tensor_from_vec(
+            data,
+            (
+                n,
+                Const::<CHANNELS>,
+                Const::<IMAGE_SIZE>,
+                Const::<IMAGE_SIZE>,
+            ),
+        );
+        let labels = dev.tensor((labels, (n, Const::<1>)));
+        Batch {
+            images,
+            labels,
+            indices: indices.to_vec(),
+        }
+    }
+}
+
+/// The image order for one epoch: `0..len` shuffled by a ChaCha8 generator seeded with `seed`,
+/// on stream `epoch`. The same `(seed, epoch)` always gives the same order, on every platform;
+/// different epochs give different orders.
+pub fn epoch_order(len: usize, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(epoch);
+    let mut order: Vec<usize> = (0..len).collect();
+    order.shuffle(&mut rng);
+    order
+}
+
+/// The batches of one epoch: [`epoch_order`] cut into chunks of `batch_size`; the last batch
+/// holds the remainder (it is kept, as in Keras). Panics if `batch_size` is 0.
+pub fn epoch_batches(len: usize, batch_size: usize, seed: u64, epoch: u64) -> Vec<Vec<usize>> {
+    assert!(batch_size > 0, "batch_size must be at least 1");
+    epoch_order(len, seed, epoch)
+        .chunks(batch_size)
+        .map(<[usize]>::to_vec)
+        .collect()
+}
+
+/// Batches in file order, without shuffling (for validation and test). Panics if `batch_size`
+/// is 0.
+pub fn sequential_batches(len: usize, batch_size: usize) -> Vec<Vec<usize>> {
+    assert!(batch_size > 0, "batch_size must be at least 1");
+    (0..len)
+        .collect::<Vec<_>>()
+        .chunks(batch_size)
+        .map(<[usize]>::to_vec)
+        .collect()
+}
+
+/// The three splits of the seed project's layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedData {
+    pub train: ImageSet,
+    pub validate: ImageSet,
+    /// `None` when there is no `test/` folder. Labelled if `test/` has class folders,
+    /// unlabelled (every label `None`) if it holds loose image files.
+    pub test: Option<ImageSet>,
+}
+
+/// Where [`load_default`] got its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    /// A seed-layout folder on disk.
+    Folder(PathBuf),
+    /// Built-in synthetic phantoms (no folder at the given path).
+    Phantoms { seed: u64 },
+}
+
+/// Loads the seed project's layout: `root/train/<class>/`, `root/validate/<class>/` (both
+/// required, labelled, with the same two class names) and, if present, `root/test/` (class
+/// folders or loose files).
+pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
+    if !root.is_dir() {
+        return Err(Error::Data {
+            path: root.to_path_buf(),
+            message: "data folder not found (expected train/ and validate/ inside)".into(),
+        });
+    }
+    let train = load_labelled_split(&root.join("train"))?;
+    let validate = load_labelled_split(&root.join("validate"))?;
+    if train.class_names != validate.class_names {
+        return Err(Error::Data {
+            path: root.join("validate"),
+            message: format!(
+                "class folders {:?} differ from train/'s {:?}",
+                validate.class_names, train.class_names
+            ),
+        });
+    }
+    let test_dir = root.join("test");
+    let test = if test_dir.exists() {
+        let test = load_image_folder(&test_dir)?;
+        if test.is_labelled() && test.class_names != train.class_names {
+            return Err(Error::Data {
+                path: test_dir,
+                message: format!(
+                    "class folders {:?} differ from train/'s {:?}",
+                    test.class_names, train.class_names
+                ),
+            });
+        }
+        Some(test)
+    } else {
+        None
+    };
+    Ok(SeedData {
+        train,
+        validate,
+        test,
+    })
+}
+
+fn load_labelled_split(dir: &Path) -> Result<ImageSet> {
+    let set = load_image_folder(dir)?;
+    if set.class_names.is_empty() {
+        return Err(Error::Data {
+            path: dir.to_path_buf(),
+            message: format!(
+                "holds loose image files; a training or validation split needs one folder per \
+                 class (`{POSITIVE_CLASS}/` and `{NEGATIVE_CLASS}/`)"
+            ),
+        });
+    }
+    Ok(set)
+}
+
+/// The program's default data: the seed layout at `root` if that folder exists (any error in it
+/// is returned, never papered over), else synthetic phantoms from `seed`
+/// ([`phantoms::phantom_seed_data`]).
+pub fn load_default(root: &Path, seed: u64) -> Result<(SeedData, DataSource)> {
+    if root.exists() {
+        Ok((
+            load_seed_layout(root)?,
+            DataSource::Folder(root.to_path_buf()),
+        ))
+    } else {
+        Ok((
+            phantoms::phantom_seed_data(seed),
+            DataSource::Phantoms { seed },
+        ))
+    }
+}
+
+/// True for a file or folder name that loaders skip silently: hidden entries and the Windows
+/// system files `Thumbs.db` and `desktop.ini`.
+pub fn is_system_junk(name: &str) -> bool {
+    name.starts_with('.')
+        || name.eq_ignore_ascii_case("thumbs.db")
+        || name.eq_ignore_ascii_case("desktop.ini")
+}
+
+/// True if `path` has one of [`IMAGE_EXTENSIONS`] (any case).
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}

@@ -1,0 +1,459 @@
+//! Synthetic head-CT slices ("phantoms"): the built-in data when no real data is present, and
+//! test data with known lesion masks.
+//!
+//! Each phantom is a 150x150 axial slice in a brain window, gray (the same value in R, G, B, as
+//! the real PNGs): black air, a bright elliptic skull ring of varied thickness, brain tissue with
+//! a slightly brighter cortical rim and low-frequency texture, two dark lateral ventricles,
+//! sometimes small bright calcifications (in normal slices too, so "a bright spot" alone is not
+//! a hemorrhage), then Gaussian noise. Head size, aspect, position, rotation, tissue levels and
+//! noise vary per image.
+//!
+//! A hemorrhage phantom adds one lesion, brighter than brain (as fresh blood is on CT), of one of
+//! three kinds ([`LesionKind`]) with varied size, place and contrast; some are small and faint,
+//! so the task is learnable but not trivial. Its mask (pixels where the lesion covers at least
+//! half the pixel) is returned alongside.
+//!
+//! Everything is deterministic: image `i` of class `c` in split `s` is drawn from a ChaCha8
+//! generator seeded with `seed`, on a stream derived from `(s, c, i)`, so sets are generated in
+//! parallel and still reproducible.
+
+use std::{
+    f32::consts::PI,
+    path::{Path, PathBuf},
+};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+
+use super::{
+    prepare::{self, ClassCount, SplitCounts},
+    ImageSet, Sample, SeedData, IMAGE_LEN, NEGATIVE_CLASS, POSITIVE_CLASS,
+};
+use crate::{error::Result, model::IMAGE_SIZE, Error};
+
+const N: usize = IMAGE_SIZE;
+const PLANE: usize = N * N;
+
+/// The kinds of hemorrhage drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LesionKind {
+    /// A roundish, irregular blob inside the brain.
+    Intraparenchymal,
+    /// A biconvex lens against the inner skull, short and thick.
+    Epidural,
+    /// A thin crescent along the inner skull, long and flat.
+    Subdural,
+}
+
+/// A drawn hemorrhage: its kind and mask (150x150, row-major, `true` = lesion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesion {
+    pub kind: LesionKind,
+    pub mask: Vec<bool>,
+}
+
+impl Lesion {
+    /// Lesion pixels in the mask.
+    pub fn area(&self) -> usize {
+        self.mask.iter().filter(|&&m| m).count()
+    }
+}
+
+/// One phantom: a gray 150x150 image (row-major, values in `[0, 1]`) and its lesion, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phantom {
+    pub gray: Vec<f32>,
+    pub lesion: Option<Lesion>,
+}
+
+impl Phantom {
+    /// The image as CHW RGB floats (gray repeated in the three channels).
+    pub fn to_chw(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(IMAGE_LEN);
+        for _ in 0..3 {
+            out.extend_from_slice(&self.gray);
+        }
+        out
+    }
+}
+
+/// An in-memory phantom split: the images (as loaded from disk would be) and, per sample, the
+/// lesion of a hemorrhage image (`None` for a normal one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhantomSet {
+    pub images: ImageSet,
+    pub lesions: Vec<Option<Lesion>>,
+}
+
+/// The three phantom splits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhantomSplits {
+    pub train: PhantomSet,
+    pub validate: PhantomSet,
+    /// `None` when `counts.test` is 0.
+    pub test: Option<PhantomSet>,
+}
+
+impl PhantomSplits {
+    /// Drops the masks.
+    pub fn into_seed_data(self) -> SeedData {
+        SeedData {
+            train: self.train.images,
+            validate: self.validate.images,
+            test: self.test.map(|t| t.images),
+        }
+    }
+}
+
+fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
+    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+/// Coverage of a soft edge: 1 well inside (`d` > 0.5 px), 0 well outside.
+fn inside(d: f32) -> f32 {
+    smoothstep(-0.7, 0.7, d)
+}
+
+/// Renders one phantom from a ChaCha8 generator seeded with `seed` on stream `stream`.
+pub fn render_phantom(seed: u64, stream: u64, hemorrhage: bool) -> Phantom {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    let r = &mut rng;
+
+    // Head geometry.
+    let cx = 74.5 + r.gen_range(-7.0..7.0f32);
+    let cy = 74.5 + r.gen_range(-7.0..7.0f32);
+    let a = r.gen_range(46.0..60.0f32);
+    let b = (a * r.gen_range(1.04..1.25f32)).min(72.0 - (cy - 74.5).abs());
+    let theta = r.gen_range(-0.35..0.35f32);
+    let (sin_t, cos_t) = theta.sin_cos();
+    let skull = r.gen_range(3.0..7.0f32);
+    let rim = r.gen_range(3.0..7.0f32);
+
+    // Tissue levels (a brain window with varied level and width).
+    let brain = r.gen_range(0.36..0.52f32);
+    let bone = r.gen_range(0.82..1.0f32);
+    let csf = brain - r.gen_range(0.14..0.24f32);
+    let cortex = r.gen_range(0.015..0.05f32);
+    let sigma = r.gen_range(0.015..0.045f32);
+    let texture: Vec<(f32, f32, f32, f32)> = (0..3)
+        .map(|_| {
+            (
+                r.gen_range(0.03..0.12f32),
+                r.gen_range(0.0..PI),
+                r.gen_range(0.0..2.0 * PI),
+                r.gen_range(0.006..0.018f32),
+            )
+        })
+        .collect();
+
+    // Ventricles: two ellipses either side of the midline (local coordinates).
+    let v_sep = r.gen_range(4.0..9.0f32);
+    let v_up = r.gen_range(-10.0..4.0f32);
+    let v_rx = r.gen_range(3.0..7.0f32);
+    let v_ry = r.gen_range(9.0..17.0f32);
+    let v_tilt = r.gen_range(0.1..0.4f32);
+
+    // Calcifications (both classes).
+    let n_calc = if r.gen_bool(0.4) {
+        r.gen_range(1..=2)
+    } else {
+        0
+    };
+    let calcs: Vec<(f32, f32, f32)> = (0..n_calc)
+        .map(|_| {
+            (
+                r.gen_range(-6.0..6.0f32),
+                v_up + r.gen_range(-4.0..14.0f32),
+                r.gen_range(0.8..1.8f32),
+            )
+        })
+        .collect();
+
+    // The lesion.
+    enum Shape {
+        Blob {
+            u: f32,
+            v: f32,
+            r1: f32,
+            r2: f32,
+            rot: f32,
+            wobble: f32,
+            phase: f32,
+        },
+        Rim {
+            phi0: f32,
+            half_width: f32,
+            thickness: f32,
+            power: f32,
+        },
+    }
+    let lesion = hemorrhage.then(|| {
+        let kind = match r.gen_range(0..3) {
+            0 => LesionKind::Intraparenchymal,
+            1 => LesionKind::Epidural,
+            _ => LesionKind::Subdural,
+        };
+        // Contrast over brain: skewed towards faint.
+        let delta = 0.06 + 0.22 * r.gen::<f32>().powf(1.5);
+        let shape = match kind {
+            LesionKind::Intraparenchymal => {
+                let rho = r.gen_range(0.15..0.7f32);
+                let ang = r.gen_range(0.0..2.0 * PI);
+                let r1 = 2.5 + 11.0 * r.gen::<f32>().powf(1.3);
+                Shape::Blob {
+                    u: rho * a * ang.cos(),
+                    v: rho * b * ang.sin(),
+                    r1,
+                    r2: r1 * r.gen_range(0.6..1.0f32),
+                    rot: r.gen_range(0.0..PI),
+                    wobble: r.gen_range(0.0..0.2f32),
+                    phase: r.gen_range(0.0..2.0 * PI),
+                }
+            }
+            LesionKind::Epidural => Shape::Rim {
+                phi0: r.gen_range(-PI..PI),
+                half_width: r.gen_range(0.22..0.55f32),
+                thickness: r.gen_range(3.0..12.0f32),
+                power: 2.0,
+            },
+            LesionKind::Subdural => Shape::Rim {
+                phi0: r.gen_range(-PI..PI),
+                half_width: r.gen_range(0.6..1.3f32),
+                thickness: r.gen_range(2.0..7.0f32),
+                power: 6.0,
+            },
+        };
+        (kind, delta, shape)
+    });
+
+    let mut gray = vec![0.0f32; PLANE];
+    let mut mask = vec![false; PLANE];
+    for y in 0..N {
+        for x in 0..N {
+            let dx = x as f32 - cx;
+            let dy = y as f32 - cy;
+            let u = cos_t * dx + sin_t * dy;
+            let v = -sin_t * dx + cos_t * dy;
+            let rho = ((u / a).powi(2) + (v / b).powi(2)).sqrt().max(1e-6);
+            let ray = (u * u + v * v).sqrt() / rho; // head radius along this ray
+            let depth_out = ray * (1.0 - rho); // px inside the outer skull surface
+            let depth = depth_out - skull; // px inside the inner skull surface
+            let head = inside(depth_out);
+            let in_brain = inside(depth);
+
+            // Brain with cortex rim and texture.
+            let mut tissue = brain + cortex * (1.0 - smoothstep(0.0, rim, depth));
+            for &(freq, dir, phase, amp) in &texture {
+                tissue += amp * (freq * (u * dir.cos() + v * dir.sin()) + phase).sin();
+            }
+            // Ventricles.
+            let mut vent = 0.0f32;
+            for side in [-1.0f32, 1.0] {
+                let (s, c) = (side * v_tilt).sin_cos();
+                let pu = u - side * (v_sep + v_rx);
+                let pv = v - v_up;
+                let qu = c * pu + s * pv;
+                let qv = -s * pu + c * pv;
+                let e = ((qu / v_rx).powi(2) + (qv / v_ry).powi(2)).sqrt();
+                vent = vent.max(inside((1.0 - e) * v_rx));
+            }
+            tissue = tissue * (1.0 - vent) + csf * vent;
+            for &(cu, cv, cr) in &calcs {
+                let d = cr - ((u - cu).powi(2) + (v - cv).powi(2)).sqrt();
+                let k = inside(d * 2.0);
+                tissue = tissue * (1.0 - k) + (bone * 0.9) * k;
+            }
+            // Lesion.
+            if let Some((_, delta, shape)) = &lesion {
+                let cover = match *shape {
+                    Shape::Blob {
+                        u: lu,
+                        v: lv,
+                        r1,
+                        r2,
+                        rot,
+                        wobble,
+                        phase,
+                    } => {
+                        let (s, c) = rot.sin_cos();
+                        let pu = u - lu;
+                        let pv = v - lv;
+                        let qu = c * pu + s * pv;
+                        let qv = -s * pu + c * pv;
+                        let ang = qv.atan2(qu);
+                        let e = ((qu / r1).powi(2) + (qv / r2).powi(2)).sqrt();
+                        let edge = 1.0 + wobble * (3.0 * ang + phase).sin();
+                        inside((edge - e) * r2)
+                    }
+                    Shape::Rim {
+                        phi0,
+                        half_width,
+                        thickness,
+                        power,
+                    } => {
+                        let phi = (v / b).atan2(u / a);
+                        let mut dphi = (phi - phi0).abs();
+                        if dphi > PI {
+                            dphi = 2.0 * PI - dphi;
+                        }
+                        let t = (1.0 - (dphi / half_width).powf(power)).max(0.0).sqrt() * thickness;
+                        inside(t - depth)
+                    }
+                } * in_brain;
+                if cover >= 0.5 {
+                    mask[y * N + x] = true;
+                }
+                tissue = tissue * (1.0 - cover) + (brain + delta) * cover;
+            }
+
+            let value = tissue * in_brain + bone * (head - in_brain);
+            let noise: f32 = r.sample(StandardNormal);
+            gray[y * N + x] = (value + sigma * noise * (0.3 + 0.7 * head)).clamp(0.0, 1.0);
+        }
+    }
+    Phantom {
+        gray,
+        lesion: lesion.map(|(kind, _, _)| Lesion { kind, mask }),
+    }
+}
+
+fn split_index(split: &str) -> u64 {
+    match split {
+        "train" => 0,
+        "validate" => 1,
+        "test" => 2,
+        _ => 3,
+    }
+}
+
+/// Generates `per_class` hemorrhage then `per_class` normal phantoms for `split` (in parallel),
+/// as an [`ImageSet`] with classes `["hemorrhage", "normal"]` and sample paths
+/// `split/class/phantom_NNN.png` (where [`write_phantom_layout`] puts them).
+pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> PhantomSet {
+    let jobs: Vec<(u8, usize)> = [1u8, 0]
+        .iter()
+        .flat_map(|&l| (0..per_class).map(move |i| (l, i)))
+        .collect();
+    let s = split_index(split);
+    let phantoms: Vec<Phantom> = jobs
+        .par_iter()
+        .map(|&(label, i)| {
+            render_phantom(
+                seed,
+                (s << 40) | (u64::from(label) << 32) | i as u64,
+                label == 1,
+            )
+        })
+        .collect();
+    let mut pixels = Vec::with_capacity(jobs.len() * IMAGE_LEN);
+    let mut samples = Vec::with_capacity(jobs.len());
+    let mut lesions = Vec::with_capacity(jobs.len());
+    for (&(label, i), p) in jobs.iter().zip(phantoms) {
+        for _ in 0..3 {
+            pixels.extend_from_slice(&p.gray);
+        }
+        let class = if label == 1 {
+            POSITIVE_CLASS
+        } else {
+            NEGATIVE_CLASS
+        };
+        samples.push(Sample {
+            path: PathBuf::from(split)
+                .join(class)
+                .join(format!("phantom_{i:03}.png")),
+            label: Some(label),
+        });
+        lesions.push(p.lesion);
+    }
+    PhantomSet {
+        images: ImageSet::from_parts(
+            vec![POSITIVE_CLASS.to_string(), NEGATIVE_CLASS.to_string()],
+            samples,
+            pixels,
+        )
+        .expect("phantom sizes are consistent"),
+        lesions,
+    }
+}
+
+/// All three phantom splits with `counts` images per class.
+pub fn phantom_splits(seed: u64, counts: SplitCounts) -> PhantomSplits {
+    PhantomSplits {
+        train: generate_phantom_set(seed, "train", counts.train),
+        validate: generate_phantom_set(seed, "validate", counts.validate),
+        test: (counts.test > 0).then(|| generate_phantom_set(seed, "test", counts.test)),
+    }
+}
+
+/// The default synthetic data: 140 / 50 / 10 images (70 / 25 / 5 per class), as the seed split.
+pub fn phantom_seed_data(seed: u64) -> SeedData {
+    phantom_splits(seed, SplitCounts::default()).into_seed_data()
+}
+
+/// Writes phantoms to `target` in the seed layout as 8-bit RGB PNGs (so loading them gives the
+/// in-memory values to within 1/510), with the same refusal of a non-empty target as
+/// [`prepare::prepare_kaggle`] unless `force`. Returns the images per class written in all.
+pub fn write_phantom_layout(
+    target: &Path,
+    seed: u64,
+    counts: SplitCounts,
+    force: bool,
+) -> Result<ClassCount> {
+    prepare::prepare_target(target, force)?;
+    let splits = phantom_splits(seed, counts);
+    let mut total = ClassCount::default();
+    for set in [
+        Some(&splits.train),
+        Some(&splits.validate),
+        splits.test.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for (i, s) in set.images.samples.iter().enumerate() {
+            let dest = target.join(&s.path);
+            let dir = dest.parent().unwrap();
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let gray = &set.images.image(i)[..PLANE];
+            let rgb: Vec<u8> = gray
+                .iter()
+                .flat_map(|&g| {
+                    let b = (g * 255.0).round() as u8;
+                    [b, b, b]
+                })
+                .collect();
+            let mut png = Vec::new();
+            image::codecs::png::PngEncoder::new(&mut png)
+                .write_image_data_rgb(&rgb)
+                .map_err(|e| Error::Data {
+                    path: dest.clone(),
+                    message: format!("cannot encode PNG: {e}"),
+                })?;
+            prepare::write_atomically(&dest, &png)?;
+            if s.label == Some(1) {
+                total.hemorrhage += 1;
+            } else {
+                total.normal += 1;
+            }
+        }
+    }
+    Ok(total)
+}
+
+trait WriteRgb {
+    fn write_image_data_rgb(self, rgb: &[u8]) -> image::ImageResult<()>;
+}
+
+impl<W: std::io::Write> WriteRgb for image::codecs::png::PngEncoder<W> {
+    fn write_image_data_rgb(self, rgb: &[u8]) -> image::ImageResult<()> {
+        use image::ImageEncoder;
+        self.write_image(rgb, N as u32, N as u32, image::ExtendedColorType::Rgb8)
+    }
+}

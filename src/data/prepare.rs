@@ -1,0 +1,497 @@
+//! Turns the Kaggle "Head CT - hemorrhage" download (`labels.csv` + `head_ct/000.png ...`) into
+//! the seed project's layout, with a stratified, seeded, disjoint split:
+//!
+//! ```text
+//! target/train/{hemorrhage,normal}/     70 + 70 by default
+//! target/validate/{hemorrhage,normal}/  25 + 25
+//! target/test/{hemorrhage,normal}/       5 + 5
+//! target/split.csv                      id,label,split — one row per copied image
+//! ```
+//!
+//! The source is only read. Images are copied byte for byte, each to a temporary name in its
+//! target folder and then renamed, so an interrupted run never leaves a half-written image.
+
+use std::{
+    collections::HashMap,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use rand::{seq::SliceRandom, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{has_image_extension, is_system_junk, NEGATIVE_CLASS, POSITIVE_CLASS};
+use crate::{error::Result, Error};
+
+/// Images per class in each split (the same count for both classes: the split is stratified).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitCounts {
+    pub train: usize,
+    pub validate: usize,
+    /// 0 means no `test/` folder.
+    pub test: usize,
+}
+
+impl Default for SplitCounts {
+    /// The seed project's split: 70 + 25 + 5 per class (140 / 50 / 10 images).
+    fn default() -> Self {
+        Self {
+            train: 70,
+            validate: 25,
+            test: 5,
+        }
+    }
+}
+
+/// Options of [`prepare_kaggle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrepareOptions {
+    pub counts: SplitCounts,
+    /// Seed of the shuffle that assigns images to splits.
+    pub seed: u64,
+    /// Write into a non-empty target: its `train/`, `validate/`, `test/` folders and
+    /// `split.csv` are replaced; anything else in it is left alone.
+    pub force: bool,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        Self {
+            counts: SplitCounts::default(),
+            seed: 42,
+            force: false,
+        }
+    }
+}
+
+/// Images per class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassCount {
+    pub hemorrhage: usize,
+    pub normal: usize,
+}
+
+/// What [`prepare_kaggle`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepareReport {
+    pub target: PathBuf,
+    pub manifest: PathBuf,
+    pub train: ClassCount,
+    pub validate: ClassCount,
+    pub test: ClassCount,
+    /// Labelled images left out of every split.
+    pub unused: ClassCount,
+}
+
+/// One row of `labels.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRow {
+    /// The id as written (e.g. `000`).
+    pub id: String,
+    /// 1 = hemorrhage, 0 = normal.
+    pub label: u8,
+    /// 1-based line number in the file.
+    pub line: usize,
+}
+
+/// The key two ids match on: all-digit ids by value (`7`, `07` and `007` are the same image),
+/// others as written.
+fn id_key(id: &str) -> String {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        let t = id.trim_start_matches('0');
+        if t.is_empty() { "0" } else { t }.to_string()
+    } else {
+        id.to_string()
+    }
+}
+
+/// Reads a Kaggle `labels.csv`: header `id,hemorrhage` (spaces around fields, a UTF-8 BOM and
+/// CRLF line ends are accepted), then one `id,0|1` row per image. Blank lines are skipped. A
+/// missing or duplicate id, a wrong field count or a label other than 0/1 is an error naming the
+/// file and line.
+pub fn read_labels_csv(path: &Path) -> Result<Vec<LabelRow>> {
+    let bytes = fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let err = |line: usize, message: String| Error::Data {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| Error::Data {
+        path: path.to_path_buf(),
+        message: format!("not UTF-8 text: {e}"),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut rows = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut header_seen = false;
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = i + 1;
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
+        if !header_seen {
+            header_seen = true;
+            let ok = fields.len() == 2
+                && fields[0].eq_ignore_ascii_case("id")
+                && fields[1].eq_ignore_ascii_case(POSITIVE_CLASS);
+            if !ok {
+                return Err(err(
+                    line,
+                    format!("expected the header `id, hemorrhage`, found `{raw}`"),
+                ));
+            }
+            continue;
+        }
+        if fields.len() != 2 {
+            return Err(err(
+                line,
+                format!(
+                    "expected 2 fields (id, hemorrhage), found {}: `{raw}`",
+                    fields.len()
+                ),
+            ));
+        }
+        let (id, value) = (fields[0], fields[1]);
+        if id.is_empty() {
+            return Err(err(line, format!("missing id in `{raw}`")));
+        }
+        let label = match value {
+            "0" => 0,
+            "1" => 1,
+            other => {
+                return Err(err(
+                    line,
+                    format!("unknown label value `{other}` for id `{id}` (expected 0 or 1)"),
+                ))
+            }
+        };
+        if let Some(first) = seen.insert(id_key(id), line) {
+            return Err(err(
+                line,
+                format!("duplicate id `{id}` (first given on line {first})"),
+            ));
+        }
+        rows.push(LabelRow {
+            id: id.to_string(),
+            label,
+            line,
+        });
+    }
+    if !header_seen {
+        return Err(Error::Data {
+            path: path.to_path_buf(),
+            message: "empty file: expected the header `id, hemorrhage` and one row per image"
+                .into(),
+        });
+    }
+    Ok(rows)
+}
+
+/// The folder holding the images of a Kaggle download: `source/head_ct/` if it exists, else
+/// `source/` itself (images next to `labels.csv`).
+pub fn kaggle_image_dir(source: &Path) -> PathBuf {
+    let nested = source.join("head_ct");
+    if nested.is_dir() {
+        nested
+    } else {
+        source.to_path_buf()
+    }
+}
+
+/// One labelled image of the source.
+#[derive(Debug, Clone)]
+struct Item {
+    id: String,
+    label: u8,
+    file: PathBuf,
+}
+
+/// Matches `labels.csv` rows with image files: every row needs exactly one image (same stem,
+/// numeric ids by value) and every image needs a row.
+fn match_images(source: &Path) -> Result<Vec<Item>> {
+    if !source.is_dir() {
+        return Err(Error::Data {
+            path: source.to_path_buf(),
+            message: "source folder not found".into(),
+        });
+    }
+    let csv = source.join("labels.csv");
+    if !csv.is_file() {
+        return Err(Error::Data {
+            path: csv,
+            message: "labels.csv not found in the source folder".into(),
+        });
+    }
+    let rows = read_labels_csv(&csv)?;
+    let image_dir = kaggle_image_dir(source);
+    let io = |e| Error::Io {
+        path: image_dir.clone(),
+        source: e,
+    };
+    // Only image files count here: a download folder may hold other things (the zip's
+    // leftovers, labels.csv itself), which are not our business.
+    let mut images: HashMap<String, PathBuf> = HashMap::new();
+    let mut files = Vec::new();
+    for entry in fs::read_dir(&image_dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if is_system_junk(&name) || !path.is_file() || !has_image_extension(&path) {
+            continue;
+        }
+        files.push(path);
+    }
+    files.sort();
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if let Some(other) = images.insert(id_key(&stem), path.clone()) {
+            return Err(Error::Data {
+                path,
+                message: format!(
+                    "two images for the same id `{stem}` (also {})",
+                    other.display()
+                ),
+            });
+        }
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(file) = images.remove(&id_key(&row.id)) else {
+            return Err(Error::Data {
+                path: csv.clone(),
+                message: format!(
+                    "line {}: id `{}` has no image in {}",
+                    row.line,
+                    row.id,
+                    image_dir.display()
+                ),
+            });
+        };
+        items.push(Item {
+            id: row.id.clone(),
+            label: row.label,
+            file,
+        });
+    }
+    if !images.is_empty() {
+        let mut left: Vec<_> = images.into_values().collect();
+        left.sort();
+        return Err(Error::Data {
+            path: left[0].clone(),
+            message: format!(
+                "image has no row in {} ({} image(s) without a label in all)",
+                csv.display(),
+                left.len()
+            ),
+        });
+    }
+    Ok(items)
+}
+
+const SPLITS: [&str; 3] = ["train", "validate", "test"];
+
+/// Prepares the seed layout in `target` from a Kaggle-style `source` folder (see the module
+/// docs). Refuses impossible counts (0 train or validation images per class, or more images
+/// than a class has) and a non-empty `target` unless `options.force` is set.
+pub fn prepare_kaggle(
+    source: &Path,
+    target: &Path,
+    options: &PrepareOptions,
+) -> Result<PrepareReport> {
+    let counts = options.counts;
+    if counts.train == 0 || counts.validate == 0 {
+        return Err(Error::Data {
+            path: target.to_path_buf(),
+            message: format!(
+                "impossible split: train ({}) and validate ({}) need at least 1 image per class",
+                counts.train, counts.validate
+            ),
+        });
+    }
+    let items = match_images(source)?;
+    let same_place = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_place(source, target) || same_place(&kaggle_image_dir(source), target) {
+        return Err(Error::Data {
+            path: target.to_path_buf(),
+            message: "the target is the source folder; choose another target (the source is \
+                      never written to)"
+                .into(),
+        });
+    }
+
+    // Stratified, seeded split: each class is ordered by id, shuffled on its own stream, then cut.
+    let need = counts.train + counts.validate + counts.test;
+    let mut assigned: Vec<(usize, &Item)> = Vec::new(); // (split index, item)
+    let mut report = PrepareReport {
+        target: target.to_path_buf(),
+        manifest: target.join("split.csv"),
+        train: ClassCount::default(),
+        validate: ClassCount::default(),
+        test: ClassCount::default(),
+        unused: ClassCount::default(),
+    };
+    for label in [1u8, 0] {
+        let mut class: Vec<&Item> = items.iter().filter(|it| it.label == label).collect();
+        let name = if label == 1 {
+            POSITIVE_CLASS
+        } else {
+            NEGATIVE_CLASS
+        };
+        if class.len() < need {
+            return Err(Error::Data {
+                path: source.join("labels.csv"),
+                message: format!(
+                    "impossible split: {} + {} + {} = {need} `{name}` images asked for \
+                     (train + validate + test, per class), but only {} are labelled `{name}`",
+                    counts.train,
+                    counts.validate,
+                    counts.test,
+                    class.len()
+                ),
+            });
+        }
+        class.sort_by(|a, b| {
+            (id_key(&a.id).len(), id_key(&a.id)).cmp(&(id_key(&b.id).len(), id_key(&b.id)))
+        });
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        rng.set_stream(u64::from(label));
+        class.shuffle(&mut rng);
+        let bounds = [counts.train, counts.validate, counts.test];
+        let mut start = 0;
+        for (split, &n) in bounds.iter().enumerate() {
+            for it in &class[start..start + n] {
+                assigned.push((split, it));
+            }
+            start += n;
+            let slot = match split {
+                0 => &mut report.train,
+                1 => &mut report.validate,
+                _ => &mut report.test,
+            };
+            *class_slot(slot, label) = n;
+        }
+        *class_slot(&mut report.unused, label) = class.len() - start;
+    }
+
+    prepare_target(target, options.force)?;
+    for (split, &name) in SPLITS.iter().enumerate() {
+        let n = if split == 2 { counts.test } else { 1 };
+        if n == 0 {
+            continue;
+        }
+        for class in [POSITIVE_CLASS, NEGATIVE_CLASS] {
+            let dir = target.join(name).join(class);
+            fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
+        }
+    }
+    let mut manifest = String::from("id,label,split\n");
+    assigned.sort_by(|a, b| {
+        (a.0, id_key(&a.1.id).len(), id_key(&a.1.id)).cmp(&(
+            b.0,
+            id_key(&b.1.id).len(),
+            id_key(&b.1.id),
+        ))
+    });
+    for (split, it) in &assigned {
+        let class = if it.label == 1 {
+            POSITIVE_CLASS
+        } else {
+            NEGATIVE_CLASS
+        };
+        let dest = target
+            .join(SPLITS[*split])
+            .join(class)
+            .join(it.file.file_name().unwrap());
+        copy_atomically(&it.file, &dest)?;
+        manifest.push_str(&format!("{},{},{}\n", it.id, it.label, SPLITS[*split]));
+    }
+    write_atomically(&report.manifest, manifest.as_bytes())?;
+    Ok(report)
+}
+
+fn class_slot(c: &mut ClassCount, label: u8) -> &mut usize {
+    if label == 1 {
+        &mut c.hemorrhage
+    } else {
+        &mut c.normal
+    }
+}
+
+/// Makes sure `target` exists and may be written: it must be empty, or `force` set (then the
+/// split folders and manifest from an earlier run are removed).
+pub(crate) fn prepare_target(target: &Path, force: bool) -> Result<()> {
+    let io = |source| Error::Io {
+        path: target.to_path_buf(),
+        source,
+    };
+    if target.exists() {
+        if !target.is_dir() {
+            return Err(Error::Data {
+                path: target.to_path_buf(),
+                message: "target exists and is not a folder".into(),
+            });
+        }
+        let non_empty = fs::read_dir(target).map_err(io)?.next().is_some();
+        if non_empty {
+            if !force {
+                return Err(Error::Data {
+                    path: target.to_path_buf(),
+                    message: "target folder is not empty; refusing to write into it (use force \
+                              to replace its train/, validate/, test/ and split.csv)"
+                        .into(),
+                });
+            }
+            for name in SPLITS {
+                let dir = target.join(name);
+                if dir.exists() {
+                    fs::remove_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
+                }
+            }
+            let manifest = target.join("split.csv");
+            if manifest.exists() {
+                fs::remove_file(&manifest).map_err(|source| Error::Io {
+                    path: manifest,
+                    source,
+                })?;
+            }
+        }
+    }
+    fs::create_dir_all(target).map_err(io)
+}
+
+fn temp_name(dest: &Path) -> PathBuf {
+    let name = dest.file_name().unwrap().to_string_lossy();
+    dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Copies `src` to `dest` through a temporary file in `dest`'s folder, then renames it.
+pub(crate) fn copy_atomically(src: &Path, dest: &Path) -> Result<()> {
+    let tmp = temp_name(dest);
+    fs::copy(src, &tmp).map_err(|source| Error::Io {
+        path: src.to_path_buf(),
+        source,
+    })?;
+    fs::rename(&tmp, dest).map_err(|source| Error::Io {
+        path: dest.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `bytes` to `dest` through a temporary file in the same folder, then renames it.
+pub(crate) fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_name(dest);
+    fs::write(&tmp, bytes).map_err(|source| Error::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    fs::rename(&tmp, dest).map_err(|source| Error::Io {
+        path: dest.to_path_buf(),
+        source,
+    })
+}
