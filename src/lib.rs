@@ -1,21 +1,30 @@
 //! head-ct: a small convolutional network, on dfdx and stable Rust, that tells a head CT slice
 //! with hemorrhage from a normal one.
 //!
-//! - [`layers`]: `Conv2D`, `MaxPool2D`, `Flatten` and `Dense` as dfdx modules (dfdx 0.13 keeps
-//!   its own convolution behind a `nightly` feature that no longer builds).
-//! - [`shapes`]: the compile-time side lengths that make every layer's shape known.
-//! - [`model`]: the teaching model, [`model::TeachingNet`].
-//! - [`training`]: one training step and one evaluation pass on a batch.
-//! - [`kernels`]: the im2col + GEMM convolution and the max-pool kernels underneath.
+//! The layout follows the path of the data:
+//! - [`data`]: the seed folder layout, preparing the Kaggle set, synthetic phantoms, augmentation.
+//! - [`model`]: the teaching model, [`model::TeachingNet`], with every shape known at compile time.
+//! - [`layers`]: `Conv2D`, `MaxPool2D`, `ReLU`, `Flatten` and `Dense` as dfdx modules (dfdx 0.13
+//!   keeps its own convolution behind a `nightly` feature that no longer builds); their kernels
+//!   are in [`kernels`], the compile-time side lengths in [`shapes`].
+//! - [`training`]: one training step, one evaluation pass, and the epoch loop [`training::fit`];
+//!   [`progress`] reports it, [`history`] records it.
+//! - [`inference`]: predictions in plain language; [`metrics`]: accuracy, sensitivity,
+//!   specificity, ROC and AUC with 95% intervals; [`plots`]: the figures.
+//! - [`checkpoint`]: weights (safetensors) plus metadata, written atomically.
 
+pub mod checkpoint;
 pub mod data;
 pub mod error;
+mod fsutil;
 pub mod history;
+pub mod inference;
 pub mod kernels;
 pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod plots;
+pub mod progress;
 pub mod shapes;
 pub mod training;
 

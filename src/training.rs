@@ -11,7 +11,18 @@ use dfdx::{
     tensor_ops::Backward,
 };
 
-use crate::{error::Result, model::Column, Error};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+use crate::{
+    data::{epoch_batches, sequential_batches, Augmentation, ImageSet},
+    error::Result,
+    history::History,
+    model::{Column, TeachingNet},
+    progress::{EpochSummary, FitObserver},
+    Error,
+};
 
 /// The optimizer settings of the Keras reference: Adam with learning rate 1e-3,
 /// betas (0.9, 0.999) and Keras' epsilon 1e-7 (dfdx's default is 1e-8).
@@ -169,4 +180,141 @@ fn count_correct(logits: &Column, labels: &Column) -> usize {
         .zip(labels.as_vec())
         .filter(|(&logit, label)| (logit > 0.0) == (*label >= 0.5))
         .count()
+}
+
+/// The training recipe. The defaults are the seed project's: 10 epochs, batch size 10,
+/// Adam with learning rate 1e-3, no augmentation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Seeds the weights (through the device), the batch order of every epoch and the
+    /// augmentation. The same seed on the same machine gives the same history.
+    pub seed: u64,
+    pub augmentation: Augmentation,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 10,
+            learning_rate: 1e-3,
+            seed: 1,
+            augmentation: Augmentation::none(),
+        }
+    }
+}
+
+/// Batch size for validation and prediction passes: no gradients are kept, so larger batches
+/// only cost memory; 25 keeps peak memory low.
+pub const EVAL_BATCH_SIZE: usize = 25;
+
+/// Trains `trainer.model` on `train` for `config.epochs` epochs, evaluating on `validate` after
+/// each, and returns the history under Keras' names.
+///
+/// Each epoch visits every training image once in a fresh seeded order (the last batch may be
+/// smaller). `loss` and `accuracy` are averaged over the epoch's batches as they were trained
+/// (as Keras reports them); `val_loss` and `val_accuracy` come from the model at the end of the
+/// epoch. `observer` hears about every batch and every epoch ([`crate::progress`]).
+///
+/// Stops with [`Error::NonFiniteLoss`] (naming the epoch and batch) if the loss becomes NaN or
+/// infinite; the weights are left as they were before that batch.
+pub fn fit(
+    trainer: &mut Trainer<TeachingNet>,
+    dev: &Cpu,
+    train: &ImageSet,
+    validate: &ImageSet,
+    config: &FitConfig,
+    observer: &mut dyn FitObserver,
+) -> Result<History> {
+    if train.is_empty() || !train.is_labelled() {
+        return Err(Error::InvalidInput(
+            "training needs a labelled, non-empty training set".into(),
+        ));
+    }
+    if config.batch_size == 0 {
+        return Err(Error::InvalidInput(
+            "the batch size must be at least 1".into(),
+        ));
+    }
+    let mut history = History::default();
+    let mut augment_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xA06E_A1B0);
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        let batches = epoch_batches(train.len(), config.batch_size, config.seed, epoch as u64);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        for (b, indices) in batches.iter().enumerate() {
+            let batch = train.augmented_batch(dev, indices, &config.augmentation, &mut augment_rng);
+            let stats = trainer
+                .train_step(batch.images, &batch.labels)
+                .map_err(|e| match e {
+                    Error::NonFiniteLoss { loss, .. } => Error::NonFiniteLoss {
+                        loss,
+                        context: format!("epoch {epoch}, batch {} of {}", b + 1, batches.len()),
+                    },
+                    other => other,
+                })?;
+            loss_sum += stats.loss as f64 * stats.count as f64;
+            correct += stats.correct;
+            seen += stats.count;
+            observer.batch_end(epoch, b + 1, batches.len(), &stats);
+        }
+        let val = evaluate_set(&trainer.model, dev, validate)?;
+        let summary = EpochSummary {
+            epoch,
+            epochs: config.epochs,
+            loss: (loss_sum / seen as f64) as f32,
+            accuracy: correct as f32 / seen as f32,
+            val_loss: val.loss,
+            val_accuracy: val.accuracy,
+            elapsed: started.elapsed(),
+        };
+        history.loss.push(summary.loss);
+        history.accuracy.push(summary.accuracy);
+        history.val_loss.push(summary.val_loss);
+        history.val_accuracy.push(summary.val_accuracy);
+        observer.epoch_end(&summary);
+    }
+    Ok(history)
+}
+
+/// The model's loss, accuracy and probabilities over a whole labelled set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetEvaluation {
+    pub loss: f32,
+    pub accuracy: f32,
+    /// Probability of hemorrhage per image, in the set's order.
+    pub probabilities: Vec<f32>,
+}
+
+/// Evaluates `model` on every image of a labelled `set`, in order, without gradients.
+pub fn evaluate_set(model: &TeachingNet, dev: &Cpu, set: &ImageSet) -> Result<SetEvaluation> {
+    if set.is_empty() || !set.is_labelled() {
+        return Err(Error::InvalidInput(
+            "evaluation needs a labelled, non-empty set".into(),
+        ));
+    }
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    let mut probabilities = Vec::with_capacity(set.len());
+    for indices in sequential_batches(set.len(), EVAL_BATCH_SIZE) {
+        let batch = set.batch(dev, &indices);
+        let eval = evaluate_batch(model, batch.images, &batch.labels)?;
+        loss_sum += eval.stats.loss as f64 * eval.stats.count as f64;
+        correct += eval.stats.correct;
+        probabilities.extend(eval.probabilities);
+    }
+    let loss = (loss_sum / set.len() as f64) as f32;
+    if !loss.is_finite() {
+        return Err(Error::NonFiniteLoss {
+            loss,
+            context: "evaluation".into(),
+        });
+    }
+    Ok(SetEvaluation {
+        loss,
+        accuracy: correct as f32 / set.len() as f32,
+        probabilities,
+    })
 }

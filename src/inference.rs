@@ -1,0 +1,135 @@
+//! Predictions in plain language: "047.png: hemorrhage (probability 0.92) — correct".
+
+use dfdx::prelude::Cpu;
+
+use crate::{
+    data::{load_image_files, sequential_batches, ImageSet},
+    error::Result,
+    model::TeachingNet,
+    plots::Verdict,
+    training::{predict_probabilities, EVAL_BATCH_SIZE},
+};
+use std::path::{Path, PathBuf};
+
+/// The default decision threshold: a probability of hemorrhage of 0.5 or more is called
+/// "hemorrhage". Lower it to miss fewer bleeds at the cost of more false alarms.
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+
+/// The model's call on one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub path: PathBuf,
+    /// Probability of hemorrhage, in `[0, 1]`.
+    pub probability: f32,
+    /// The threshold the call was made with.
+    pub threshold: f32,
+    /// The true label when known (1 = hemorrhage, 0 = normal).
+    pub truth: Option<u8>,
+}
+
+impl Prediction {
+    /// True when the model calls this image "hemorrhage".
+    pub fn is_hemorrhage(&self) -> bool {
+        self.probability >= self.threshold
+    }
+
+    /// "hemorrhage" or "normal".
+    pub fn class_name(&self) -> &'static str {
+        if self.is_hemorrhage() {
+            "hemorrhage"
+        } else {
+            "normal"
+        }
+    }
+
+    /// Correct, missed or false alarm, when the truth is known.
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.truth.map(|t| Verdict::of(self.is_hemorrhage(), t))
+    }
+
+    /// The file name for display; for a labelled image, with its class folder
+    /// (`hemorrhage/047.png`), since two class folders may hold files of the same name.
+    pub fn name(&self) -> String {
+        let file = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.path.display().to_string());
+        match (self.truth, self.path.parent().and_then(Path::file_name)) {
+            (Some(_), Some(folder)) => format!("{}/{file}", folder.to_string_lossy()),
+            _ => file,
+        }
+    }
+
+    /// One sentence: `047.png: hemorrhage (probability 0.92) — correct`. The probability is
+    /// always that of hemorrhage, so a "normal" call shows a low number.
+    pub fn sentence(&self) -> String {
+        let mut s = format!(
+            "{}: {} (probability of hemorrhage {:.2})",
+            self.name(),
+            self.class_name(),
+            self.probability
+        );
+        if let Some(v) = self.verdict() {
+            s.push_str(" — ");
+            s.push_str(v.as_str());
+        }
+        s
+    }
+}
+
+/// Predicts every image of `set`, in order.
+pub fn predict_set(
+    model: &TeachingNet,
+    dev: &Cpu,
+    set: &ImageSet,
+    threshold: f32,
+) -> Result<Vec<Prediction>> {
+    let mut predictions = Vec::with_capacity(set.len());
+    for indices in sequential_batches(set.len(), EVAL_BATCH_SIZE) {
+        let batch = set.batch(dev, &indices);
+        let probabilities = predict_probabilities(model, batch.images)?;
+        for (&i, probability) in indices.iter().zip(probabilities) {
+            predictions.push(Prediction {
+                path: set.samples[i].path.clone(),
+                probability,
+                threshold,
+                truth: set.samples[i].label,
+            });
+        }
+    }
+    Ok(predictions)
+}
+
+/// Loads, resizes and predicts image files (truth unknown).
+pub fn predict_files(
+    model: &TeachingNet,
+    dev: &Cpu,
+    paths: &[PathBuf],
+    threshold: f32,
+) -> Result<Vec<Prediction>> {
+    let set = load_image_files(paths)?;
+    predict_set(model, dev, &set, threshold)
+}
+
+/// Writes predictions as CSV (`file,probability_hemorrhage,predicted,truth,verdict`), atomically.
+pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<()> {
+    let mut csv = String::from("file,probability_hemorrhage,predicted,truth,verdict\n");
+    for p in predictions {
+        let truth = match p.truth {
+            Some(1) => "hemorrhage",
+            Some(_) => "normal",
+            None => "",
+        };
+        let verdict = p.verdict().map(Verdict::as_str).unwrap_or("");
+        csv.push_str(&format!(
+            "{},{:.6},{},{},{}\n",
+            p.path.display(),
+            p.probability,
+            p.class_name(),
+            truth,
+            verdict
+        ));
+    }
+    crate::fsutil::write_atomically(path, csv.as_bytes())
+}

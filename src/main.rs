@@ -1,0 +1,636 @@
+//! `head-ct`: train, evaluate and use a small CNN that tells a head CT slice with hemorrhage from
+//! a normal one. Run `head-ct --help` for the commands; with no command it trains.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use dfdx::prelude::*;
+
+use head_ct::{
+    checkpoint::{load_checkpoint, save_checkpoint, FinalMetrics, ModelMetadata, TrainingSettings},
+    data::{
+        self, load_default, load_image_folder, load_seed_layout,
+        phantoms::write_phantom_layout,
+        prepare::{prepare_kaggle, PrepareOptions, SplitCounts},
+        Augmentation, DataSource, ImageSet,
+    },
+    history::History,
+    inference::{predict_files, predict_set, write_predictions_csv, Prediction, DEFAULT_THRESHOLD},
+    metrics::BinaryMetrics,
+    model::build_teaching_net,
+    plots,
+    progress::auto_observer,
+    training::{fit, keras_adam, FitConfig, Trainer},
+    Error, Result,
+};
+
+/// Large buffers are reused instead of being returned to the system after every batch.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The default data folder, in the layout of the seed project (see data/README.md).
+const DEFAULT_DATA: &str = "data/head_ct_slices";
+
+/// Tell head CT slices with hemorrhage from normal ones with a small convolutional network.
+///
+/// With no command, `head-ct` trains the teaching model for 10 epochs on data/head_ct_slices, or
+/// on built-in synthetic phantoms when that folder does not exist, and writes everything it made
+/// into a new folder under runs/. This is for learning and research: it is not a medical device.
+#[derive(Parser, Debug)]
+#[command(name = "head-ct", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train the teaching model, evaluate it on the validation images, predict the test images,
+    /// and save the model, its history, the figures and the predictions into a run folder.
+    Train(TrainArgs),
+    /// Measure a saved model on a labelled split: accuracy, sensitivity, specificity,
+    /// precision and ROC AUC, each with a 95% interval.
+    Evaluate(EvaluateArgs),
+    /// Say, for each image, whether the model sees a hemorrhage and how sure it is.
+    Predict(PredictArgs),
+    /// Turn the Kaggle "Head CT - hemorrhage" download (labels.csv + images) into the
+    /// train/validate/test folders, split at random but with both classes in equal numbers.
+    Prepare(PrepareArgs),
+    /// Write synthetic head-CT phantoms (with and without a bleed) in the same folder layout,
+    /// to try everything without the real data.
+    Phantoms(PhantomsArgs),
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Folder with train/ and validate/ (one subfolder per class) and optionally test/.
+    /// When it does not exist, synthetic phantoms are used instead.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    data: PathBuf,
+    /// Where to write the run (default: a new folder under runs/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Passes over the training images.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Images per training step.
+    #[arg(long, default_value_t = 10)]
+    batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    learning_rate: f64,
+    /// Seed for the initial weights, the batch order, augmentation and phantoms: the same seed
+    /// on the same machine gives the same run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Randomly rotate, shift, zoom and mirror the training images (Keras-tutorial ranges).
+    #[arg(long)]
+    augment: bool,
+    /// Probability of hemorrhage at or above which an image is called "hemorrhage".
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    threshold: f32,
+}
+
+impl Default for TrainArgs {
+    fn default() -> Self {
+        // The same defaults as the flags above: `head-ct` alone is `head-ct train`.
+        let Cli {
+            command: Some(Command::Train(args)),
+        } = Cli::parse_from(["head-ct", "train"])
+        else {
+            unreachable!("`train` parses to Command::Train")
+        };
+        args
+    }
+}
+
+#[derive(Args, Debug)]
+struct EvaluateArgs {
+    /// A run folder (or checkpoint folder) holding model.safetensors and model.json.
+    #[arg(long)]
+    model: PathBuf,
+    /// Folder in the seed layout.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    data: PathBuf,
+    /// Which labelled split to measure: validate, test or train.
+    #[arg(long, default_value = "validate")]
+    split: String,
+    /// Probability at or above which an image is called "hemorrhage" (default: the model's).
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Also write the confusion matrix and ROC figures into this folder.
+    #[arg(long)]
+    figures: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct PredictArgs {
+    /// A run folder (or checkpoint folder) holding model.safetensors and model.json.
+    #[arg(long)]
+    model: PathBuf,
+    /// Image files, or folders of images (a folder with class subfolders is scored against
+    /// them).
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Probability at or above which an image is called "hemorrhage" (default: the model's).
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Also write the predictions as CSV.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct PrepareArgs {
+    /// The unpacked Kaggle download: labels.csv and the images (directly or in head_ct/).
+    #[arg(long)]
+    source: PathBuf,
+    /// Where to write train/, validate/, test/ and split.csv.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    target: PathBuf,
+    /// Training images (even: half of each class).
+    #[arg(long, default_value_t = 140)]
+    train: usize,
+    /// Validation images (even: half of each class).
+    #[arg(long, default_value_t = 50)]
+    validate: usize,
+    /// Test images (even: half of each class; 0 for none).
+    #[arg(long, default_value_t = 10)]
+    test: usize,
+    /// Seed of the random split.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Replace the splits in a target folder that is not empty.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+struct PhantomsArgs {
+    /// Where to write train/, validate/ and test/.
+    #[arg(long, default_value = "data/phantoms")]
+    out: PathBuf,
+    /// Seed of the phantoms.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Training images (even: half of each class).
+    #[arg(long, default_value_t = 140)]
+    train: usize,
+    /// Validation images (even).
+    #[arg(long, default_value_t = 50)]
+    validate: usize,
+    /// Test images (even; 0 for none).
+    #[arg(long, default_value_t = 10)]
+    test: usize,
+    /// Replace the splits in a target folder that is not empty.
+    #[arg(long)]
+    force: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli
+        .command
+        .unwrap_or_else(|| Command::Train(TrainArgs::default()))
+    {
+        Command::Train(args) => train(args),
+        Command::Evaluate(args) => evaluate(args),
+        Command::Predict(args) => predict(args),
+        Command::Prepare(args) => prepare(args),
+        Command::Phantoms(args) => phantoms(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn device(seed: u64) -> Cpu {
+    // dfdx's tensor cache stays off: our layers allocate their outputs themselves, so the
+    // cache would only collect buffers it never hands out again. The allocator (mimalloc,
+    // above) reuses freed memory instead.
+    Cpu::seed_from_u64(seed)
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let (data, source) = load_default(&args.data, args.seed)?;
+    let data_description = match &source {
+        DataSource::Folder(path) => {
+            println!("Data: {}", path.display());
+            path.display().to_string()
+        }
+        DataSource::Phantoms { seed } => {
+            println!(
+                "No data folder at {}: training on built-in SYNTHETIC PHANTOMS (seed {seed}), \
+                 not real CT images.\nTo train on the real Kaggle \"Head CT - hemorrhage\" images, \
+                 see data/README.md.",
+                args.data.display()
+            );
+            format!("synthetic phantoms (seed {seed})")
+        }
+    };
+    describe_set("train", &data.train);
+    describe_set("validate", &data.validate);
+    if let Some(test) = &data.test {
+        describe_set("test", test);
+    }
+
+    let out = match args.out {
+        Some(out) => out,
+        None => new_run_folder(args.seed)?,
+    };
+    create_dir(&out)?;
+    println!("Writing the run to {}", out.display());
+    save_figure(&sample_grid(&data.train)?, &out.join("samples.png"))?;
+
+    let config = FitConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        seed: args.seed,
+        augmentation: if args.augment {
+            Augmentation::keras_tutorial()
+        } else {
+            Augmentation::none()
+        },
+    };
+    let dev = device(args.seed);
+    let mut trainer = Trainer::new(build_teaching_net(&dev), keras_adam(config.learning_rate));
+    println!(
+        "Training {} epochs, batch size {}, learning rate {}, seed {}{}",
+        config.epochs,
+        config.batch_size,
+        config.learning_rate,
+        config.seed,
+        if args.augment {
+            ", with augmentation"
+        } else {
+            ""
+        }
+    );
+    let mut observer = auto_observer();
+    let history = fit(
+        &mut trainer,
+        &dev,
+        &data.train,
+        &data.validate,
+        &config,
+        observer.as_mut(),
+    )?;
+    write_history_csv(&out.join("history.csv"), &history)?;
+    save_figure(&plots::training_curves(&history)?, &out.join("curves.png"))?;
+
+    // How good is it on images it did not train on?
+    let val_predictions = predict_set(&trainer.model, &dev, &data.validate, args.threshold)?;
+    let val_metrics = metrics_of(&val_predictions, args.threshold, args.seed)?;
+    println!(
+        "\nOn the {} validation images:\n{}",
+        data.validate.len(),
+        val_metrics.summary()
+    );
+    save_figure(
+        &plots::confusion_matrix_figure(&val_metrics.confusion)?,
+        &out.join("confusion_matrix.png"),
+    )?;
+    if val_metrics.auc.is_some() {
+        save_figure(
+            &plots::roc_figure_from_metrics(&val_metrics)?,
+            &out.join("roc.png"),
+        )?;
+    }
+
+    let mut metadata = ModelMetadata::for_teaching_net(
+        data.train.class_names.clone(),
+        TrainingSettings {
+            epochs: config.epochs,
+            batch_size: config.batch_size,
+            learning_rate: config.learning_rate,
+            seed: config.seed,
+            augmentation: format!("{:?}", config.augmentation),
+            data: data_description,
+            train_images: data.train.len(),
+            validate_images: data.validate.len(),
+        },
+    );
+    metadata.threshold = args.threshold;
+    metadata.final_metrics = history.epochs().checked_sub(1).map(|last| FinalMetrics {
+        loss: history.loss[last],
+        accuracy: history.accuracy[last],
+        val_loss: history.val_loss[last],
+        val_accuracy: history.val_accuracy[last],
+        val_auc: val_metrics.auc.as_ref().map(|a| a.value),
+    });
+    save_checkpoint(&out, &trainer.model, &metadata)?;
+
+    // The seed's last step: predict the test images, which played no part in training.
+    let (predictions, which) = match &data.test {
+        Some(test) => (
+            predict_set(&trainer.model, &dev, test, args.threshold)?,
+            "test",
+        ),
+        None => (val_predictions, "validation (there is no test/ folder)"),
+    };
+    println!("\nPredictions on the {which} images:");
+    report_predictions(&predictions);
+    write_predictions_csv(&out.join("predictions.csv"), &predictions)?;
+    save_figure(
+        &predictions_figure(&predictions, data.test.as_ref().unwrap_or(&data.validate))?,
+        &out.join("predictions.png"),
+    )?;
+    println!(
+        "\nSaved in {}: model.safetensors, model.json, history.csv, predictions.csv and the \
+         figures samples.png, curves.png, confusion_matrix.png, roc.png, predictions.png.",
+        out.display()
+    );
+    if matches!(source, DataSource::Phantoms { .. }) {
+        println!("Reminder: these were synthetic phantoms; the figures say nothing about real CT images.");
+    }
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> Result<()> {
+    let dev = device(0);
+    let (model, metadata) = load_checkpoint(&dev, &args.model)?;
+    let threshold = args.threshold.unwrap_or(metadata.threshold);
+    let data = load_seed_layout(&args.data)?;
+    let set = match args.split.as_str() {
+        "validate" => data.validate,
+        "train" => data.train,
+        "test" => data.test.ok_or_else(|| Error::Data {
+            path: args.data.join("test"),
+            message: "there is no test/ folder".into(),
+        })?,
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "--split must be validate, test or train, not {other:?}"
+            )))
+        }
+    };
+    if !set.is_labelled() {
+        return Err(Error::Data {
+            path: args.data.join(&args.split),
+            message: "holds unlabelled images (no class folders): nothing to score against; use `head-ct predict` instead".into(),
+        });
+    }
+    let predictions = predict_set(&model, &dev, &set, threshold)?;
+    let metrics = metrics_of(&predictions, threshold, 0)?;
+    println!(
+        "On the {} {} images:\n{}",
+        set.len(),
+        args.split,
+        metrics.summary()
+    );
+    if let Some(dir) = args.figures {
+        create_dir(&dir)?;
+        save_figure(
+            &plots::confusion_matrix_figure(&metrics.confusion)?,
+            &dir.join("confusion_matrix.png"),
+        )?;
+        if metrics.auc.is_some() {
+            save_figure(
+                &plots::roc_figure_from_metrics(&metrics)?,
+                &dir.join("roc.png"),
+            )?;
+        }
+        println!("Figures written to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn predict(args: PredictArgs) -> Result<()> {
+    let dev = device(0);
+    let (model, metadata) = load_checkpoint(&dev, &args.model)?;
+    let threshold = args.threshold.unwrap_or(metadata.threshold);
+    let mut predictions = Vec::new();
+    let mut files = Vec::new();
+    for path in &args.images {
+        if path.is_dir() {
+            predictions.extend(predict_set(
+                &model,
+                &dev,
+                &load_image_folder(path)?,
+                threshold,
+            )?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if !files.is_empty() {
+        predictions.extend(predict_files(&model, &dev, &files, threshold)?);
+    }
+    report_predictions(&predictions);
+    if let Some(csv) = args.csv {
+        write_predictions_csv(&csv, &predictions)?;
+        println!("Written to {}", csv.display());
+    }
+    Ok(())
+}
+
+fn prepare(args: PrepareArgs) -> Result<()> {
+    let counts = SplitCounts {
+        train: per_class("--train", args.train)?,
+        validate: per_class("--validate", args.validate)?,
+        test: per_class("--test", args.test)?,
+    };
+    let report = prepare_kaggle(
+        &args.source,
+        &args.target,
+        &PrepareOptions {
+            counts,
+            seed: args.seed,
+            force: args.force,
+        },
+    )?;
+    for (name, c) in [
+        ("train", report.train),
+        ("validate", report.validate),
+        ("test", report.test),
+    ] {
+        println!(
+            "{name:>9}: {:3} hemorrhage + {:3} normal",
+            c.hemorrhage, c.normal
+        );
+    }
+    println!(
+        "Wrote {} (the split is listed in {}). Train with: cargo run --release -- train --data {}",
+        report.target.display(),
+        report.manifest.display(),
+        report.target.display()
+    );
+    Ok(())
+}
+
+fn phantoms(args: PhantomsArgs) -> Result<()> {
+    let counts = SplitCounts {
+        train: per_class("--train", args.train)?,
+        validate: per_class("--validate", args.validate)?,
+        test: per_class("--test", args.test)?,
+    };
+    let total = write_phantom_layout(&args.out, args.seed, counts, args.force)?;
+    println!(
+        "Wrote {} synthetic phantoms ({} with a bleed, {} without) to {}",
+        total.hemorrhage + total.normal,
+        total.hemorrhage,
+        total.normal,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The split takes the same number of images from each class.
+fn per_class(flag: &str, total: usize) -> Result<usize> {
+    if total % 2 == 1 {
+        return Err(Error::InvalidInput(format!(
+            "{flag} {total}: the split takes as many hemorrhage as normal images, so the count must be even"
+        )));
+    }
+    Ok(total / 2)
+}
+
+fn describe_set(name: &str, set: &ImageSet) {
+    let counts = set.class_counts();
+    if counts.is_empty() {
+        println!("{name:>9}: {} unlabelled images", set.len());
+    } else {
+        let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {c}")).collect();
+        println!("{name:>9}: {} images ({})", set.len(), parts.join(", "));
+    }
+}
+
+fn metrics_of(predictions: &[Prediction], threshold: f32, seed: u64) -> Result<BinaryMetrics> {
+    let probabilities: Vec<f32> = predictions.iter().map(|p| p.probability).collect();
+    let labels: Vec<u8> = predictions
+        .iter()
+        .map(|p| p.truth.expect("labelled set"))
+        .collect();
+    BinaryMetrics::compute(&probabilities, &labels, threshold, seed)
+}
+
+fn report_predictions(predictions: &[Prediction]) {
+    for p in predictions {
+        println!("  {}", p.sentence());
+    }
+    let scored: Vec<_> = predictions.iter().filter_map(Prediction::verdict).collect();
+    if !scored.is_empty() {
+        let correct = scored
+            .iter()
+            .filter(|v| matches!(v, plots::Verdict::Correct))
+            .count();
+        println!("  {correct} of {} correct", scored.len());
+    }
+}
+
+/// Up to four images of each class, captioned with their class and file name.
+fn sample_grid(set: &ImageSet) -> Result<plots::Figure> {
+    let mut picked = Vec::new();
+    for class in 0..2u8 {
+        picked.extend(
+            (0..set.len())
+                .filter(|&i| set.samples[i].label == Some(class))
+                .take(4),
+        );
+    }
+    let images: Vec<&[f32]> = picked.iter().map(|&i| set.image(i)).collect();
+    let captions: Vec<String> = picked
+        .iter()
+        .map(|&i| {
+            let s = &set.samples[i];
+            let class = if s.label == Some(1) {
+                data::POSITIVE_CLASS
+            } else {
+                data::NEGATIVE_CLASS
+            };
+            let name = s
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!("{class} ({name})")
+        })
+        .collect();
+    plots::sample_grid(&images, &captions, 4)
+}
+
+fn predictions_figure(predictions: &[Prediction], set: &ImageSet) -> Result<plots::Figure> {
+    let shown = predictions.len().min(16);
+    let images: Vec<&[f32]> = (0..shown).map(|i| set.image(i)).collect();
+    let probabilities: Vec<f32> = predictions[..shown].iter().map(|p| p.probability).collect();
+    let truths: Option<Vec<u8>> = predictions[..shown].iter().map(|p| p.truth).collect();
+    let threshold = predictions
+        .first()
+        .map_or(DEFAULT_THRESHOLD, |p| p.threshold);
+    plots::predictions_grid(&images, &probabilities, truths.as_deref(), threshold)
+}
+
+fn write_history_csv(path: &Path, history: &History) -> Result<()> {
+    let mut csv = String::from("epoch,loss,accuracy,val_loss,val_accuracy\n");
+    for e in 0..history.epochs() {
+        csv.push_str(&format!(
+            "{},{:.6},{:.6},{:.6},{:.6}\n",
+            e + 1,
+            history.loss[e],
+            history.accuracy[e],
+            history.val_loss[e],
+            history.val_accuracy[e]
+        ));
+    }
+    std::fs::write(path, csv).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn save_figure(figure: &plots::Figure, path: &Path) -> Result<()> {
+    figure.save_png(path)
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// `runs/2026-11-27T01-02-03-seed1`, with a suffix if that folder exists already: a new run
+/// never overwrites an old one.
+fn new_run_folder(seed: u64) -> Result<PathBuf> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    let stamp = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}-{:02}-{:02}-seed{seed}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    );
+    let base = Path::new("runs").join(&stamp);
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    Ok(candidate)
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date in the proleptic Gregorian calendar
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
