@@ -244,6 +244,12 @@ pub fn render_phantom(seed: u64, stream: u64, hemorrhage: bool) -> Phantom {
             let depth = depth_out - skull; // px inside the inner skull surface
             let head = inside(depth_out);
             let in_brain = inside(depth);
+            if head == 0.0 {
+                // Air: no tissue to compute (same values, same random draws, just faster).
+                let noise: f32 = r.sample(StandardNormal);
+                gray[y * N + x] = (sigma * noise * 0.3).clamp(0.0, 1.0);
+                continue;
+            }
 
             // Brain with cortex rim and texture.
             let mut tissue = brain + cortex * (1.0 - smoothstep(0.0, rim, depth));
