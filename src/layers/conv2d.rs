@@ -4,13 +4,13 @@ use dfdx::{
     nn::{modules::BuildOnDevice, tensor_collection::*, BuildModule, Module, NonMutableModule},
     prelude::{Cpu, CpuError},
     shapes::{Const, Dim, HasShape, Rank1, Rank4},
-    tensor::{PutTape, SplitTape, Tape, Tensor, TensorFromVec},
+    tensor::{PutTape, SplitTape, Tape, Tensor},
     tensor_ops::ReshapeTo,
 };
 use rand_distr::Uniform;
 use std::sync::Arc;
 
-use super::{check_runtime_side, glorot_uniform_limit, to_contiguous_vec};
+use super::{check_runtime_side, glorot_uniform_limit, to_contiguous_vec, CachedBuf};
 use crate::kernels::{conv3x3_backward, conv3x3_forward, ConvDims, KERNEL};
 use crate::shapes::ConvSide;
 
@@ -107,14 +107,14 @@ where
 
         // Our kernels read plain NCHW memory; `try_contiguous` is free when it already is.
         let (x, mut tape) = x.try_contiguous()?.split_tape();
-        let input = Arc::new(to_contiguous_vec(&x));
-        let weight = Arc::new(to_contiguous_vec(&self.weight));
-        let bias = to_contiguous_vec(&self.bias);
-        let mut output = vec![0.0f32; dims.batch * dims.output_len()];
+        let input = Arc::new(to_contiguous_vec(&x)?);
+        let weight = Arc::new(to_contiguous_vec(&self.weight)?);
+        let bias = to_contiguous_vec(&self.bias)?;
+        let mut output = CachedBuf::zeros(x.device(), dims.batch * dims.output_len())?;
         conv3x3_forward(&dims, &input, &weight, &bias, &mut output);
 
         let out_shape = (batch, Const::<O>, height.conv_output(), width.conv_output());
-        let out = x.device().try_tensor_from_vec(output, out_shape)?;
+        let out = output.into_tensor(out_shape)?;
 
         if T::OWNS_TAPE {
             let (x_ghost, w_ghost, b_ghost, out_ghost) = (

@@ -4,12 +4,12 @@ use dfdx::{
     nn::{Module, NonMutableModule, ZeroSizedModule},
     prelude::{Cpu, CpuError},
     shapes::{Dim, HasShape},
-    tensor::{PutTape, SplitTape, Tape, Tensor, TensorFromVec},
+    tensor::{PutTape, SplitTape, Tape, Tensor},
     tensor_ops::ReshapeTo,
 };
 use std::sync::Arc;
 
-use super::{check_runtime_side, to_contiguous_vec};
+use super::{check_runtime_side, to_contiguous_vec, CachedBuf};
 use crate::kernels::{maxpool2x2_backward, maxpool2x2_forward, PoolDims};
 use crate::shapes::PoolSide;
 
@@ -47,14 +47,14 @@ where
         check_runtime_side("MaxPool2D", dims.width, 2);
 
         let (x, mut tape) = x.try_contiguous()?.split_tape();
-        let input = to_contiguous_vec(&x);
-        let mut output = vec![0.0f32; dims.batch * dims.output_len()];
-        let mut argmax = vec![0u32; output.len()];
+        let input = to_contiguous_vec(&x)?;
+        let mut output = CachedBuf::zeros(x.device(), dims.batch * dims.output_len())?;
+        let mut argmax = CachedBuf::<u32>::zeros(x.device(), output.len())?;
         maxpool2x2_forward(&dims, &input, &mut output, &mut argmax);
         drop(input);
 
         let out_shape = (batch, channels, height.pool_output(), width.pool_output());
-        let out = x.device().try_tensor_from_vec(output, out_shape)?;
+        let out = output.into_tensor(out_shape)?;
 
         if T::OWNS_TAPE {
             let argmax = Arc::new(argmax);

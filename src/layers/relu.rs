@@ -4,7 +4,7 @@ use dfdx::{
     nn::{Module, NonMutableModule, ZeroSizedModule},
     prelude::{Cpu, CpuError},
     shapes::{HasShape, Shape},
-    tensor::{PutTape, SplitTape, Tape, Tensor, TensorFromVec},
+    tensor::{PutTape, SplitTape, Tape, Tensor},
     tensor_ops::ReshapeTo,
 };
 use rayon::prelude::*;
@@ -34,17 +34,16 @@ impl<S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>> for ReLU {
 
     fn try_forward(&self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
         let (x, mut tape) = x.try_contiguous()?.split_tape();
-        let mut values = to_contiguous_vec(&x);
+        let mut values = to_contiguous_vec(&x)?;
         values
             .par_chunks_mut(CHUNK)
             .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = v.max(0.0)));
-        let out = x.device().try_tensor_from_vec(values, *x.shape())?;
+        let out = values.into_tensor(*x.shape())?;
         if T::OWNS_TAPE {
             // The output (shared, not copied) tells where the gradient passes: output > 0.
             let (x_ghost, out_ghost, out_values) = (x.ghost(), out.ghost(), Arc::new(out.clone()));
             tape.add_backward_op(move |grads| {
-                let mut positive = vec![0.0f32; out_values.shape().num_elements()];
-                out_values.copy_into(&mut positive);
+                let positive = to_contiguous_vec(&out_values)?;
                 let grad_out: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&out_ghost)?);
                 let grad_in = grads.get_or_alloc_mut(&x_ghost)?;
                 grad_in
