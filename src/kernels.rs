@@ -233,12 +233,17 @@ pub fn conv3x3_backward(
     }
     let (k, n, o) = (d.patch_len(), d.out_pixels(), d.out_channels);
 
-    // One weight gradient per image, summed in image order below: deterministic whatever the
-    // number of threads.
-    let mut per_image_grad_weight = vec![0.0f32; d.batch * d.weight_len()];
-    let per_image = |(b, gw): (usize, &mut [f32]), grad_in: Option<&mut [f32]>| {
+    // One weight and bias gradient per image, summed in image order below: deterministic
+    // whatever the number of threads. The bias sums run here too, in parallel and vectorised.
+    let per_image_len = d.weight_len() + o;
+    let mut per_image_grads = vec![0.0f32; d.batch * per_image_len];
+    let per_image = |(b, grads): (usize, &mut [f32]), grad_in: Option<&mut [f32]>| {
         let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
         let g_out = &grad_output[b * d.output_len()..(b + 1) * d.output_len()];
+        let (gw, gb) = grads.split_at_mut(d.weight_len());
+        for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
+            *gb = lane_sum(plane);
+        }
         with_scratch(k * n, |col| {
             im2col(d, image, col);
             // dW = dY (O x N) * col^T (N x K)
@@ -253,27 +258,41 @@ pub fn conv3x3_backward(
     match grad_input {
         Some(grad_input) => {
             assert_eq!(grad_input.len(), d.batch * d.input_len());
-            per_image_grad_weight
-                .par_chunks_exact_mut(d.weight_len())
+            per_image_grads
+                .par_chunks_exact_mut(per_image_len)
                 .enumerate()
                 .zip(grad_input.par_chunks_exact_mut(d.input_len()))
-                .for_each(|(gw, gi)| per_image(gw, Some(gi)));
+                .for_each(|(g, gi)| per_image(g, Some(gi)));
         }
-        None => per_image_grad_weight
-            .par_chunks_exact_mut(d.weight_len())
+        None => per_image_grads
+            .par_chunks_exact_mut(per_image_len)
             .enumerate()
-            .for_each(|gw| per_image(gw, None)),
+            .for_each(|g| per_image(g, None)),
     }
-    for gw in per_image_grad_weight.chunks_exact(d.weight_len()) {
+    for g in per_image_grads.chunks_exact(per_image_len) {
+        let (gw, gb) = g.split_at(d.weight_len());
         for (acc, g) in grad_weight.iter_mut().zip(gw) {
             *acc += g;
         }
-    }
-    for g_out in grad_output.chunks_exact(d.output_len()) {
-        for (acc, plane) in grad_bias.iter_mut().zip(g_out.chunks_exact(n)) {
-            *acc += plane.iter().sum::<f32>();
+        for (acc, g) in grad_bias.iter_mut().zip(gb) {
+            *acc += g;
         }
     }
+}
+
+/// The sum of `values` in eight interleaved partial sums (fixed order, so deterministic): a
+/// plain `iter().sum()` is one serial chain of dependent additions that cannot vectorise.
+fn lane_sum(values: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut acc = [0.0f32; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (a, v) in acc.iter_mut().zip(chunk) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Forward 2x2, stride-2 max-pool (odd last rows and columns are dropped, as in Keras).
@@ -296,19 +315,33 @@ pub fn maxpool2x2_forward(d: &PoolDims, input: &[f32], output: &mut [f32], argma
         .zip(argmax.par_chunks_exact_mut(d.output_len()))
         .zip(input.par_chunks_exact(d.input_len()))
         .for_each(|((out, arg), image)| {
-            for c in 0..d.channels {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let top = c * h * w + 2 * oy * w + 2 * ox;
-                        let mut best = top;
-                        for cand in [top + 1, top + w, top + w + 1] {
-                            if image[cand] > image[best] {
-                                best = cand;
-                            }
+            // Row by row over exact chunks: no index arithmetic or bounds checks per window.
+            let planes = image.chunks_exact(h * w).zip(
+                out.chunks_exact_mut(oh * ow)
+                    .zip(arg.chunks_exact_mut(oh * ow)),
+            );
+            for (c, (plane, (out, arg))) in planes.enumerate() {
+                let rows = out.chunks_exact_mut(ow).zip(arg.chunks_exact_mut(ow));
+                for (oy, (out, arg)) in rows.enumerate() {
+                    let top_start = 2 * oy * w;
+                    let top = &plane[top_start..top_start + 2 * ow];
+                    let bottom = &plane[top_start + w..top_start + w + 2 * ow];
+                    let base = (c * h * w + top_start) as u32;
+                    let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                    for (ox, ((o, a), (t, b))) in out.iter_mut().zip(arg).zip(windows).enumerate() {
+                        // Same order and strict `>` as row-major scanning: the first max wins.
+                        let (mut best, mut at) = (t[0], 0);
+                        if t[1] > best {
+                            (best, at) = (t[1], 1);
                         }
-                        let i = (c * oh + oy) * ow + ox;
-                        out[i] = image[best];
-                        arg[i] = best as u32;
+                        if b[0] > best {
+                            (best, at) = (b[0], w);
+                        }
+                        if b[1] > best {
+                            (best, at) = (b[1], w + 1);
+                        }
+                        *o = best;
+                        *a = base + (2 * ox + at) as u32;
                     }
                 }
             }
