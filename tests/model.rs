@@ -94,3 +94,57 @@ fn safetensors_round_trip_gives_bit_identical_outputs() {
     assert_eq!(before, after);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The whole teaching net at full size: the gradient of the loss with respect to a few weights of
+/// the first and third convolutions and of the first dense layer, against finite differences.
+#[test]
+fn teaching_net_gradients_match_finite_differences_at_full_size() {
+    use dfdx::losses::binary_cross_entropy_with_logits_loss;
+    let dev = Cpu::seed_from_u64(21);
+    let model = build_teaching_net(&dev);
+    let images = random_images(&dev, 2);
+    let labels = dev.tensor_from_vec(vec![1.0f32, 0.0], (2usize, Const::<1>));
+    let loss_of = |m: &head_ct::model::TeachingNet| -> f64 {
+        binary_cross_entropy_with_logits_loss(m.forward(images.clone()), labels.clone()).array()
+            as f64
+    };
+    let logits = model.forward(images.leaky_trace());
+    let grads = binary_cross_entropy_with_logits_loss(logits, labels.clone()).backward();
+    let g_conv1 = grads.get(&model.0 .0 .0.weight).as_vec();
+    let g_conv3 = grads.get(&model.0 .2 .0.weight).as_vec();
+    let g_dense = grads.get(&model.1 .1.weight).as_vec();
+
+    // Small enough that no ReLU in the net flips between the two evaluations.
+    let eps = 3e-4f32;
+    let mut checked = 0;
+    // Nudges entry `i` of the weight at `$($field)+` by ±eps and compares the loss difference.
+    macro_rules! check_top_entries {
+        ($analytic:expr, $name:literal, $($field:tt).+) => {{
+            let analytic: &Vec<f32> = &$analytic;
+            // The entries with the largest gradients: well above the finite-difference noise.
+            let mut order: Vec<usize> = (0..analytic.len()).collect();
+            order.sort_by(|&a, &b| analytic[b].abs().total_cmp(&analytic[a].abs()));
+            for &i in order.iter().take(3) {
+                let f = |delta: f32| {
+                    let mut m = model.clone();
+                    let mut v = m.$($field).+.as_vec();
+                    v[i] += delta;
+                    m.$($field).+.copy_from(&v);
+                    loss_of(&m)
+                };
+                let numeric = (f(eps) - f(-eps)) / (2.0 * eps as f64);
+                let a = analytic[i] as f64;
+                assert!(
+                    (numeric - a).abs() <= 0.05 * a.abs() + 2e-4,
+                    "{} weight {i}: backward {a}, finite difference {numeric}",
+                    $name
+                );
+                checked += 1;
+            }
+        }};
+    }
+    check_top_entries!(g_conv1, "conv1", 0.0.0.weight);
+    check_top_entries!(g_conv3, "conv3", 0.2.0.weight);
+    check_top_entries!(g_dense, "dense1", 1.1.weight);
+    assert_eq!(checked, 9);
+}
