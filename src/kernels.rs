@@ -81,6 +81,23 @@ impl PoolDims {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static GRAD_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the calling thread's buffer for per-image weight gradients, `len` floats
+/// (contents unspecified): a fresh multi-megabyte `Vec` per backward pass cost page faults.
+/// Falls back to a fresh buffer if the thread is already inside this function (a rayon
+/// worker that picked up another backward pass while waiting).
+fn with_grad_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    GRAD_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            f(&mut buf[..len])
+        }
+        Err(_) => f(&mut vec![0.0; len]),
+    })
 }
 
 /// Runs `f` with a thread-local scratch slice of `len` floats (contents unspecified).
@@ -236,48 +253,49 @@ pub fn conv3x3_backward(
     // One weight and bias gradient per image, summed in image order below: deterministic
     // whatever the number of threads. The bias sums run here too, in parallel and vectorised.
     let per_image_len = d.weight_len() + o;
-    let mut per_image_grads = vec![0.0f32; d.batch * per_image_len];
-    let per_image = |(b, grads): (usize, &mut [f32]), grad_in: Option<&mut [f32]>| {
-        let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
-        let g_out = &grad_output[b * d.output_len()..(b + 1) * d.output_len()];
-        let (gw, gb) = grads.split_at_mut(d.weight_len());
-        for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
-            *gb = lane_sum(plane);
-        }
-        with_scratch(k * n, |col| {
-            im2col(d, image, col);
-            // dW = dY (O x N) * col^T (N x K)
-            matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
-            if let Some(grad_in) = grad_in {
-                // dcol = W^T (K x O) * dY (O x N), reusing the col buffer.
-                matmul(k, n, o, col, false, weight, (1, k), g_out, (n, 1));
-                col2im_add(d, col, grad_in);
+    with_grad_scratch(d.batch * per_image_len, |per_image_grads| {
+        let per_image = |(b, grads): (usize, &mut [f32]), grad_in: Option<&mut [f32]>| {
+            let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
+            let g_out = &grad_output[b * d.output_len()..(b + 1) * d.output_len()];
+            let (gw, gb) = grads.split_at_mut(d.weight_len());
+            for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
+                *gb = lane_sum(plane);
             }
-        });
-    };
-    match grad_input {
-        Some(grad_input) => {
-            assert_eq!(grad_input.len(), d.batch * d.input_len());
-            per_image_grads
+            with_scratch(k * n, |col| {
+                im2col(d, image, col);
+                // dW = dY (O x N) * col^T (N x K)
+                matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
+                if let Some(grad_in) = grad_in {
+                    // dcol = W^T (K x O) * dY (O x N), reusing the col buffer.
+                    matmul(k, n, o, col, false, weight, (1, k), g_out, (n, 1));
+                    col2im_add(d, col, grad_in);
+                }
+            });
+        };
+        match grad_input {
+            Some(grad_input) => {
+                assert_eq!(grad_input.len(), d.batch * d.input_len());
+                per_image_grads
+                    .par_chunks_exact_mut(per_image_len)
+                    .enumerate()
+                    .zip(grad_input.par_chunks_exact_mut(d.input_len()))
+                    .for_each(|(g, gi)| per_image(g, Some(gi)));
+            }
+            None => per_image_grads
                 .par_chunks_exact_mut(per_image_len)
                 .enumerate()
-                .zip(grad_input.par_chunks_exact_mut(d.input_len()))
-                .for_each(|(g, gi)| per_image(g, Some(gi)));
+                .for_each(|g| per_image(g, None)),
         }
-        None => per_image_grads
-            .par_chunks_exact_mut(per_image_len)
-            .enumerate()
-            .for_each(|g| per_image(g, None)),
-    }
-    for g in per_image_grads.chunks_exact(per_image_len) {
-        let (gw, gb) = g.split_at(d.weight_len());
-        for (acc, g) in grad_weight.iter_mut().zip(gw) {
-            *acc += g;
+        for g in per_image_grads.chunks_exact(per_image_len) {
+            let (gw, gb) = g.split_at(d.weight_len());
+            for (acc, g) in grad_weight.iter_mut().zip(gw) {
+                *acc += g;
+            }
+            for (acc, g) in grad_bias.iter_mut().zip(gb) {
+                *acc += g;
+            }
         }
-        for (acc, g) in grad_bias.iter_mut().zip(gb) {
-            *acc += g;
-        }
-    }
+    });
 }
 
 /// The sum of `values` in eight interleaved partial sums (fixed order, so deterministic): a
