@@ -20,3 +20,26 @@ impl History {
         self.loss.len()
     }
 }
+
+impl History {
+    /// The history as CSV: `epoch,loss,accuracy,val_loss,val_accuracy`, one row per epoch.
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from("epoch,loss,accuracy,val_loss,val_accuracy\n");
+        for e in 0..self.epochs() {
+            csv.push_str(&format!(
+                "{},{:.6},{:.6},{:.6},{:.6}\n",
+                e + 1,
+                self.loss[e],
+                self.accuracy[e],
+                self.val_loss[e],
+                self.val_accuracy[e]
+            ));
+        }
+        csv
+    }
+
+    /// Writes [`History::to_csv`] to `path` atomically.
+    pub fn write_csv(&self, path: &std::path::Path) -> crate::Result<()> {
+        crate::fsutil::write_atomically(path, self.to_csv().as_bytes())
+    }
+}

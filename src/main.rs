@@ -15,7 +15,6 @@ use head_ct::{
         prepare::{prepare_kaggle, PrepareOptions, SplitCounts},
         Augmentation, DataSource, ImageSet,
     },
-    history::History,
     inference::{predict_files, predict_set, write_predictions_csv, Prediction, DEFAULT_THRESHOLD},
     metrics::BinaryMetrics,
     model::build_teaching_net,
@@ -281,7 +280,7 @@ fn train(args: TrainArgs) -> Result<()> {
         &config,
         observer.as_mut(),
     )?;
-    write_history_csv(&out.join("history.csv"), &history)?;
+    history.write_csv(&out.join("history.csv"))?;
     save_figure(&plots::training_curves(&history)?, &out.join("curves.png"))?;
 
     // How good is it on images it did not train on?
@@ -564,24 +563,6 @@ fn predictions_figure(predictions: &[Prediction], set: &ImageSet) -> Result<plot
         .first()
         .map_or(DEFAULT_THRESHOLD, |p| p.threshold);
     plots::predictions_grid(&images, &probabilities, truths.as_deref(), threshold)
-}
-
-fn write_history_csv(path: &Path, history: &History) -> Result<()> {
-    let mut csv = String::from("epoch,loss,accuracy,val_loss,val_accuracy\n");
-    for e in 0..history.epochs() {
-        csv.push_str(&format!(
-            "{},{:.6},{:.6},{:.6},{:.6}\n",
-            e + 1,
-            history.loss[e],
-            history.accuracy[e],
-            history.val_loss[e],
-            history.val_accuracy[e]
-        ));
-    }
-    std::fs::write(path, csv).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 fn save_figure(figure: &plots::Figure, path: &Path) -> Result<()> {

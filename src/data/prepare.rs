@@ -465,33 +465,14 @@ pub(crate) fn prepare_target(target: &Path, force: bool) -> Result<()> {
     fs::create_dir_all(target).map_err(io)
 }
 
-fn temp_name(dest: &Path) -> PathBuf {
-    let name = dest.file_name().unwrap().to_string_lossy();
-    dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
 /// Copies `src` to `dest` through a temporary file in `dest`'s folder, then renames it.
 pub(crate) fn copy_atomically(src: &Path, dest: &Path) -> Result<()> {
-    let tmp = temp_name(dest);
-    fs::copy(src, &tmp).map_err(|source| Error::Io {
-        path: src.to_path_buf(),
-        source,
-    })?;
-    fs::rename(&tmp, dest).map_err(|source| Error::Io {
-        path: dest.to_path_buf(),
-        source,
+    crate::fsutil::replace_atomically(dest, |tmp| {
+        fs::copy(src, tmp).map(drop).map_err(|source| Error::Io {
+            path: src.to_path_buf(),
+            source,
+        })
     })
 }
 
-/// Writes `bytes` to `dest` through a temporary file in the same folder, then renames it.
-pub(crate) fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_name(dest);
-    fs::write(&tmp, bytes).map_err(|source| Error::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    fs::rename(&tmp, dest).map_err(|source| Error::Io {
-        path: dest.to_path_buf(),
-        source,
-    })
-}
+pub(crate) use crate::fsutil::write_atomically;

@@ -29,15 +29,7 @@
 mod charts;
 mod grids;
 
-use std::{
-    fs,
-    io::Write,
-    path::{Path, PathBuf},
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Once,
-    },
-};
+use std::{path::Path, sync::Once};
 
 use base64::Engine as _;
 use plotters::{
@@ -104,39 +96,7 @@ impl Figure {
     pub fn save_png(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let bytes = self.to_png_bytes()?;
-        let name = path.file_name().ok_or_else(|| Error::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a file name to save a figure to",
-            ),
-        })?;
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let temporary: PathBuf = path.with_file_name(format!(
-            ".{}.{}-{}.tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut file = fs::File::create(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()
-        };
-        if let Err(source) = write() {
-            let _ = fs::remove_file(&temporary);
-            return Err(Error::Io {
-                path: temporary,
-                source,
-            });
-        }
-        fs::rename(&temporary, path).map_err(|source| {
-            let _ = fs::remove_file(&temporary);
-            Error::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        })
+        crate::fsutil::write_atomically(path, &bytes)
     }
 
     /// What [`Figure::evcxr_display`] prints: the evcxr kernel's inline-content protocol,
