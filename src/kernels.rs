@@ -348,14 +348,17 @@ pub fn maxpool2x2_forward(d: &PoolDims, input: &[f32], output: &mut [f32], argma
                     let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
                     for (ox, ((o, a), (t, b))) in out.iter_mut().zip(arg).zip(windows).enumerate() {
                         // Same order and strict `>` as row-major scanning: the first max wins.
+                        // A NaN wins too, so that a broken input reaches the loss.
+                        let beats =
+                            |candidate: f32, best: f32| candidate > best || candidate.is_nan();
                         let (mut best, mut at) = (t[0], 0);
-                        if t[1] > best {
+                        if beats(t[1], best) {
                             (best, at) = (t[1], 1);
                         }
-                        if b[0] > best {
+                        if beats(b[0], best) {
                             (best, at) = (b[0], w);
                         }
-                        if b[1] > best {
+                        if beats(b[1], best) {
                             (best, at) = (b[1], w + 1);
                         }
                         *o = best;

@@ -37,7 +37,19 @@ const DEFAULT_DATA: &str = "data/head_ct_slices";
 /// on built-in synthetic phantoms when that folder does not exist, and writes everything it made
 /// into a new folder under runs/. This is for learning and research: it is not a medical device.
 #[derive(Parser, Debug)]
-#[command(name = "head-ct", version, about, long_about)]
+#[command(
+    name = "head-ct",
+    version,
+    about,
+    long_about,
+    after_help = "Examples:\n  \
+      head-ct                                   train on data/head_ct_slices (or phantoms)\n  \
+      head-ct prepare --source ~/Downloads/head-ct-hemorrhage\n  \
+      head-ct train --seed 2 --epochs 20 --augment\n  \
+      head-ct evaluate --model runs/<run> --split test\n  \
+      head-ct predict --model runs/<run> scan1.png scan2.png\n\n\
+      With cargo, put the arguments after `--`: cargo run --release -- train --seed 2"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -63,10 +75,11 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct TrainArgs {
-    /// Folder with train/ and validate/ (one subfolder per class) and optionally test/.
-    /// When it does not exist, synthetic phantoms are used instead.
-    #[arg(long, default_value = DEFAULT_DATA)]
-    data: PathBuf,
+    /// Folder with train/ and validate/ (one subfolder per class) and optionally test/
+    /// [default: data/head_ct_slices, or built-in synthetic phantoms when that folder does not
+    /// exist]. A folder named here must exist.
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Where to write the run (default: a new folder under runs/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -217,7 +230,12 @@ fn device(seed: u64) -> Cpu {
 }
 
 fn train(args: TrainArgs) -> Result<()> {
-    let (data, source) = load_default(&args.data, args.seed)?;
+    let data_folder = args.data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let (data, source) = match &args.data {
+        // Asked for by name: a missing folder is an error, not a reason to use phantoms.
+        Some(folder) => (load_seed_layout(folder)?, DataSource::Folder(folder.clone())),
+        None => load_default(&data_folder, args.seed)?,
+    };
     let data_description = match &source {
         DataSource::Folder(path) => {
             println!("Data: {}", path.display());
@@ -228,7 +246,7 @@ fn train(args: TrainArgs) -> Result<()> {
                 "No data folder at {}: training on built-in SYNTHETIC PHANTOMS (seed {seed}), \
                  not real CT images.\nTo train on the real Kaggle \"Head CT - hemorrhage\" images, \
                  see data/README.md.",
-                args.data.display()
+                data_folder.display()
             );
             format!("synthetic phantoms (seed {seed})")
         }

@@ -295,3 +295,17 @@ fn relu_matches_dfdx_relu() {
     let g_theirs = (theirs * r).sum().backward().get(&x).as_vec();
     assert_eq!(g_ours, g_theirs);
 }
+
+/// A NaN in the input must survive ReLU and max-pooling, so that the loss becomes NaN and
+/// training stops with a clear message instead of learning from a silently zeroed image.
+#[test]
+fn nan_propagates_through_relu_and_pooling() {
+    let dev = Cpu::seed_from_u64(18);
+    for at in 0..4 {
+        let mut v = vec![0.5f32, -1.0, 0.25, 2.0];
+        v[at] = f32::NAN;
+        let x = dev.tensor_from_vec(v, (1usize, 1usize, 2usize, 2usize));
+        let pooled = MaxPool2D.forward(head_ct::layers::ReLU.forward(x));
+        assert!(pooled.as_vec()[0].is_nan(), "NaN at {at} was lost");
+    }
+}

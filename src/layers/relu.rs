@@ -37,7 +37,7 @@ impl<S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>> for ReLU {
         if !T::OWNS_TAPE {
             values
                 .par_chunks_mut(CHUNK)
-                .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = v.max(0.0)));
+                .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = relu(*v)));
             return Ok(values.into_tensor(*x.shape())?.put_tape(tape));
         }
         // Where the gradient passes (output > 0, i.e. input > 0), one byte per value, written in
@@ -49,7 +49,7 @@ impl<S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>> for ReLU {
             .for_each(|(chunk, mask)| {
                 for (v, m) in chunk.iter_mut().zip(mask) {
                     *m = (*v > 0.0) as u8;
-                    *v = v.max(0.0);
+                    *v = relu(*v);
                 }
             });
         let out = values.into_tensor(*x.shape())?;
@@ -69,5 +69,16 @@ impl<S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>> for ReLU {
             Ok(())
         });
         Ok(out.put_tape(tape))
+    }
+}
+
+/// `max(x, 0)` that lets NaN through (`f32::max` would turn it into 0): a NaN in the input must
+/// reach the loss, where training stops with a clear message, instead of being silently erased.
+#[inline(always)]
+fn relu(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
     }
 }

@@ -1,0 +1,96 @@
+//! The `head-ct` command from the outside, as a user runs it: phantoms → train → predict →
+//! evaluate, and clear errors for mistakes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn head_ct(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_head-ct"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run head-ct")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn train_then_predict_and_evaluate_in_plain_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = head_ct(
+        &["phantoms", "--out", "ph", "--train", "10", "--validate", "6", "--test", "4"],
+        d,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = head_ct(&["train", "--data", "ph", "--epochs", "1", "--out", "run"], d);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Epoch 1/1"), "{log}");
+    assert!(log.contains("accuracy"), "{log}");
+    for file in [
+        "model.safetensors",
+        "model.json",
+        "history.csv",
+        "predictions.csv",
+        "samples.png",
+        "curves.png",
+        "confusion_matrix.png",
+        "roc.png",
+        "predictions.png",
+    ] {
+        assert!(d.join("run").join(file).is_file(), "{file} missing\n{log}");
+    }
+    let history = std::fs::read_to_string(d.join("run/history.csv")).unwrap();
+    assert!(history.starts_with("epoch,loss,accuracy,val_loss,val_accuracy\n1,"));
+
+    let out = head_ct(&["predict", "--model", "run", "ph/test/hemorrhage/phantom_000.png"], d);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("phantom_000.png: "), "{log}");
+    assert!(log.contains("(probability of hemorrhage 0."), "{log}");
+
+    let out = head_ct(&["predict", "--model", "run", "ph/test"], d);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains(" of 4 correct"), "{log}");
+
+    let out = head_ct(&["evaluate", "--model", "run", "--data", "ph", "--split", "test"], d);
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("sensitivity"), "{log}");
+}
+
+#[test]
+fn without_data_it_says_it_uses_phantoms() {
+    let dir = tempfile::tempdir().unwrap();
+    // Only check the announcement: stop right after it by asking for zero epochs.
+    let out = head_ct(&["train", "--epochs", "0", "--out", "run"], dir.path());
+    let log = text(&out);
+    assert!(log.contains("SYNTHETIC PHANTOMS"), "{log}");
+    assert!(log.contains("data/README.md"), "{log}");
+}
+
+#[test]
+fn mistakes_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = head_ct(&["train", "--data", "no-such-folder"], d);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no-such-folder"), "{}", text(&out));
+
+    let out = head_ct(&["predict", "--model", "no-such-run", "x.png"], d);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("model.json"), "{}", text(&out));
+
+    let out = head_ct(&["prepare", "--source", "src", "--train", "141"], d);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("must be even"), "{}", text(&out));
+}
