@@ -230,10 +230,16 @@ fn device(seed: u64) -> Cpu {
 }
 
 fn train(args: TrainArgs) -> Result<()> {
-    let data_folder = args.data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let data_folder = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
     let (data, source) = match &args.data {
         // Asked for by name: a missing folder is an error, not a reason to use phantoms.
-        Some(folder) => (load_seed_layout(folder)?, DataSource::Folder(folder.clone())),
+        Some(folder) => (
+            load_seed_layout(folder)?,
+            DataSource::Folder(folder.clone()),
+        ),
         None => load_default(&data_folder, args.seed)?,
     };
     let data_description = match &source {
@@ -263,7 +269,7 @@ fn train(args: TrainArgs) -> Result<()> {
     };
     create_dir(&out)?;
     println!("Writing the run to {}", out.display());
-    save_figure(&sample_grid(&data.train)?, &out.join("samples.png"))?;
+    sample_grid(&data.train)?.save_png(out.join("samples.png"))?;
 
     let config = FitConfig {
         epochs: args.epochs,
@@ -300,7 +306,7 @@ fn train(args: TrainArgs) -> Result<()> {
         observer.as_mut(),
     )?;
     history.write_csv(&out.join("history.csv"))?;
-    save_figure(&plots::training_curves(&history)?, &out.join("curves.png"))?;
+    plots::training_curves(&history)?.save_png(out.join("curves.png"))?;
 
     // How good is it on images it did not train on?
     let val_predictions = predict_set(&trainer.model, &dev, &data.validate, args.threshold)?;
@@ -310,16 +316,7 @@ fn train(args: TrainArgs) -> Result<()> {
         data.validate.len(),
         val_metrics.summary()
     );
-    save_figure(
-        &plots::confusion_matrix_figure(&val_metrics.confusion)?,
-        &out.join("confusion_matrix.png"),
-    )?;
-    if val_metrics.auc.is_some() {
-        save_figure(
-            &plots::roc_figure_from_metrics(&val_metrics)?,
-            &out.join("roc.png"),
-        )?;
-    }
+    save_evaluation_figures(&val_metrics, &out)?;
 
     let mut metadata = ModelMetadata::for_teaching_net(
         data.train.class_names.clone(),
@@ -355,10 +352,8 @@ fn train(args: TrainArgs) -> Result<()> {
     println!("\nPredictions on the {which} images:");
     report_predictions(&predictions);
     write_predictions_csv(&out.join("predictions.csv"), &predictions)?;
-    save_figure(
-        &predictions_figure(&predictions, data.test.as_ref().unwrap_or(&data.validate))?,
-        &out.join("predictions.png"),
-    )?;
+    predictions_figure(&predictions, data.test.as_ref().unwrap_or(&data.validate))?
+        .save_png(out.join("predictions.png"))?;
     println!(
         "\nSaved in {}: model.safetensors, model.json, history.csv, predictions.csv and the \
          figures samples.png, curves.png, confusion_matrix.png, roc.png, predictions.png.",
@@ -404,16 +399,7 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     );
     if let Some(dir) = args.figures {
         create_dir(&dir)?;
-        save_figure(
-            &plots::confusion_matrix_figure(&metrics.confusion)?,
-            &dir.join("confusion_matrix.png"),
-        )?;
-        if metrics.auc.is_some() {
-            save_figure(
-                &plots::roc_figure_from_metrics(&metrics)?,
-                &dir.join("roc.png"),
-            )?;
-        }
+        save_evaluation_figures(&metrics, &dir)?;
         println!("Figures written to {}", dir.display());
     }
     Ok(())
@@ -584,8 +570,14 @@ fn predictions_figure(predictions: &[Prediction], set: &ImageSet) -> Result<plot
     plots::predictions_grid(&images, &probabilities, truths.as_deref(), threshold)
 }
 
-fn save_figure(figure: &plots::Figure, path: &Path) -> Result<()> {
-    figure.save_png(path)
+/// `confusion_matrix.png`, and `roc.png` when both classes are present.
+fn save_evaluation_figures(metrics: &BinaryMetrics, dir: &Path) -> Result<()> {
+    plots::confusion_matrix_figure(&metrics.confusion)?
+        .save_png(dir.join("confusion_matrix.png"))?;
+    if metrics.auc.is_some() {
+        plots::roc_figure_from_metrics(metrics)?.save_png(dir.join("roc.png"))?;
+    }
+    Ok(())
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
