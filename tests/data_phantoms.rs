@@ -64,10 +64,10 @@ fn hemorrhages_have_brighter_nonempty_masks_of_every_kind() {
     ] {
         assert!(kinds.contains(&k), "{k:?} never drawn");
     }
-    // Sizes vary: some small, some large.
+    // Sizes vary: some small, some large (a brain is about 8000 px; bleeds cover roughly 2-12%).
     let areas: Vec<usize> = set.lesions.iter().flatten().map(|l| l.area()).collect();
     assert!(
-        areas.iter().min().unwrap() < &100 && areas.iter().max().unwrap() > &300,
+        areas.iter().min().unwrap() < &250 && areas.iter().max().unwrap() > &700,
         "{areas:?}"
     );
 }
