@@ -25,12 +25,25 @@ fn train_then_predict_and_evaluate_in_plain_language() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let out = head_ct(
-        &["phantoms", "--out", "ph", "--train", "10", "--validate", "6", "--test", "4"],
+        &[
+            "phantoms",
+            "--out",
+            "ph",
+            "--train",
+            "10",
+            "--validate",
+            "6",
+            "--test",
+            "4",
+        ],
         d,
     );
     assert!(out.status.success(), "{}", text(&out));
 
-    let out = head_ct(&["train", "--data", "ph", "--epochs", "1", "--out", "run"], d);
+    let out = head_ct(
+        &["train", "--data", "ph", "--epochs", "1", "--out", "run"],
+        d,
+    );
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Epoch 1/1"), "{log}");
@@ -51,7 +64,15 @@ fn train_then_predict_and_evaluate_in_plain_language() {
     let history = std::fs::read_to_string(d.join("run/history.csv")).unwrap();
     assert!(history.starts_with("epoch,loss,accuracy,val_loss,val_accuracy\n1,"));
 
-    let out = head_ct(&["predict", "--model", "run", "ph/test/hemorrhage/phantom_000.png"], d);
+    let out = head_ct(
+        &[
+            "predict",
+            "--model",
+            "run",
+            "ph/test/hemorrhage/phantom_000.png",
+        ],
+        d,
+    );
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("phantom_000.png: "), "{log}");
@@ -62,7 +83,12 @@ fn train_then_predict_and_evaluate_in_plain_language() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains(" of 4 correct"), "{log}");
 
-    let out = head_ct(&["evaluate", "--model", "run", "--data", "ph", "--split", "test"], d);
+    let out = head_ct(
+        &[
+            "evaluate", "--model", "run", "--data", "ph", "--split", "test",
+        ],
+        d,
+    );
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("sensitivity"), "{log}");
