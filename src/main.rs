@@ -161,6 +161,19 @@ struct PrepareArgs {
     /// Where to write train/, validate/, test/ and split.csv.
     #[arg(long, default_value = DEFAULT_DATA)]
     target: PathBuf,
+    #[command(flatten)]
+    split: SplitArgs,
+    /// Seed of the random split.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Replace the splits in a target folder that is not empty.
+    #[arg(long)]
+    force: bool,
+}
+
+/// How many images go into each split; the split takes as many of each class.
+#[derive(Args, Debug)]
+struct SplitArgs {
     /// Training images (even: half of each class).
     #[arg(long, default_value_t = 140)]
     train: usize,
@@ -170,12 +183,17 @@ struct PrepareArgs {
     /// Test images (even: half of each class; 0 for none).
     #[arg(long, default_value_t = 10)]
     test: usize,
-    /// Seed of the random split.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Replace the splits in a target folder that is not empty.
-    #[arg(long)]
-    force: bool,
+}
+
+impl SplitArgs {
+    /// Per-class counts; an odd total is refused.
+    fn per_class(&self) -> Result<SplitCounts> {
+        Ok(SplitCounts {
+            train: per_class("--train", self.train)?,
+            validate: per_class("--validate", self.validate)?,
+            test: per_class("--test", self.test)?,
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -186,15 +204,8 @@ struct PhantomsArgs {
     /// Seed of the phantoms.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Training images (even: half of each class).
-    #[arg(long, default_value_t = 140)]
-    train: usize,
-    /// Validation images (even).
-    #[arg(long, default_value_t = 50)]
-    validate: usize,
-    /// Test images (even; 0 for none).
-    #[arg(long, default_value_t = 10)]
-    test: usize,
+    #[command(flatten)]
+    split: SplitArgs,
     /// Replace the splits in a target folder that is not empty.
     #[arg(long)]
     force: bool,
@@ -435,11 +446,7 @@ fn predict(args: PredictArgs) -> Result<()> {
 }
 
 fn prepare(args: PrepareArgs) -> Result<()> {
-    let counts = SplitCounts {
-        train: per_class("--train", args.train)?,
-        validate: per_class("--validate", args.validate)?,
-        test: per_class("--test", args.test)?,
-    };
+    let counts = args.split.per_class()?;
     let report = prepare_kaggle(
         &args.source,
         &args.target,
@@ -469,11 +476,7 @@ fn prepare(args: PrepareArgs) -> Result<()> {
 }
 
 fn phantoms(args: PhantomsArgs) -> Result<()> {
-    let counts = SplitCounts {
-        train: per_class("--train", args.train)?,
-        validate: per_class("--validate", args.validate)?,
-        test: per_class("--test", args.test)?,
-    };
+    let counts = args.split.per_class()?;
     let total = write_phantom_layout(&args.out, args.seed, counts, args.force)?;
     println!(
         "Wrote {} synthetic phantoms ({} with a bleed, {} without) to {}",
