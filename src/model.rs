@@ -64,7 +64,13 @@ pub type TeachingNet = <TeachingNetArch as BuildOnDevice<Cpu, f32>>::Built;
 
 /// Builds the teaching model with fresh Keras-style weights (Glorot uniform, zero bias) drawn
 /// from `dev`'s random generator: the same seed gives the same weights.
+///
+/// The first convolution does not compute the gradient of the input images (nobody reads it
+/// while training, and it is the costliest part of that layer's backward pass). For an
+/// input-gradient saliency map, set `model.0 .0 .0.input_gradient = true`.
 pub fn build_teaching_net(dev: &Cpu) -> TeachingNet {
     use dfdx::nn::DeviceBuildExt;
-    dev.build_module::<TeachingNetArch, f32>()
+    let mut model = dev.build_module::<TeachingNetArch, f32>();
+    model.0 .0 .0.input_gradient = false;
+    model
 }

@@ -309,3 +309,27 @@ fn nan_propagates_through_relu_and_pooling() {
         assert!(pooled.as_vec()[0].is_nan(), "NaN at {at} was lost");
     }
 }
+
+/// Switching off the input gradient (as the teaching net's first layer does) leaves the weight
+/// and bias gradients exactly as they were and computes none for the input.
+#[test]
+fn conv_without_input_gradient_keeps_the_weight_gradients() {
+    let dev = Cpu::seed_from_u64(19);
+    let mut conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, 4>, f32>();
+    let x: Tensor<(usize, Const<3>, usize, usize), f32, Cpu> =
+        dev.sample_normal_like(&(2, Const, 9, 8));
+    let run = |conv: &Conv2D<3, 4, f32, Cpu>| {
+        let g = conv.forward(x.leaky_trace()).square().sum().backward();
+        (g.get(&conv.weight).as_vec(), g.get(&conv.bias).as_vec(), g)
+    };
+    assert!(conv.input_gradient, "on by default");
+    let (w_on, b_on, g_on) = run(&conv);
+    assert!(g_on.get(&x).as_vec().iter().any(|&v| v != 0.0));
+    conv.input_gradient = false;
+    let (w_off, b_off, g_off) = run(&conv);
+    assert_eq!(w_on, w_off);
+    assert_eq!(b_on, b_off);
+    // No gradient was ever allocated for the input (dfdx's `get` panics on a missing one).
+    let missing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g_off.get(&x)));
+    assert!(missing.is_err());
+}

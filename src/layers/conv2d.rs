@@ -37,6 +37,12 @@ impl<const I: usize, const O: usize> BuildOnDevice<Cpu, f32> for builder::Conv2D
 /// Initialised as Keras initialises `Conv2D`: Glorot (Xavier) uniform weights in
 /// `±sqrt(6 / (fan_in + fan_out))` with `fan_in = I*9`, `fan_out = O*9`, and zero bias, so that
 /// training starts where the Keras reference starts.
+///
+/// `input_gradient` (true when built) says whether the backward pass computes the gradient with
+/// respect to the input. The first layer of a network can switch it off: nobody reads the
+/// gradient of the images during training, and computing it costs a matrix product and a col2im
+/// pass over the largest feature map ([`build_teaching_net`](crate::model::build_teaching_net)
+/// does this). Switch it back on to ask for input gradients, e.g. for a saliency map.
 #[derive(Debug, Clone)]
 pub struct Conv2D<
     const I: usize,
@@ -46,6 +52,8 @@ pub struct Conv2D<
 > {
     pub weight: Tensor<Rank4<O, I, KERNEL, KERNEL>, E, D>,
     pub bias: Tensor<Rank1<O>, E, D>,
+    /// Compute the gradient with respect to the input in the backward pass (see above).
+    pub input_gradient: bool,
 }
 
 impl<const I: usize, const O: usize> NonMutableModule for Conv2D<I, O, f32, Cpu> {}
@@ -74,7 +82,11 @@ impl<const I: usize, const O: usize> TensorCollection<f32, Cpu> for Conv2D<I, O,
                     TensorOptions::reset_to_zeros(),
                 ),
             ),
-            |(weight, bias)| Conv2D { weight, bias },
+            |(weight, bias)| Conv2D {
+                weight,
+                bias,
+                input_gradient: true,
+            },
         )
     }
 }
@@ -117,6 +129,7 @@ where
         let out = output.into_tensor(out_shape)?;
 
         if T::OWNS_TAPE {
+            let input_gradient = self.input_gradient;
             let (x_ghost, w_ghost, b_ghost, out_ghost) = (
                 x.ghost(),
                 self.weight.ghost(),
@@ -136,7 +149,11 @@ where
                     &input,
                     &weight,
                     &grad_out,
-                    Some(grads.get_or_alloc_mut(&x_ghost)?),
+                    if input_gradient {
+                        Some(grads.get_or_alloc_mut(&x_ghost)?)
+                    } else {
+                        None
+                    },
                     &mut grad_weight,
                     &mut grad_bias,
                 );
