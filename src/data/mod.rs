@@ -31,16 +31,13 @@ pub mod prepare;
 
 use std::path::{Path, PathBuf};
 
-use dfdx::{
-    prelude::Cpu,
-    shapes::Const,
-    tensor::{TensorFrom, TensorFromVec},
-};
+use dfdx::{prelude::Cpu, shapes::Const};
 use rand::{seq::SliceRandom, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::{
     error::Result,
+    layers::CachedBuf,
     model::{Column, ImageBatch, CHANNELS, IMAGE_SIZE},
     Error,
 };
@@ -165,9 +162,9 @@ impl ImageSet {
 
     /// The images `indices` (in that order) as one batch. Panics if an index is out of range.
     pub fn batch(&self, dev: &Cpu, indices: &[usize]) -> Batch {
-        let mut data = Vec::with_capacity(indices.len() * IMAGE_LEN);
-        for &i in indices {
-            data.extend_from_slice(self.image(i));
+        let mut data = CachedBuf::zeros(dev, indices.len() * IMAGE_LEN).expect("allocation");
+        for (dst, &i) in data.chunks_exact_mut(IMAGE_LEN).zip(indices) {
+            dst.copy_from_slice(self.image(i));
         }
         self.make_batch(dev, indices, data)
     }
@@ -187,7 +184,7 @@ impl ImageSet {
             return self.batch(dev, indices);
         }
         let params: Vec<_> = indices.iter().map(|_| aug.sample(rng)).collect();
-        let mut data = vec![0.0f32; indices.len() * IMAGE_LEN];
+        let mut data = CachedBuf::zeros(dev, indices.len() * IMAGE_LEN).expect("allocation");
         use rayon::prelude::*;
         data.par_chunks_mut(IMAGE_LEN)
             .zip(indices.par_iter().zip(params.par_iter()))
@@ -195,22 +192,27 @@ impl ImageSet {
         self.make_batch(dev, indices, data)
     }
 
-    fn make_batch(&self, dev: &Cpu, indices: &[usize], data: Vec<f32>) -> Batch {
+    /// Wraps a batch's pixels and labels as tensors. Both buffers come from the device's tensor
+    /// cache ([`CachedBuf`]): with `dev.enable_cache()`, a tensor made from a fresh `Vec` would
+    /// put its memory into the cache when dropped and never take any out, so the cache would
+    /// grow by a batch's worth of memory every step.
+    fn make_batch(&self, dev: &Cpu, indices: &[usize], data: CachedBuf<f32>) -> Batch {
         let n = indices.len();
-        let labels: Vec<f32> = indices
-            .iter()
-            .map(|&i| self.samples[i].label.map_or(f32::NAN, f32::from))
-            .collect();
-        let images = dev.tensor_from_vec(
-            data,
-            (
+        let mut labels = CachedBuf::zeros(dev, n).expect("allocation");
+        for (label, &i) in labels.iter_mut().zip(indices) {
+            *label = self.samples[i].label.map_or(f32::NAN, f32::from);
+        }
+        let images = data
+            .into_tensor((
                 n,
                 Const::<CHANNELS>,
                 Const::<IMAGE_SIZE>,
                 Const::<IMAGE_SIZE>,
-            ),
-        );
-        let labels = dev.tensor((labels, (n, Const::<1>)));
+            ))
+            .expect("the batch holds n images");
+        let labels = labels
+            .into_tensor((n, Const::<1>))
+            .expect("one label per image");
         Batch {
             images,
             labels,
