@@ -279,8 +279,8 @@ pub fn bootstrap_auc_interval(
     let mut pos_members = Vec::with_capacity(groups.positives);
     let mut neg_members = Vec::with_capacity(groups.negatives);
     for (g, (&p, &n)) in groups.pos_counts.iter().zip(&groups.neg_counts).enumerate() {
-        pos_members.extend(std::iter::repeat(g).take(p));
-        neg_members.extend(std::iter::repeat(g).take(n));
+        pos_members.extend(std::iter::repeat_n(g, p));
+        neg_members.extend(std::iter::repeat_n(g, n));
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let mut pos_counts = vec![0usize; groups.scores.len()];
