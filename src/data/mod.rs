@@ -25,6 +25,7 @@
 //! nothing is skipped without saying so.
 
 pub mod augment;
+pub mod lesson;
 mod load;
 pub mod phantoms;
 pub mod prepare;
@@ -43,6 +44,7 @@ use crate::{
 };
 
 pub use augment::Augmentation;
+pub use lesson::{find_lesson_data, LessonData};
 pub use load::{
     load_image_file, load_image_files, load_image_folder, MIN_IMAGE_SIDE, RESIZE_FILTER,
 };

@@ -1,0 +1,103 @@
+//! How the notebooks find their data: HEAD_CT_DATA, then data/head_ct_slices, then phantoms.
+
+use std::path::Path;
+
+use head_ct::data::{
+    lesson::resolve_lesson_data, phantoms::write_phantom_layout, prepare::SplitCounts, DataSource,
+};
+
+fn small_counts() -> SplitCounts {
+    SplitCounts {
+        train: 3,
+        validate: 2,
+        test: 1,
+    }
+}
+
+#[test]
+fn without_data_it_says_plainly_that_it_uses_phantoms() {
+    let repo = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let lesson = resolve_lesson_data(None, repo.path(), work.path(), 7).unwrap();
+    assert!(lesson.synthetic);
+    assert_eq!(lesson.source, DataSource::Phantoms { seed: 7 });
+    assert!(lesson.description.starts_with("SYNTHETIC PHANTOMS"));
+    assert!(lesson.description.contains("data/README.md"));
+    assert!(lesson
+        .description
+        .contains("140 training, 50 validation and 10 test images"));
+    assert_eq!(lesson.data.train.len(), 140);
+}
+
+#[test]
+fn the_prepared_folder_in_the_repository_is_used_when_present() {
+    let repo = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let folder = repo.path().join("data/head_ct_slices");
+    write_phantom_layout(&folder, 3, small_counts(), false).unwrap();
+    let lesson = resolve_lesson_data(None, repo.path(), work.path(), 1).unwrap();
+    assert!(!lesson.synthetic);
+    assert_eq!(lesson.source, DataSource::Folder(folder.clone()));
+    assert_eq!(lesson.data.train.len(), 6);
+    assert_eq!(lesson.data.validate.len(), 4);
+    assert_eq!(lesson.data.test.as_ref().unwrap().len(), 2);
+    assert!(lesson.description.contains(&folder.display().to_string()));
+}
+
+#[test]
+fn head_ct_data_wins_over_the_repository_folder_and_can_ask_for_phantoms() {
+    let repo = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write_phantom_layout(
+        &repo.path().join("data/head_ct_slices"),
+        3,
+        small_counts(),
+        false,
+    )
+    .unwrap();
+    let lesson =
+        resolve_lesson_data(Some(Path::new("phantoms")), repo.path(), work.path(), 1).unwrap();
+    assert!(lesson.synthetic);
+    assert!(lesson.description.contains("HEAD_CT_DATA=phantoms"));
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    write_phantom_layout(elsewhere.path(), 4, small_counts(), true).unwrap();
+    let lesson = resolve_lesson_data(Some(elsewhere.path()), repo.path(), work.path(), 1).unwrap();
+    assert_eq!(
+        lesson.source,
+        DataSource::Folder(elsewhere.path().to_path_buf())
+    );
+    assert!(lesson.description.contains("named by HEAD_CT_DATA"));
+}
+
+#[test]
+fn a_folder_that_is_neither_layout_is_an_error_naming_it() {
+    let repo = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let err = resolve_lesson_data(Some(empty.path()), repo.path(), work.path(), 1).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&empty.path().display().to_string()), "{text}");
+    assert!(text.contains("labels.csv"), "{text}");
+}
+
+/// CI sets HEAD_CT_DATA to the Kaggle folder: it is split 140/50/10 into the work folder, and a
+/// second call replaces that split instead of refusing the non-empty folder.
+#[test]
+fn real_data_lesson_prepares_the_kaggle_folder() {
+    let Some(source) = std::env::var_os("HEAD_CT_DATA") else {
+        eprintln!("HEAD_CT_DATA not set: skipped");
+        return;
+    };
+    let repo = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let lesson =
+            resolve_lesson_data(Some(Path::new(&source)), repo.path(), work.path(), 1).unwrap();
+        assert!(!lesson.synthetic);
+        assert_eq!(lesson.data.train.len(), 140);
+        assert_eq!(lesson.data.validate.len(), 50);
+        assert_eq!(lesson.data.test.as_ref().unwrap().len(), 10);
+        assert!(lesson.description.starts_with("Real CT images"));
+    }
+}
