@@ -5,6 +5,7 @@ use dfdx::prelude::Cpu;
 use crate::{
     data::{load_image_files, sequential_batches, ImageSet},
     error::Result,
+    metrics::BinaryMetrics,
     model::TeachingNet,
     plots::Verdict,
     training::{predict_probabilities, EVAL_BATCH_SIZE},
@@ -132,4 +133,43 @@ pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<
         ));
     }
     crate::fsutil::write_atomically(path, csv.as_bytes())
+}
+
+/// Accuracy, sensitivity, specificity, precision and ROC AUC (with 95% intervals) of labelled
+/// predictions, at their threshold. `seed` seeds the bootstrap of the AUC interval. Errors if a
+/// prediction has no label (an unlabelled image cannot be scored) or the list is empty.
+pub fn score_predictions(predictions: &[Prediction], seed: u64) -> Result<BinaryMetrics> {
+    let mut probabilities = Vec::with_capacity(predictions.len());
+    let mut labels = Vec::with_capacity(predictions.len());
+    for p in predictions {
+        let Some(truth) = p.truth else {
+            return Err(crate::Error::InvalidInput(format!(
+                "{} has no label: only labelled images (in class folders) can be scored",
+                p.path.display()
+            )));
+        };
+        probabilities.push(p.probability);
+        labels.push(truth);
+    }
+    let threshold = predictions
+        .first()
+        .map_or(DEFAULT_THRESHOLD, |p| p.threshold);
+    BinaryMetrics::compute(&probabilities, &labels, threshold, seed)
+}
+
+/// One [`Prediction::sentence`] a line, indented by two spaces, then `"  9 of 10 correct"` when
+/// the images are labelled.
+pub fn predictions_report(predictions: &[Prediction]) -> String {
+    let mut report = String::new();
+    for p in predictions {
+        report.push_str("  ");
+        report.push_str(&p.sentence());
+        report.push('\n');
+    }
+    let scored: Vec<Verdict> = predictions.iter().filter_map(Prediction::verdict).collect();
+    if !scored.is_empty() {
+        let correct = scored.iter().filter(|v| **v == Verdict::Correct).count();
+        report.push_str(&format!("  {correct} of {} correct\n", scored.len()));
+    }
+    report
 }

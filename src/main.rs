@@ -10,12 +10,15 @@ use dfdx::prelude::*;
 use head_ct::{
     checkpoint::{load_checkpoint, save_checkpoint, FinalMetrics, ModelMetadata, TrainingSettings},
     data::{
-        self, load_default, load_image_folder, load_seed_layout,
+        load_default, load_image_folder, load_seed_layout,
         phantoms::write_phantom_layout,
         prepare::{prepare_kaggle, PrepareOptions, SplitCounts},
         Augmentation, DataSource, ImageSet,
     },
-    inference::{predict_files, predict_set, write_predictions_csv, Prediction, DEFAULT_THRESHOLD},
+    inference::{
+        predict_files, predict_set, predictions_report, score_predictions, write_predictions_csv,
+        DEFAULT_THRESHOLD,
+    },
     metrics::BinaryMetrics,
     model::build_teaching_net,
     plots,
@@ -280,7 +283,7 @@ fn train(args: TrainArgs) -> Result<()> {
     };
     create_dir(&out)?;
     println!("Writing the run to {}", out.display());
-    sample_grid(&data.train)?.save_png(out.join("samples.png"))?;
+    plots::class_samples(&data.train, 4)?.save_png(out.join("samples.png"))?;
 
     let config = FitConfig {
         epochs: args.epochs,
@@ -321,7 +324,7 @@ fn train(args: TrainArgs) -> Result<()> {
 
     // How good is it on images it did not train on?
     let val_predictions = predict_set(&trainer.model, &dev, &data.validate, args.threshold)?;
-    let val_metrics = metrics_of(&val_predictions, args.threshold, args.seed)?;
+    let val_metrics = score_predictions(&val_predictions, args.seed)?;
     println!(
         "\nOn the {} validation images:\n{}",
         data.validate.len(),
@@ -361,9 +364,9 @@ fn train(args: TrainArgs) -> Result<()> {
         None => (val_predictions, "validation (there is no test/ folder)"),
     };
     println!("\nPredictions on the {which} images:");
-    report_predictions(&predictions);
+    print!("{}", predictions_report(&predictions));
     write_predictions_csv(&out.join("predictions.csv"), &predictions)?;
-    predictions_figure(&predictions, data.test.as_ref().unwrap_or(&data.validate))?
+    plots::predictions_figure(&predictions, data.test.as_ref().unwrap_or(&data.validate))?
         .save_png(out.join("predictions.png"))?;
     println!(
         "\nSaved in {}: model.safetensors, model.json, history.csv, predictions.csv and the \
@@ -401,7 +404,7 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
         });
     }
     let predictions = predict_set(&model, &dev, &set, threshold)?;
-    let metrics = metrics_of(&predictions, threshold, 0)?;
+    let metrics = score_predictions(&predictions, 0)?;
     println!(
         "On the {} {} images:\n{}",
         set.len(),
@@ -437,7 +440,7 @@ fn predict(args: PredictArgs) -> Result<()> {
     if !files.is_empty() {
         predictions.extend(predict_files(&model, &dev, &files, threshold)?);
     }
-    report_predictions(&predictions);
+    print!("{}", predictions_report(&predictions));
     if let Some(csv) = args.csv {
         write_predictions_csv(&csv, &predictions)?;
         println!("Written to {}", csv.display());
@@ -499,78 +502,7 @@ fn per_class(flag: &str, total: usize) -> Result<usize> {
 }
 
 fn describe_set(name: &str, set: &ImageSet) {
-    let counts = set.class_counts();
-    if counts.is_empty() {
-        println!("{name:>9}: {} unlabelled images", set.len());
-    } else {
-        let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {c}")).collect();
-        println!("{name:>9}: {} images ({})", set.len(), parts.join(", "));
-    }
-}
-
-fn metrics_of(predictions: &[Prediction], threshold: f32, seed: u64) -> Result<BinaryMetrics> {
-    let probabilities: Vec<f32> = predictions.iter().map(|p| p.probability).collect();
-    let labels: Vec<u8> = predictions
-        .iter()
-        .map(|p| p.truth.expect("labelled set"))
-        .collect();
-    BinaryMetrics::compute(&probabilities, &labels, threshold, seed)
-}
-
-fn report_predictions(predictions: &[Prediction]) {
-    for p in predictions {
-        println!("  {}", p.sentence());
-    }
-    let scored: Vec<_> = predictions.iter().filter_map(Prediction::verdict).collect();
-    if !scored.is_empty() {
-        let correct = scored
-            .iter()
-            .filter(|v| matches!(v, plots::Verdict::Correct))
-            .count();
-        println!("  {correct} of {} correct", scored.len());
-    }
-}
-
-/// Up to four images of each class, captioned with their class and file name.
-fn sample_grid(set: &ImageSet) -> Result<plots::Figure> {
-    let mut picked = Vec::new();
-    for class in 0..2u8 {
-        picked.extend(
-            (0..set.len())
-                .filter(|&i| set.samples[i].label == Some(class))
-                .take(4),
-        );
-    }
-    let images: Vec<&[f32]> = picked.iter().map(|&i| set.image(i)).collect();
-    let captions: Vec<String> = picked
-        .iter()
-        .map(|&i| {
-            let s = &set.samples[i];
-            let class = if s.label == Some(1) {
-                data::POSITIVE_CLASS
-            } else {
-                data::NEGATIVE_CLASS
-            };
-            let name = s
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            format!("{class} ({name})")
-        })
-        .collect();
-    plots::sample_grid(&images, &captions, 4)
-}
-
-fn predictions_figure(predictions: &[Prediction], set: &ImageSet) -> Result<plots::Figure> {
-    let shown = predictions.len().min(16);
-    let images: Vec<&[f32]> = (0..shown).map(|i| set.image(i)).collect();
-    let probabilities: Vec<f32> = predictions[..shown].iter().map(|p| p.probability).collect();
-    let truths: Option<Vec<u8>> = predictions[..shown].iter().map(|p| p.truth).collect();
-    let threshold = predictions
-        .first()
-        .map_or(DEFAULT_THRESHOLD, |p| p.threshold);
-    plots::predictions_grid(&images, &probabilities, truths.as_deref(), threshold)
+    println!("{name:>9}: {}", set.describe());
 }
 
 /// `confusion_matrix.png`, and `roc.png` when both classes are present.

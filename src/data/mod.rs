@@ -145,6 +145,27 @@ impl ImageSet {
         !self.samples.is_empty() && self.samples.iter().all(|s| s.label.is_some())
     }
 
+    /// The class folder name of image `i` (`None` when unlabelled). Panics if `i` is out of
+    /// range.
+    pub fn class_name_of(&self, i: usize) -> Option<&str> {
+        let label = self.samples[i].label?;
+        self.class_names
+            .iter()
+            .find(|name| u8::from(name.as_str() == POSITIVE_CLASS) == label)
+            .map(String::as_str)
+    }
+
+    /// `"140 images (70 hemorrhage, 70 normal)"`, or `"10 unlabelled images"`.
+    pub fn describe(&self) -> String {
+        let counts = self.class_counts();
+        if counts.is_empty() {
+            format!("{} unlabelled images", self.len())
+        } else {
+            let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {c}")).collect();
+            format!("{} images ({})", self.len(), parts.join(", "))
+        }
+    }
+
     /// Images per class, as `(class name, count)` in `class_names` order (empty for an
     /// unlabelled set).
     pub fn class_counts(&self) -> Vec<(String, usize)> {

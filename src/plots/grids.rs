@@ -7,6 +7,8 @@ use plotters::{
 
 use super::{bold, colors, empty_state, render, text, Area, Figure, OrPlot};
 use crate::{
+    data::ImageSet,
+    inference::Prediction,
     model::{CHANNELS, IMAGE_SIZE},
     Error, Result,
 };
@@ -52,6 +54,60 @@ pub fn sample_grid(images: &[&[f32]], captions: &[String], columns: usize) -> Re
         })
         .collect();
     grid(&cells, columns, "Sample images", None)
+}
+
+/// Up to `per_class` images of each class of a labelled `set` (hemorrhage first), captioned
+/// with their class and file name, four across. An unlabelled set shows its first images.
+pub fn class_samples(set: &ImageSet, per_class: usize) -> Result<Figure> {
+    let picked: Vec<usize> = if set.is_labelled() {
+        [1u8, 0]
+            .iter()
+            .flat_map(|&class| {
+                (0..set.len())
+                    .filter(move |&i| set.samples[i].label == Some(class))
+                    .take(per_class)
+            })
+            .collect()
+    } else {
+        (0..set.len().min(2 * per_class)).collect()
+    };
+    let images: Vec<&[f32]> = picked.iter().map(|&i| set.image(i)).collect();
+    let captions: Vec<String> = picked
+        .iter()
+        .map(|&i| {
+            let name = set.samples[i]
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match set.class_name_of(i) {
+                Some(class) => format!("{class} ({name})"),
+                None => name,
+            }
+        })
+        .collect();
+    sample_grid(&images, &captions, 4)
+}
+
+/// [`predictions_grid`] for the first 16 predictions of `set`, as
+/// [`crate::inference::predict_set`] returns them (prediction `i` is of image `i`), at their
+/// threshold. Errors if the counts differ.
+pub fn predictions_figure(predictions: &[Prediction], set: &ImageSet) -> Result<Figure> {
+    if predictions.len() != set.len() {
+        return Err(Error::InvalidInput(format!(
+            "{} predictions for a set of {} images",
+            predictions.len(),
+            set.len()
+        )));
+    }
+    let shown = predictions.len().min(16);
+    let images: Vec<&[f32]> = (0..shown).map(|i| set.image(i)).collect();
+    let probabilities: Vec<f32> = predictions[..shown].iter().map(|p| p.probability).collect();
+    let truths: Option<Vec<u8>> = predictions[..shown].iter().map(|p| p.truth).collect();
+    let threshold = predictions
+        .first()
+        .map_or(crate::inference::DEFAULT_THRESHOLD, |p| p.threshold);
+    predictions_grid(&images, &probabilities, truths.as_deref(), threshold)
 }
 
 /// What a prediction was, when the truth is known.

@@ -1,0 +1,93 @@
+//! Predictions in plain language, their scores, and the figures the notebooks and the CLI share.
+
+use std::path::PathBuf;
+
+use head_ct::{
+    data::phantoms::phantom_splits,
+    data::prepare::SplitCounts,
+    inference::{predictions_report, score_predictions, Prediction},
+    plots,
+};
+
+fn prediction(name: &str, probability: f32, truth: Option<u8>) -> Prediction {
+    Prediction {
+        path: PathBuf::from(name),
+        probability,
+        threshold: 0.5,
+        truth,
+    }
+}
+
+#[test]
+fn the_report_says_each_verdict_and_counts_the_correct_ones() {
+    let predictions = [
+        prediction("hemorrhage/1.png", 0.9, Some(1)),
+        prediction("hemorrhage/2.png", 0.2, Some(1)),
+        prediction("normal/3.png", 0.7, Some(0)),
+        prediction("normal/4.png", 0.1, Some(0)),
+    ];
+    let report = predictions_report(&predictions);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 5, "{report}");
+    assert!(lines[0].ends_with("— correct"), "{report}");
+    assert!(lines[1].ends_with("— missed"), "{report}");
+    assert!(lines[2].ends_with("— false alarm"), "{report}");
+    assert_eq!(lines[4], "  2 of 4 correct");
+
+    let metrics = score_predictions(&predictions, 0).unwrap();
+    assert_eq!(metrics.confusion.true_positives, 1);
+    assert_eq!(metrics.confusion.false_negatives, 1);
+    assert_eq!(metrics.confusion.false_positives, 1);
+    assert_eq!(metrics.confusion.true_negatives, 1);
+    assert_eq!(metrics.auc.as_ref().unwrap().value, 0.75);
+}
+
+#[test]
+fn unlabelled_predictions_are_reported_but_not_scored() {
+    let predictions = [prediction("a.png", 0.9, None)];
+    let report = predictions_report(&predictions);
+    assert_eq!(report.lines().count(), 1, "{report}");
+    let err = score_predictions(&predictions, 0).unwrap_err().to_string();
+    assert!(err.contains("a.png") && err.contains("no label"), "{err}");
+}
+
+#[test]
+fn sets_describe_themselves_and_figures_follow_the_set() {
+    let splits = phantom_splits(
+        5,
+        SplitCounts {
+            train: 3,
+            validate: 2,
+            test: 1,
+        },
+    );
+    let set = splits.train.images;
+    assert_eq!(set.describe(), "6 images (3 hemorrhage, 3 normal)");
+    let hemorrhage = (0..set.len())
+        .find(|&i| set.samples[i].label == Some(1))
+        .unwrap();
+    let normal = (0..set.len())
+        .find(|&i| set.samples[i].label == Some(0))
+        .unwrap();
+    assert_eq!(set.class_name_of(hemorrhage), Some("hemorrhage"));
+    assert_eq!(set.class_name_of(normal), Some("normal"));
+
+    let figure = plots::class_samples(&set, 2).unwrap();
+    assert!(!figure.to_png_bytes().unwrap().is_empty());
+
+    let predictions: Vec<Prediction> = set
+        .samples
+        .iter()
+        .map(|s| Prediction {
+            path: s.path.clone(),
+            probability: 0.5,
+            threshold: 0.5,
+            truth: s.label,
+        })
+        .collect();
+    assert!(plots::predictions_figure(&predictions, &set).is_ok());
+    let err = plots::predictions_figure(&predictions[..2], &set)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("2 predictions for a set of 6 images"), "{err}");
+}
