@@ -29,3 +29,7 @@ pub mod shapes;
 pub mod training;
 
 pub use error::{Error, Result};
+
+/// The dfdx this crate is built on, so that notebooks and programs use the very same version
+/// (`use head_ct::dfdx::prelude::*;`) without pinning it themselves.
+pub use dfdx;
