@@ -73,6 +73,42 @@ pub struct FinalMetrics {
     pub val_auc: Option<f64>,
 }
 
+impl TrainingSettings {
+    /// The settings of a [`fit`](crate::training::fit) run with `config` on `train` and
+    /// `validate`; `data` says where the images came from.
+    pub fn from_fit(
+        config: &crate::training::FitConfig,
+        data: impl Into<String>,
+        train: &crate::data::ImageSet,
+        validate: &crate::data::ImageSet,
+    ) -> Self {
+        Self {
+            epochs: config.epochs,
+            batch_size: config.batch_size,
+            learning_rate: config.learning_rate,
+            seed: config.seed,
+            augmentation: format!("{:?}", config.augmentation),
+            data: data.into(),
+            train_images: train.len(),
+            validate_images: validate.len(),
+        }
+    }
+}
+
+impl FinalMetrics {
+    /// The last epoch of `history` (`None` when it has no epoch), with the validation AUC.
+    pub fn from_history(history: &crate::history::History, val_auc: Option<f64>) -> Option<Self> {
+        let last = history.epochs().checked_sub(1)?;
+        Some(Self {
+            loss: history.loss[last],
+            accuracy: history.accuracy[last],
+            val_loss: history.val_loss[last],
+            val_accuracy: history.val_accuracy[last],
+            val_auc,
+        })
+    }
+}
+
 impl ModelMetadata {
     /// Metadata for the teaching model with the fields that do not depend on training filled in.
     pub fn for_teaching_net(class_names: Vec<String>, training: TrainingSettings) -> Self {

@@ -334,25 +334,11 @@ fn train(args: TrainArgs) -> Result<()> {
 
     let mut metadata = ModelMetadata::for_teaching_net(
         data.train.class_names.clone(),
-        TrainingSettings {
-            epochs: config.epochs,
-            batch_size: config.batch_size,
-            learning_rate: config.learning_rate,
-            seed: config.seed,
-            augmentation: format!("{:?}", config.augmentation),
-            data: data_description,
-            train_images: data.train.len(),
-            validate_images: data.validate.len(),
-        },
+        TrainingSettings::from_fit(&config, data_description, &data.train, &data.validate),
     );
     metadata.threshold = args.threshold;
-    metadata.final_metrics = history.epochs().checked_sub(1).map(|last| FinalMetrics {
-        loss: history.loss[last],
-        accuracy: history.accuracy[last],
-        val_loss: history.val_loss[last],
-        val_accuracy: history.val_accuracy[last],
-        val_auc: val_metrics.auc.as_ref().map(|a| a.value),
-    });
+    metadata.final_metrics =
+        FinalMetrics::from_history(&history, val_metrics.auc.as_ref().map(|a| a.value));
     save_checkpoint(&out, &trainer.model, &metadata)?;
 
     // The seed's last step: predict the test images, which played no part in training.
