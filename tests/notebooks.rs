@@ -1,0 +1,134 @@
+//! The committed notebooks: clean (no outputs, so diffs stay readable and no pixels of the data
+//! set enter the repository), on the Rust kernel, and using this library by path. Running them
+//! is scripts/run-notebooks.py's job (with the real kernel, in .ci/run).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn notebooks() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
+        .collect();
+    found.sort();
+    found
+}
+
+fn read(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()))
+}
+
+fn source(cell: &Value) -> String {
+    match &cell["source"] {
+        Value::String(s) => s.clone(),
+        Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
+    }
+}
+
+#[test]
+fn the_lessons_are_all_there_in_order() {
+    let names: Vec<String> = notebooks()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for expected in [
+        "01-explore-data.ipynb",
+        "02-build-the-cnn.ipynb",
+        "03-train.ipynb",
+        "04-predict-and-explain.ipynb",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn committed_notebooks_carry_no_outputs() {
+    for path in notebooks() {
+        let nb = read(&path);
+        for (i, cell) in nb["cells"].as_array().unwrap().iter().enumerate() {
+            if cell["cell_type"] != "code" {
+                continue;
+            }
+            let outputs = cell["outputs"].as_array().map_or(0, Vec::len);
+            assert_eq!(
+                outputs,
+                0,
+                "{} cell {i} has outputs: clear them before committing",
+                path.display()
+            );
+            assert!(
+                cell["execution_count"].is_null(),
+                "{} cell {i} has an execution count: clear outputs before committing",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn notebooks_run_on_the_rust_kernel_with_this_library_by_path() {
+    for path in notebooks() {
+        let nb = read(&path);
+        assert_eq!(
+            nb["metadata"]["kernelspec"]["name"],
+            "rust",
+            "{}",
+            path.display()
+        );
+        let cells = nb["cells"].as_array().unwrap();
+        assert_eq!(
+            cells[0]["cell_type"],
+            "markdown",
+            "{} starts with its aims",
+            path.display()
+        );
+        let first_code = cells.iter().find(|c| c["cell_type"] == "code").unwrap();
+        assert!(
+            source(first_code).contains(r#":dep head-ct = { path = ".." }"#),
+            "{}: the first code cell must use the library by path",
+            path.display()
+        );
+        // Every code cell follows a plain-language Markdown cell or another code cell of the
+        // same step; no notebook is code only.
+        let markdown = cells
+            .iter()
+            .filter(|c| c["cell_type"] == "markdown")
+            .count();
+        let code = cells.len() - markdown;
+        assert!(
+            markdown * 2 >= code,
+            "{}: {markdown} Markdown cells for {code} code cells",
+            path.display()
+        );
+        for cell in cells {
+            let tags = cell["metadata"]["tags"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if tags.iter().any(|t| t == "raises-exception") {
+                assert!(
+                    cell["metadata"]["head_ct"]["expect_error"].is_string(),
+                    "{}: a cell that fails on purpose says which error it expects",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_kernel_keeps_its_build_under_target_at_opt_level_2() {
+    let toml =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks/evcxr.toml"))
+            .unwrap();
+    assert!(toml.contains(r#"tmpdir = "../target/evcxr""#), "{toml}");
+    assert!(toml.contains(r#"opt_level = "2""#), "{toml}");
+}
