@@ -172,7 +172,8 @@ def main():
     passed, failed = 0, 0
     rows = []
     for path in paths:
-        print(f"== running {path.relative_to(REPO)}", flush=True)
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        print(f"== running {shown}", flush=True)
         problems, figures, total, first = run(path, args.out, args.cell_timeout)
         first_text = f"{first:.1f} s" if first is not None else "-"
         rows.append((path.name, total, first_text, figures, "ok" if not problems else "FAILED"))
