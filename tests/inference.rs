@@ -91,3 +91,16 @@ fn sets_describe_themselves_and_figures_follow_the_set() {
         .to_string();
     assert!(err.contains("2 predictions for a set of 6 images"), "{err}");
 }
+
+#[test]
+fn feature_maps_draw_each_map_and_refuse_a_wrong_count() {
+    // Two 4x4 maps: a ramp and a constant (which must not divide by zero).
+    let mut maps: Vec<f32> = (0..16).map(|v| v as f32).collect();
+    maps.extend([3.0; 16]);
+    let figure = plots::feature_maps(&maps, 2, 4, "two maps").unwrap();
+    let png = figure.to_png_bytes().unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let err = plots::feature_maps(&maps, 3, 4, "x").unwrap_err().to_string();
+    assert!(err.contains("32 values are not 3 maps of 4x4"), "{err}");
+    assert!(plots::feature_maps(&[], 0, 0, "x").is_err());
+}

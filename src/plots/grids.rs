@@ -110,6 +110,59 @@ pub fn predictions_figure(predictions: &[Prediction], set: &ImageSet) -> Result<
     predictions_grid(&images, &probabilities, truths.as_deref(), threshold)
 }
 
+/// The feature maps of one image after a layer, as grey pictures eight across: `maps` holds
+/// `channels` maps of `side x side` values (CHW order, as `tensor.as_vec()` gives them for one
+/// image). Each map is stretched to black (its lowest value) ... white (its highest) and scaled
+/// up to 150 px, so that small maps stay visible. `title` says which layer. At most 32 maps are
+/// drawn.
+///
+/// Errors if `maps` does not hold `channels * side * side` values or `side` is 0.
+pub fn feature_maps(maps: &[f32], channels: usize, side: usize, title: &str) -> Result<Figure> {
+    if side == 0 || maps.len() != channels * side * side {
+        return Err(Error::InvalidInput(format!(
+            "{} values are not {channels} maps of {side}x{side}",
+            maps.len()
+        )));
+    }
+    let shown = channels.min(32);
+    let pictures: Vec<Vec<f32>> = maps
+        .chunks(side * side)
+        .take(shown)
+        .map(|map| {
+            let (low, high) = map
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                    (l.min(v), h.max(v))
+                });
+            let range = if high > low { high - low } else { 1.0 };
+            let plane: Vec<f32> = (0..IMAGE_SIZE * IMAGE_SIZE)
+                .map(|i| {
+                    let (y, x) = (
+                        i / IMAGE_SIZE * side / IMAGE_SIZE,
+                        i % IMAGE_SIZE * side / IMAGE_SIZE,
+                    );
+                    (map[y * side + x] - low) / range
+                })
+                .collect();
+            plane.repeat(CHANNELS)
+        })
+        .collect();
+    let cells: Vec<Cell> = pictures
+        .iter()
+        .enumerate()
+        .map(|(i, image)| Cell {
+            image,
+            caption: format!("map {}", i + 1),
+            caption_color: colors::INK,
+            border: None,
+        })
+        .collect();
+    let subtitle = format!(
+        "{shown} of {channels} feature maps, {side}x{side} each; white = strongest response"
+    );
+    grid(&cells, 8, title, Some(&subtitle))
+}
+
 /// What a prediction was, when the truth is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

@@ -45,7 +45,9 @@ use plotters::{
 use crate::{Error, Result};
 
 pub use charts::{confusion_matrix_figure, roc_figure, roc_figure_from_metrics, training_curves};
-pub use grids::{class_samples, predictions_figure, predictions_grid, sample_grid, Verdict};
+pub use grids::{
+    class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid, Verdict,
+};
 
 /// A rendered figure: `width × height` pixels, RGB, row by row from the top left (3 bytes a
 /// pixel, `rgb.len() == width * height * 3`).
