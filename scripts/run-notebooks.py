@@ -165,7 +165,7 @@ def main():
         print("Clear the outputs before committing (JupyterLab: Edit > Clear Outputs of All "
               "Cells, then save).", file=sys.stderr)
         return 1
-    print(f"== {len(paths)} committed notebook(s) are clean (no outputs)")
+    print(f"== the {len(list(NOTEBOOKS.glob('*.ipynb')))} committed notebooks are clean (no outputs)")
     if args.check_clean:
         return 0
 
