@@ -12,8 +12,11 @@
 //! - [`inference`]: predictions in plain language; [`metrics`]: accuracy, sensitivity,
 //!   specificity, ROC and AUC with 95% intervals; [`plots`]: the figures.
 //! - [`checkpoint`]: weights (safetensors) plus metadata, written atomically.
+//! - [`crossval`]: stratified k-fold cross-validation with pooled metrics; [`seeds`]: the spread
+//!   of a result over training seeds.
 
 pub mod checkpoint;
+pub mod crossval;
 pub mod data;
 pub mod error;
 mod fsutil;
@@ -25,6 +28,7 @@ pub mod metrics;
 pub mod model;
 pub mod plots;
 pub mod progress;
+pub mod seeds;
 pub mod shapes;
 pub mod training;
 

@@ -74,6 +74,13 @@ enum Command {
     /// Write synthetic head-CT phantoms (with and without a bleed) in the same folder layout,
     /// to try everything without the real data.
     Phantoms(PhantomsArgs),
+    /// Stratified k-fold cross-validation: train a fresh model per fold, predict the held-out
+    /// fold, and report per-fold and pooled accuracy, sensitivity, specificity and ROC AUC with
+    /// 95% intervals (table, CSV and a ROC figure).
+    CrossValidate(CrossValidateArgs),
+    /// Train the same split with several seeds and report the mean, sd, min and max of each
+    /// validation metric: how much of a result is luck.
+    Seeds(SeedsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -214,6 +221,100 @@ struct PhantomsArgs {
     force: bool,
 }
 
+/// The training recipe shared by `cross-validate` and `seeds` (the same flags as `train`).
+#[derive(Args, Debug)]
+struct RecipeArgs {
+    /// Passes over the training images.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Images per training step.
+    #[arg(long, default_value_t = 10)]
+    batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    learning_rate: f64,
+    /// Randomly rotate, shift, zoom and mirror the training images (Keras-tutorial ranges).
+    #[arg(long)]
+    augment: bool,
+    /// Probability of hemorrhage at or above which an image is called "hemorrhage".
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    threshold: f32,
+}
+
+impl RecipeArgs {
+    fn fit_config(&self, seed: u64) -> FitConfig {
+        FitConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed,
+            augmentation: if self.augment {
+                Augmentation::keras_tutorial()
+            } else {
+                Augmentation::none()
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} epoch(s), batch size {}, learning rate {}{}",
+            self.epochs,
+            self.batch_size,
+            self.learning_rate,
+            if self.augment {
+                ", with augmentation"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+#[derive(Args, Debug)]
+struct CrossValidateArgs {
+    /// A Kaggle-style folder (labels.csv + images, directly or in head_ct/): all its images
+    /// form the pool.
+    #[arg(long, conflicts_with = "data")]
+    source: Option<PathBuf>,
+    /// A folder in the seed layout: train/ and validate/ together form the pool (test/ stays
+    /// out unless --include-test) [default: data/head_ct_slices, or built-in synthetic phantoms
+    /// when that folder does not exist].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Also put the seed layout's labelled test/ images into the pool.
+    #[arg(long, requires = "data")]
+    include_test: bool,
+    /// Number of folds.
+    #[arg(long, default_value_t = head_ct::crossval::DEFAULT_FOLDS)]
+    folds: usize,
+    /// Seed of the fold assignment; fold f trains with seed `seed × 1000 + f`.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    recipe: RecipeArgs,
+    /// Where to write cross_validation.csv, oof_predictions.csv and crossval_roc.png (default:
+    /// a new folder under runs/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SeedsArgs {
+    /// Folder with train/ and validate/ [default: data/head_ct_slices, or built-in synthetic
+    /// phantoms when that folder does not exist].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The seeds: a list such as 1,2,3,7, or one number N meaning the seeds 1 to N.
+    #[arg(long, default_value = "5")]
+    seeds: String,
+    #[command(flatten)]
+    recipe: RecipeArgs,
+    /// Where to write seeds.csv (default: a new folder under runs/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli
@@ -225,6 +326,8 @@ fn main() -> ExitCode {
         Command::Predict(args) => predict(args),
         Command::Prepare(args) => prepare(args),
         Command::Phantoms(args) => phantoms(args),
+        Command::CrossValidate(args) => cross_validate(args),
+        Command::Seeds(args) => seeds(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -546,4 +649,135 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+/// The seed layout named by `--data`, or the default folder, or phantoms; says plainly which.
+fn seed_data_or_phantoms(data: &Option<PathBuf>, seed: u64) -> Result<(data::SeedData, bool)> {
+    let folder = data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let (loaded, source) = match data {
+        Some(folder) => (
+            load_seed_layout(folder)?,
+            DataSource::Folder(folder.clone()),
+        ),
+        None => load_default(&folder, seed)?,
+    };
+    let phantoms = match source {
+        DataSource::Folder(path) => {
+            println!("Data: {}", path.display());
+            false
+        }
+        DataSource::Phantoms { seed } => {
+            println!(
+                "No data folder at {}: using built-in SYNTHETIC PHANTOMS (seed {seed}), not real \
+                 CT images.\nTo use the real Kaggle \"Head CT - hemorrhage\" images, see \
+                 data/README.md.",
+                folder.display()
+            );
+            true
+        }
+    };
+    Ok((loaded, phantoms))
+}
+
+fn cross_validate(args: CrossValidateArgs) -> Result<()> {
+    use head_ct::crossval::{self, CrossValConfig, RunLines};
+    let (pool, phantoms) = match &args.source {
+        Some(source) => {
+            println!("Data: {} (labels.csv + images)", source.display());
+            (crossval::kaggle_pool(source)?, false)
+        }
+        None => {
+            let (data, phantoms) = seed_data_or_phantoms(&args.data, args.seed)?;
+            let pool = crossval::seed_layout_pool(&data, args.include_test)?;
+            let test_note = match (&data.test, args.include_test) {
+                (_, true) => "train/ + validate/ + test/",
+                (Some(_), false) => "train/ + validate/; test/ left out (--include-test adds it)",
+                (None, false) => "train/ + validate/",
+            };
+            println!("Pool: {test_note}");
+            (pool, phantoms)
+        }
+    };
+    describe_set("pool", &pool);
+    let config = CrossValConfig {
+        folds: args.folds,
+        seed: args.seed,
+        fit: args.recipe.fit_config(args.seed),
+        threshold: args.recipe.threshold,
+    };
+    // Check the folds before creating anything on disk.
+    crossval::stratified_folds(&crossval::labels_of(&pool)?, config.folds, config.seed)?;
+    let out = match args.out {
+        Some(out) => out,
+        None => new_suffixed_run_folder(args.seed, "cv")?,
+    };
+    create_dir(&out)?;
+    println!(
+        "{}-fold cross-validation (fold assignment seed {}, fold f trains with seed {} × 1000 + f), \
+         {}",
+        config.folds,
+        config.seed,
+        config.seed,
+        args.recipe.describe()
+    );
+    let report = crossval::cross_validate(&pool, &config, &mut RunLines)?;
+    println!("\n{}\n{}", report.table(), report.pooled_line());
+    report.write_csv(&out.join("cross_validation.csv"))?;
+    report.write_predictions_csv(&out.join("oof_predictions.csv"), &pool)?;
+    plots::crossval_roc_figure(&report)?.save_png(out.join("crossval_roc.png"))?;
+    println!(
+        "Saved in {}: cross_validation.csv, oof_predictions.csv, crossval_roc.png.",
+        out.display()
+    );
+    if phantoms {
+        println!("Reminder: these were synthetic phantoms; the figures say nothing about real CT images.");
+    }
+    Ok(())
+}
+
+fn seeds(args: SeedsArgs) -> Result<()> {
+    use head_ct::{crossval::RunLines, seeds};
+    let seed_list = seeds::parse_seeds(&args.seeds)?;
+    let (data, phantoms) = seed_data_or_phantoms(&args.data, 1)?;
+    describe_set("train", &data.train);
+    describe_set("validate", &data.validate);
+    let out = match args.out {
+        Some(out) => out,
+        None => new_suffixed_run_folder(seed_list[0], "seeds")?,
+    };
+    create_dir(&out)?;
+    let list: Vec<String> = seed_list.iter().map(u64::to_string).collect();
+    println!(
+        "Training with seeds {}: {}",
+        list.join(", "),
+        args.recipe.describe()
+    );
+    let report = seeds::seed_spread(
+        &data.train,
+        &data.validate,
+        &seed_list,
+        &args.recipe.fit_config(seed_list[0]),
+        args.recipe.threshold,
+        &mut RunLines,
+    )?;
+    println!("\n{}", report.table());
+    report.write_csv(&out.join("seeds.csv"))?;
+    println!("Saved in {}: seeds.csv.", out.display());
+    if phantoms {
+        println!("Reminder: these were synthetic phantoms; the figures say nothing about real CT images.");
+    }
+    Ok(())
+}
+
+/// Like [`new_run_folder`], with `-suffix` after the stamp (`runs/<stamp>-seed1-cv`), and again
+/// never an existing folder.
+fn new_suffixed_run_folder(seed: u64, suffix: &str) -> Result<PathBuf> {
+    let base = new_run_folder(seed)?;
+    let mut candidate = PathBuf::from(format!("{}-{suffix}", base.display()));
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{}-{suffix}-{n}", base.display()));
+        n += 1;
+    }
+    Ok(candidate)
 }

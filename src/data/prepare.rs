@@ -202,6 +202,16 @@ pub fn kaggle_image_dir(source: &Path) -> PathBuf {
     }
 }
 
+/// The labelled images of a Kaggle-style folder, in `labels.csv` order: `(image file, label)`
+/// with 1 = hemorrhage. The same strict checks as [`prepare_kaggle`] (every row has exactly one
+/// image and every image a row); nothing is copied. Cross-validation reads its pool this way.
+pub fn kaggle_labelled_files(source: &Path) -> Result<Vec<(PathBuf, u8)>> {
+    Ok(match_images(source)?
+        .into_iter()
+        .map(|it| (it.file, it.label))
+        .collect())
+}
+
 /// One labelled image of the source.
 #[derive(Debug, Clone)]
 struct Item {

@@ -27,6 +27,7 @@
 //! whether or not the system has fonts or fontconfig.
 
 mod charts;
+mod crossval;
 mod grids;
 
 use std::{path::Path, sync::Once};
@@ -45,6 +46,7 @@ use plotters::{
 use crate::{Error, Result};
 
 pub use charts::{confusion_matrix_figure, roc_figure, roc_figure_from_metrics, training_curves};
+pub use crossval::crossval_roc_figure;
 pub use grids::{
     class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid, Verdict,
 };

@@ -1,0 +1,279 @@
+//! Seed spread: the same split and recipe, trained with several seeds, to see how much of a
+//! result is luck.
+//!
+//! The seed sets the initial weights, the batch order and the augmentation. On 200 images a new
+//! seed alone can move validation accuracy by several images; [`seed_spread`] trains once per
+//! seed and reports each metric's mean, standard deviation, minimum and maximum ([`Spread`]).
+//!
+//! ```no_run
+//! use head_ct::{crossval::RunLines, data::phantoms::phantom_seed_data, seeds::*, training::FitConfig};
+//!
+//! let data = phantom_seed_data(1);
+//! let fit = FitConfig { epochs: 3, ..FitConfig::default() };
+//! let report = seed_spread(&data.train, &data.validate, &[1, 2, 3], &fit, 0.5, &mut RunLines)?;
+//! println!("{}", report.table());
+//! # Ok::<(), head_ct::Error>(())
+//! ```
+
+use std::{fmt::Write as _, path::Path, time::Duration, time::Instant};
+
+use crate::{
+    crossval::{labels_of, train_fresh, RunLines, Spread},
+    data::ImageSet,
+    metrics::BinaryMetrics,
+    progress::{FitObserver, Silent},
+    training::{evaluate_set, FitConfig},
+    Error, Result,
+};
+
+/// One training run of [`seed_spread`]: the metrics on the validation images after the last
+/// epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedRun {
+    pub seed: u64,
+    pub val_accuracy: f64,
+    /// NaN when the validation set lacks a class.
+    pub val_auc: f64,
+    pub sensitivity: f64,
+    pub specificity: f64,
+    /// Training loss of the last epoch (as Keras reports it: averaged over its batches).
+    pub final_loss: f64,
+    /// Validation loss after the last epoch.
+    pub val_loss: f64,
+    pub elapsed: Duration,
+}
+
+impl SeedRun {
+    /// `seed 3: val accuracy 0.84, AUC 0.933, sensitivity 0.88, specificity 0.80, loss 0.2910,
+    /// val loss 0.3510 - 25.1s`.
+    pub fn line(&self) -> String {
+        format!(
+            "seed {}: val accuracy {:.2}, AUC {:.3}, sensitivity {:.2}, specificity {:.2}, \
+             loss {:.4}, val loss {:.4} - {:.1}s",
+            self.seed,
+            self.val_accuracy,
+            self.val_auc,
+            self.sensitivity,
+            self.specificity,
+            self.final_loss,
+            self.val_loss,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// The runs of [`seed_spread`] and the spread of each metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedSpreadReport {
+    pub runs: Vec<SeedRun>,
+}
+
+/// The metrics [`SeedSpreadReport`] summarises: column name and how to read it from a run.
+type Metric = (&'static str, fn(&SeedRun) -> f64);
+
+const METRICS: [Metric; 6] = [
+    ("val accuracy", |r| r.val_accuracy),
+    ("val AUC", |r| r.val_auc),
+    ("sensitivity", |r| r.sensitivity),
+    ("specificity", |r| r.specificity),
+    ("final loss", |r| r.final_loss),
+    ("val loss", |r| r.val_loss),
+];
+
+impl SeedSpreadReport {
+    /// The spread of every metric over the runs, in the order val accuracy, val AUC,
+    /// sensitivity, specificity, final (training) loss, val loss.
+    pub fn spreads(&self) -> Vec<(&'static str, Spread)> {
+        METRICS
+            .iter()
+            .map(|(name, get)| {
+                (
+                    *name,
+                    Spread::of(&self.runs.iter().map(get).collect::<Vec<_>>()),
+                )
+            })
+            .collect()
+    }
+
+    /// The spread of one metric by its name in [`SeedSpreadReport::spreads`].
+    pub fn spread(&self, metric: &str) -> Option<Spread> {
+        self.spreads()
+            .into_iter()
+            .find(|(n, _)| *n == metric)
+            .map(|(_, s)| s)
+    }
+
+    /// A Markdown table: one row per seed, then mean, sd, min and max.
+    pub fn table(&self) -> String {
+        let mut t = String::from("| seed |");
+        for (name, _) in METRICS {
+            let _ = write!(t, " {name} |");
+        }
+        t.push_str("\n|---:|");
+        t.push_str(&"---:|".repeat(METRICS.len()));
+        t.push('\n');
+        let digits = |name: &str| {
+            if name.contains("AUC") || name.contains("loss") {
+                3
+            } else {
+                2
+            }
+        };
+        for r in &self.runs {
+            let _ = write!(t, "| {} |", r.seed);
+            for (name, get) in METRICS {
+                let _ = write!(t, " {:.*} |", digits(name), get(r));
+            }
+            t.push('\n');
+        }
+        let spreads = self.spreads();
+        for (row, pick) in [
+            ("**mean**", (|s: &Spread| s.mean) as fn(&Spread) -> f64),
+            ("sd", |s| s.sd),
+            ("min", |s| s.min),
+            ("max", |s| s.max),
+        ] {
+            let _ = write!(t, "| {row} |");
+            for (name, s) in &spreads {
+                let _ = write!(t, " {:.*} |", digits(name), pick(s));
+            }
+            t.push('\n');
+        }
+        t
+    }
+
+    /// Per-seed rows, then `mean`, `sd`, `min`, `max` rows, as CSV:
+    /// `row,val_accuracy,val_auc,sensitivity,specificity,final_loss,val_loss`.
+    pub fn to_csv(&self) -> String {
+        let mut csv =
+            String::from("row,val_accuracy,val_auc,sensitivity,specificity,final_loss,val_loss\n");
+        for r in &self.runs {
+            let _ = write!(csv, "{}", r.seed);
+            for (_, get) in METRICS {
+                let _ = write!(csv, ",{:.6}", get(r));
+            }
+            csv.push('\n');
+        }
+        let spreads = self.spreads();
+        for (row, pick) in [
+            ("mean", (|s: &Spread| s.mean) as fn(&Spread) -> f64),
+            ("sd", |s| s.sd),
+            ("min", |s| s.min),
+            ("max", |s| s.max),
+        ] {
+            csv.push_str(row);
+            for (_, s) in &spreads {
+                let _ = write!(csv, ",{:.6}", pick(s));
+            }
+            csv.push('\n');
+        }
+        csv
+    }
+
+    /// Writes [`SeedSpreadReport::to_csv`] to `path`, atomically.
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        crate::fsutil::write_atomically(path, self.to_csv().as_bytes())
+    }
+}
+
+/// Hears about each seed's run as it starts and ends, and (as a [`FitObserver`]) about every
+/// epoch.
+pub trait SeedObserver: FitObserver {
+    /// Before run `index` (1-based) of `count`, with seed `seed`, trains.
+    fn seed_start(&mut self, _index: usize, _count: usize, _seed: u64) {}
+    /// After a run has been evaluated.
+    fn seed_end(&mut self, _run: &SeedRun) {}
+}
+
+impl SeedObserver for Silent {}
+
+impl SeedObserver for RunLines {
+    fn seed_end(&mut self, run: &SeedRun) {
+        println!("{}", run.line());
+    }
+}
+
+/// Trains a fresh teaching net on `train` once per seed in `seeds` (the seed replaces
+/// `fit.seed`: weights, batch order, augmentation), evaluates it on `validate` after the last
+/// epoch at `threshold`, and reports every run. The AUC's bootstrap interval is not needed here,
+/// so the metrics use a single resample.
+///
+/// Errors if `seeds` is empty or `validate` is unlabelled, and as training does.
+pub fn seed_spread(
+    train: &ImageSet,
+    validate: &ImageSet,
+    seeds: &[u64],
+    fit: &FitConfig,
+    threshold: f32,
+    observer: &mut dyn SeedObserver,
+) -> Result<SeedSpreadReport> {
+    if seeds.is_empty() {
+        return Err(Error::InvalidInput("no seeds given".into()));
+    }
+    let labels = labels_of(validate)?;
+    let mut runs = Vec::with_capacity(seeds.len());
+    for (i, &seed) in seeds.iter().enumerate() {
+        let started = Instant::now();
+        observer.seed_start(i + 1, seeds.len(), seed);
+        let config = FitConfig { seed, ..*fit };
+        let (model, dev, history) = train_fresh(train, validate, &config, observer)?;
+        let eval = evaluate_set(&model, &dev, validate)?;
+        let m = BinaryMetrics::compute_with_resamples(
+            &eval.probabilities,
+            &labels,
+            threshold,
+            seed,
+            1,
+        )?;
+        let run = SeedRun {
+            seed,
+            val_accuracy: m.accuracy.value,
+            val_auc: m.auc.map_or(f64::NAN, |a| a.value),
+            sensitivity: if m.sensitivity.is_defined() {
+                m.sensitivity.value
+            } else {
+                f64::NAN
+            },
+            specificity: if m.specificity.is_defined() {
+                m.specificity.value
+            } else {
+                f64::NAN
+            },
+            final_loss: history.loss.last().map_or(f64::NAN, |&l| f64::from(l)),
+            val_loss: f64::from(eval.loss),
+            elapsed: started.elapsed(),
+        };
+        observer.seed_end(&run);
+        runs.push(run);
+    }
+    Ok(SeedSpreadReport { runs })
+}
+
+/// Reads a `--seeds` value: a comma-separated list (`1,2,3,7`) is those seeds, in that order; a
+/// single number `n` is the seeds `1..=n` (so `5` is `1,2,3,4,5`; to train one seed, use
+/// `train --seed`). Repeated seeds are refused: they would count one run twice.
+pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
+    let bad = |why: String| Error::InvalidInput(format!("--seeds {text:?}: {why}"));
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let numbers = parts
+        .iter()
+        .map(|p| {
+            p.parse::<u64>()
+                .map_err(|_| bad(format!("`{p}` is not a whole number")))
+        })
+        .collect::<Result<Vec<u64>>>()?;
+    let seeds = if numbers.len() == 1 {
+        if numbers[0] == 0 {
+            return Err(bad("a count of 0 seeds trains nothing".into()));
+        }
+        (1..=numbers[0]).collect()
+    } else {
+        numbers
+    };
+    for (i, s) in seeds.iter().enumerate() {
+        if seeds[..i].contains(s) {
+            return Err(bad(format!("seed {s} is given twice")));
+        }
+    }
+    Ok(seeds)
+}
