@@ -652,7 +652,10 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// The seed layout named by `--data`, or the default folder, or phantoms; says plainly which.
-fn seed_data_or_phantoms(data: &Option<PathBuf>, seed: u64) -> Result<(data::SeedData, bool)> {
+fn seed_data_or_phantoms(
+    data: &Option<PathBuf>,
+    seed: u64,
+) -> Result<(head_ct::data::SeedData, bool)> {
     let folder = data.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
     let (loaded, source) = match data {
         Some(folder) => (
