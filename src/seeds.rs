@@ -18,11 +18,11 @@
 use std::{fmt::Write as _, path::Path, time::Duration, time::Instant};
 
 use crate::{
-    crossval::{labels_of, train_fresh, RunLines, Spread},
+    crossval::{labels_of, train_and_evaluate, RunLines, Spread},
     data::ImageSet,
     metrics::BinaryMetrics,
     progress::{FitObserver, Silent},
-    training::{evaluate_set, FitConfig},
+    training::FitConfig,
     Error, Result,
 };
 
@@ -216,8 +216,7 @@ pub fn seed_spread(
         let started = Instant::now();
         observer.seed_start(i + 1, seeds.len(), seed);
         let config = FitConfig { seed, ..*fit };
-        let (model, dev, history) = train_fresh(train, validate, &config, observer)?;
-        let eval = evaluate_set(&model, &dev, validate)?;
+        let (history, eval) = train_and_evaluate(train, validate, validate, &config, observer)?;
         let m = BinaryMetrics::compute_with_resamples(
             &eval.probabilities,
             &labels,
