@@ -565,7 +565,7 @@ impl CrossValReport {
             let _ = writeln!(
                 csv,
                 "{},{},{},{:.6}",
-                s.path.display(),
+                csv_field(&s.path.display().to_string()),
                 self.labels[i],
                 self.oof_fold[i],
                 self.oof_probabilities[i]
@@ -582,6 +582,16 @@ impl CrossValReport {
     /// Writes [`CrossValReport::predictions_csv`] to `path`, atomically.
     pub fn write_predictions_csv(&self, path: &Path, pool: &ImageSet) -> Result<()> {
         crate::fsutil::write_atomically(path, self.predictions_csv(pool).as_bytes())
+    }
+}
+
+/// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break: file names
+/// may.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 

@@ -218,6 +218,25 @@ fn spread_across_folds_table_and_csv() {
     assert!(lines[3].starts_with("pooled,,,10,0.600000,"));
     assert!(lines[4].starts_with("mean,,,,0.600000,"));
     assert!(lines[4].ends_with(",0.250000"), "{}", lines[4]);
+    // Out-of-fold predictions in pool order; a comma in a file name is quoted.
+    let mut pool = head_ct::data::ImageSet::from_parts(
+        vec!["hemorrhage".into(), "normal".into()],
+        (0..10)
+            .map(|i| head_ct::data::Sample {
+                path: format!("img{i}{}.png", if i == 3 { ",x" } else { "" }).into(),
+                label: Some(r.labels[i]),
+            })
+            .collect(),
+        vec![0.0; 10 * head_ct::data::IMAGE_LEN],
+    )
+    .unwrap();
+    let oof = r.predictions_csv(&pool);
+    let oof_lines: Vec<&str> = oof.lines().collect();
+    assert_eq!(oof_lines[0], "path,label,fold,probability");
+    assert_eq!(oof_lines[1], "img0.png,1,1,0.900000");
+    assert_eq!(oof_lines[4], "\"img3,x.png\",0,1,0.600000");
+    pool.samples.truncate(0);
+    assert_eq!(r.predictions_csv(&pool).lines().count(), 1);
     let header_cols = lines[0].split(',').count();
     assert!(
         lines.iter().all(|l| l.split(',').count() == header_cols),

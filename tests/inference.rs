@@ -100,7 +100,9 @@ fn feature_maps_draw_each_map_and_refuse_a_wrong_count() {
     let figure = plots::feature_maps(&maps, 2, 4, "two maps").unwrap();
     let png = figure.to_png_bytes().unwrap();
     assert!(png.starts_with(b"\x89PNG"));
-    let err = plots::feature_maps(&maps, 3, 4, "x").unwrap_err().to_string();
+    let err = plots::feature_maps(&maps, 3, 4, "x")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("32 values are not 3 maps of 4x4"), "{err}");
     assert!(plots::feature_maps(&[], 0, 0, "x").is_err());
 }
