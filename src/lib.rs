@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod crossval;
 pub mod data;
 pub mod error;
+pub mod explain;
 mod fsutil;
 pub mod history;
 pub mod inference;

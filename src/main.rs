@@ -50,7 +50,8 @@ const DEFAULT_DATA: &str = "data/head_ct_slices";
       head-ct prepare --source ~/Downloads/head-ct-hemorrhage\n  \
       head-ct train --seed 2 --epochs 20 --augment\n  \
       head-ct evaluate --model runs/<run> --split test\n  \
-      head-ct predict --model runs/<run> scan1.png scan2.png\n\n\
+      head-ct predict --model runs/<run> scan1.png scan2.png\n  \
+      head-ct explain --model runs/<run> scan1.png --out explanations\n\n\
       With cargo, put the arguments after `--`: cargo run --release -- train --seed 2"
 )]
 struct Cli {
@@ -81,6 +82,9 @@ enum Command {
     /// Train the same split with several seeds and report the mean, sd, min and max of each
     /// validation metric: how much of a result is luck.
     Seeds(SeedsArgs),
+    /// Show where the model looked: for each image, a PNG with the slice and heat maps
+    /// (Grad-CAM, LayerCAM, saliency) laid over it, and the probability in plain words.
+    Explain(ExplainArgs),
 }
 
 #[derive(Args, Debug)]
@@ -313,6 +317,52 @@ struct SeedsArgs {
     /// Where to write seeds.csv (default: a new folder under runs/).
     #[arg(long)]
     out: Option<PathBuf>,
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// A run folder (or checkpoint folder) holding model.safetensors and model.json.
+    #[arg(long)]
+    model: PathBuf,
+    /// Image files, or folders of images (with class subfolders, the figures say whether the
+    /// call was right).
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Where to write the figures, one `<image name>-explain.png` per image.
+    #[arg(long, default_value = "explanations")]
+    out: PathBuf,
+    /// Which maps: grad-cam, layer-cam, saliency, both (Grad-CAM and saliency) or all three.
+    #[arg(long, value_enum, default_value_t = ExplainMethod::All)]
+    method: ExplainMethod,
+    /// Convolution block (1 = next to the image, 5 = deepest) for Grad-CAM and LayerCAM.
+    #[arg(long, default_value_t = head_ct::explain::DEFAULT_BLOCK as u8,
+          value_parser = clap::value_parser!(u8).range(1..=5))]
+    block: u8,
+    /// Probability at or above which an image is called "hemorrhage" (default: the model's).
+    #[arg(long)]
+    threshold: Option<f32>,
+}
+
+/// The maps `head-ct explain` draws.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ExplainMethod {
+    GradCam,
+    LayerCam,
+    Saliency,
+    Both,
+    All,
+}
+
+impl ExplainMethod {
+    fn methods(self, block: usize) -> Vec<head_ct::explain::Method> {
+        use head_ct::explain::Method;
+        let (grad, layer) = (Method::GradCam { block }, Method::LayerCam { block });
+        match self {
+            ExplainMethod::GradCam => vec![grad],
+            ExplainMethod::LayerCam => vec![layer],
+            ExplainMethod::Saliency => vec![Method::Saliency],
+            ExplainMethod::Both => vec![grad, Method::Saliency],
+            ExplainMethod::All => vec![grad, layer, Method::Saliency],
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -328,6 +378,7 @@ fn main() -> ExitCode {
         Command::Phantoms(args) => phantoms(args),
         Command::CrossValidate(args) => cross_validate(args),
         Command::Seeds(args) => seeds(args),
+        Command::Explain(args) => explain(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -578,6 +629,83 @@ fn phantoms(args: PhantomsArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+fn explain(args: ExplainArgs) -> Result<()> {
+    let dev = device(0);
+    let (model, metadata) = load_checkpoint(&dev, &args.model)?;
+    let threshold = args.threshold.unwrap_or(metadata.threshold);
+    // Every image first, so that a bad one stops the command before anything is written.
+    let mut sets = Vec::new();
+    let mut files = Vec::new();
+    for path in &args.images {
+        if path.is_dir() {
+            sets.push(load_image_folder(path)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if !files.is_empty() {
+        sets.push(data::load_image_files(&files)?);
+    }
+    create_dir(&args.out)?;
+    let methods = args.method.methods(usize::from(args.block));
+    let names: Vec<String> = methods.iter().map(|m| m.describe()).collect();
+    println!(
+        "Heat maps ({}): warm colours show where the evidence for hemorrhage lies. They are not a \
+         diagnosis.",
+        names.join(", ")
+    );
+    let mut used = std::collections::HashSet::new();
+    let mut written = 0;
+    for set in &sets {
+        let images: Vec<&[f32]> = (0..set.len()).map(|i| set.image(i)).collect();
+        let mut maps = Vec::new();
+        for &method in &methods {
+            maps.push(head_ct::explain::heat_maps(&model, &dev, &images, method)?);
+        }
+        for (i, sample) in set.samples.iter().enumerate() {
+            let prediction = Prediction {
+                path: sample.path.clone(),
+                probability: maps[0][i].probability,
+                threshold,
+                truth: sample.label,
+            };
+            let per_image: Vec<&head_ct::explain::HeatMap> = maps.iter().map(|m| &m[i]).collect();
+            let figure = plots::explanation_figure(
+                images[i],
+                &per_image,
+                &prediction.name(),
+                sample.label,
+                threshold,
+            )?;
+            let dest = explain_path(&args.out, &sample.path, &mut used);
+            figure.save_png(&dest)?;
+            println!("  {} → {}", prediction.sentence(), dest.display());
+            written += 1;
+        }
+    }
+    println!("Wrote {written} figures to {}", args.out.display());
+    Ok(())
+}
+
+/// `out/<stem>-explain.png`, with `-2`, `-3`, ... when two images share a name.
+fn explain_path(
+    out: &Path,
+    image: &Path,
+    used: &mut std::collections::HashSet<PathBuf>,
+) -> PathBuf {
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let mut dest = out.join(format!("{stem}-explain.png"));
+    let mut n = 2;
+    while !used.insert(dest.clone()) {
+        dest = out.join(format!("{stem}-{n}-explain.png"));
+        n += 1;
+    }
+    dest
 }
 
 /// The split takes the same number of images from each class.

@@ -29,6 +29,7 @@
 mod charts;
 mod crossval;
 mod grids;
+mod heatmap;
 
 use std::{path::Path, sync::Once};
 
@@ -50,6 +51,7 @@ pub use crossval::crossval_roc_figure;
 pub use grids::{
     class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid, Verdict,
 };
+pub use heatmap::{explanation_figure, explanation_title, heatmap_grid, turbo};
 
 /// A rendered figure: `width × height` pixels, RGB, row by row from the top left (3 bytes a
 /// pixel, `rgb.len() == width * height * 3`).

@@ -1,0 +1,675 @@
+//! Where the model looks: Grad-CAM and input-gradient saliency maps for the teaching model,
+//! computed with dfdx's autodiff through our layers.
+//!
+//! - [`grad_cam`]: the gradient of the hemorrhage logit with respect to one convolution block's
+//!   activations (after its ReLU, before its pooling, as in the Grad-CAM paper), averaged over
+//!   space to weigh each channel; `ReLU(Σ_c w_c · A_c)` is upsampled to 150x150 and scaled to
+//!   `[0, 1]`. Coarse (block 5 is 5x5, block 3 is 34x34).
+//! - [`layer_cam`]: the same gradients and activations, multiplied element by element (each
+//!   place weighed by its own positive gradient) before summing over channels. This network's
+//!   head is Flatten + Dense, not global average pooling, so a channel's *mean* gradient says
+//!   little about where the evidence lies; on phantoms LayerCAM finds the lesion where Grad-CAM
+//!   on the deeper blocks lights up the skull.
+//! - [`saliency`]: `|∂ logit / ∂ input|`, the largest over the three colour channels, scaled to
+//!   `[0, 1]`. Full resolution but noisy.
+//!
+//! Both say where the evidence *for hemorrhage* lies (a low-probability image still gets a map:
+//! the places that would most raise its score). They are not segmentations and not a diagnosis.
+//!
+//! ```no_run
+//! use dfdx::prelude::*;
+//! use head_ct::{checkpoint::load_checkpoint, data::load_image_file, explain, plots};
+//!
+//! let dev = Cpu::default();
+//! let (model, _) = load_checkpoint(&dev, "runs/my-run".as_ref())?;
+//! let image = load_image_file("scan.png".as_ref())?;
+//! let cam = explain::grad_cam(&model, &dev, &[&image], explain::DEFAULT_BLOCK)?.remove(0);
+//! let sal = explain::saliency(&model, &dev, &[&image])?.remove(0);
+//! plots::explanation_figure(&image, &[&cam, &sal], "scan.png", None, 0.5)?.save_png("scan-explain.png")?;
+//! # Ok::<(), head_ct::Error>(())
+//! ```
+
+use dfdx::prelude::*;
+
+use crate::{
+    model::{Column, TeachingNet, CHANNELS, IMAGE_SIZE},
+    Error, Result,
+};
+
+/// Convolution blocks of the teaching model, numbered 1 (next to the image) to 5.
+pub const BLOCKS: usize = 5;
+
+/// The block the CLI and the examples use: block 3 (34x34 activations, one cell per 4 input
+/// pixels). Measured on held-out phantoms (`tests/explain.rs`): there Grad-CAM puts at least
+/// twice the lesion's share of the image on the lesion for 79% of the correctly called bleeds,
+/// against 0% on blocks 4 and 5, whose channel-mean weights spread the heat over the skull;
+/// LayerCAM is on the lesion for all of them on blocks 2, 3 and 4.
+pub const DEFAULT_BLOCK: usize = 3;
+
+/// Images per forward/backward pass: bounds memory for long lists of images.
+const CHUNK: usize = 16;
+
+const N: usize = IMAGE_SIZE;
+const IMAGE_LEN: usize = CHANNELS * N * N;
+
+/// How a heat map was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Grad-CAM on convolution block `block` (1–5): channel weights are the spatial mean of
+    /// the gradient.
+    GradCam { block: usize },
+    /// LayerCAM on convolution block `block` (1–5): each activation is weighed by its own
+    /// positive gradient, not the channel's mean.
+    LayerCam { block: usize },
+    /// `|∂ logit / ∂ input|`, the largest over the colour channels.
+    Saliency,
+}
+
+impl Method {
+    /// A short name for captions: "Grad-CAM, block 4" or "saliency (input gradient)".
+    pub fn describe(&self) -> String {
+        match self {
+            Method::GradCam { block } => format!("Grad-CAM, block {block}"),
+            Method::LayerCam { block } => format!("LayerCAM, block {block}"),
+            Method::Saliency => "saliency (input gradient)".to_string(),
+        }
+    }
+}
+
+/// A heat map over one image: `side × side` values in `[0, 1]`, row-major from the top left,
+/// 1 where the map is hottest. All zero when nothing in the image raises the hemorrhage logit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatMap {
+    /// Side in pixels (150, the model's input side).
+    pub side: usize,
+    /// `side * side` values in `[0, 1]`, row-major.
+    pub values: Vec<f32>,
+    /// How the map was made.
+    pub method: Method,
+    /// The model's probability of hemorrhage for the image, `sigmoid(logit)`.
+    pub probability: f32,
+}
+
+impl HeatMap {
+    /// The value at `(row, col)`.
+    pub fn at(&self, row: usize, col: usize) -> f32 {
+        self.values[row * self.side + col]
+    }
+
+    /// The share of the map's total heat that lies inside `mask` (`side * side`, row-major,
+    /// `true` = inside), in `[0, 1]`; 0 for an all-zero map. Compare it with the share of the
+    /// image the mask covers ([`area_fraction`]): a map that ignores the mask scores about that.
+    ///
+    /// Errors if the mask has the wrong length.
+    pub fn fraction_inside(&self, mask: &[bool]) -> Result<f32> {
+        check_mask(mask, self.values.len())?;
+        let (mut inside, mut total) = (0.0f64, 0.0f64);
+        for (&v, &m) in self.values.iter().zip(mask) {
+            total += f64::from(v);
+            if m {
+                inside += f64::from(v);
+            }
+        }
+        Ok(if total > 0.0 {
+            (inside / total) as f32
+        } else {
+            0.0
+        })
+    }
+
+    /// `(row, col)` of the hottest pixel (the first one, in row-major order, on a tie).
+    pub fn peak(&self) -> (usize, usize) {
+        let i = self
+            .values
+            .iter()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                if v > best.1 {
+                    (i, v)
+                } else {
+                    best
+                }
+            })
+            .0;
+        (i / self.side, i % self.side)
+    }
+}
+
+fn check_mask(mask: &[bool], len: usize) -> Result<()> {
+    if mask.len() != len {
+        return Err(Error::InvalidInput(format!(
+            "a mask of {} values for a map of {len}",
+            mask.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The share of the pixels that `mask` covers, in `[0, 1]`.
+pub fn area_fraction(mask: &[bool]) -> f32 {
+    if mask.is_empty() {
+        return 0.0;
+    }
+    mask.iter().filter(|&&m| m).count() as f32 / mask.len() as f32
+}
+
+/// `mask` (`side × side`, row-major) grown by `margin` pixels: a pixel is in the result when it
+/// lies within `margin` (Euclidean distance between pixel centres) of a mask pixel. Grad-CAM's
+/// cells are 8 or 16 pixels wide, so "near the lesion" needs a margin of that order.
+pub fn dilate(mask: &[bool], side: usize, margin: f32) -> Vec<bool> {
+    let r = margin.max(0.0).floor() as isize;
+    let r2 = margin * margin;
+    let mut out = vec![false; mask.len()];
+    for (i, _) in mask.iter().enumerate().filter(|(_, &m)| m) {
+        let (y, x) = ((i / side) as isize, (i % side) as isize);
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let (yy, xx) = (y + dy, x + dx);
+                if (dx * dx + dy * dy) as f32 <= r2
+                    && (0..side as isize).contains(&yy)
+                    && (0..side as isize).contains(&xx)
+                {
+                    out[yy as usize * side + xx as usize] = true;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One block's activations and the gradient of the hemorrhage logit with respect to them, for a
+/// batch of images: the raw material of Grad-CAM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockGradients {
+    /// The block (1–5).
+    pub block: usize,
+    /// `[batch, channels, height, width]` of the activations (after the block's ReLU, before
+    /// its pooling): block 1 is `[n, 16, 148, 148]`, ..., block 5 `[n, 128, 5, 5]`.
+    pub shape: [usize; 4],
+    /// The activations, NCHW, row-major.
+    pub activations: Vec<f32>,
+    /// `∂ logit_n / ∂ activation`, same layout (each image's logit depends only on its own
+    /// activations).
+    pub gradients: Vec<f32>,
+    /// The hemorrhage logit of each image.
+    pub logits: Vec<f32>,
+}
+
+impl BlockGradients {
+    /// Grad-CAM's channel weights for image `n`: the spatial mean of the gradient, one per
+    /// channel (`shape[1]` values).
+    pub fn channel_weights(&self, n: usize) -> Vec<f32> {
+        let [_, c, h, w] = self.shape;
+        let plane = h * w;
+        (0..c)
+            .map(|k| {
+                let start = (n * c + k) * plane;
+                self.gradients[start..start + plane].iter().sum::<f32>() / plane as f32
+            })
+            .collect()
+    }
+
+    /// Grad-CAM at the block's resolution for image `n`: `ReLU(Σ_c w_c · A_c)`, `h × w`
+    /// values, not normalised.
+    pub fn cam(&self, n: usize) -> Vec<f32> {
+        let [_, c, h, w] = self.shape;
+        let plane = h * w;
+        let weights = self.channel_weights(n);
+        let mut cam = vec![0.0f32; plane];
+        for (k, wk) in weights.iter().enumerate() {
+            let start = (n * c + k) * plane;
+            for (out, a) in cam.iter_mut().zip(&self.activations[start..start + plane]) {
+                *out += wk * a;
+            }
+        }
+        cam.iter_mut().for_each(|v| *v = v.max(0.0));
+        cam
+    }
+
+    /// LayerCAM at the block's resolution for image `n`: `Σ_c ReLU(∂ logit / ∂ A_c) · A_c`,
+    /// element by element (Jiang et al., 2021), `h × w` values, not normalised. Unlike
+    /// Grad-CAM it keeps *where* in a channel the gradient is large, which matters here: the
+    /// teaching net's head is Flatten + Dense, whose weights differ from place to place, so a
+    /// channel's mean gradient says little about where the evidence is.
+    pub fn layer_cam(&self, n: usize) -> Vec<f32> {
+        let [_, c, h, w] = self.shape;
+        let plane = h * w;
+        let mut cam = vec![0.0f32; plane];
+        for k in 0..c {
+            let start = (n * c + k) * plane;
+            let (a, g) = (
+                &self.activations[start..start + plane],
+                &self.gradients[start..start + plane],
+            );
+            for ((out, a), g) in cam.iter_mut().zip(a).zip(g) {
+                *out += g.max(0.0) * a;
+            }
+        }
+        cam
+    }
+}
+
+/// Where block `block`'s activation cell `(i, j)` sits in the input: its receptive field is
+/// centred on input pixel `offset + stride * i` (rows and columns alike). Valid 3x3
+/// convolutions shift by one pixel, 2x2 pooling doubles the stride and shifts by half a cell.
+pub fn block_geometry(block: usize) -> (f32, f32) {
+    let (mut offset, mut stride) = (1.0f32, 1.0f32);
+    for _ in 1..block {
+        offset += 2.5 * stride;
+        stride *= 2.0;
+    }
+    (offset, stride)
+}
+
+type Act<const C: usize, const H: usize, T> =
+    Tensor<(usize, Const<C>, Const<H>, Const<H>), f32, Cpu, T>;
+
+// The network after each block's activation (pooling of that block, the later blocks, the head),
+// generic over the tape so that the same code runs traced (for gradients) and plain (for the
+// finite-difference checks of `logits_from_block`).
+
+fn after_block1<T: Tape<f32, Cpu>>(
+    m: &TeachingNet,
+    a: Act<16, 148, T>,
+) -> Result<Column<T>, CpuError> {
+    let f = &m.0;
+    let x = f.0 .2.try_forward(a)?;
+    let x = f.1.try_forward(x)?;
+    let x = f.2.try_forward(x)?;
+    let x = f.3.try_forward(x)?;
+    let x = f.4.try_forward(x)?;
+    m.1.try_forward(x)
+}
+
+fn after_block2<T: Tape<f32, Cpu>>(
+    m: &TeachingNet,
+    a: Act<32, 72, T>,
+) -> Result<Column<T>, CpuError> {
+    let f = &m.0;
+    let x = f.1 .2.try_forward(a)?;
+    let x = f.2.try_forward(x)?;
+    let x = f.3.try_forward(x)?;
+    let x = f.4.try_forward(x)?;
+    m.1.try_forward(x)
+}
+
+fn after_block3<T: Tape<f32, Cpu>>(
+    m: &TeachingNet,
+    a: Act<64, 34, T>,
+) -> Result<Column<T>, CpuError> {
+    let f = &m.0;
+    let x = f.2 .2.try_forward(a)?;
+    let x = f.3.try_forward(x)?;
+    let x = f.4.try_forward(x)?;
+    m.1.try_forward(x)
+}
+
+fn after_block4<T: Tape<f32, Cpu>>(
+    m: &TeachingNet,
+    a: Act<64, 15, T>,
+) -> Result<Column<T>, CpuError> {
+    let f = &m.0;
+    let x = f.3 .2.try_forward(a)?;
+    let x = f.4.try_forward(x)?;
+    m.1.try_forward(x)
+}
+
+fn after_block5<T: Tape<f32, Cpu>>(
+    m: &TeachingNet,
+    a: Act<128, 5, T>,
+) -> Result<Column<T>, CpuError> {
+    let x = m.0 .4 .2.try_forward(a)?;
+    m.1.try_forward(x)
+}
+
+/// Makes `activation` a traced leaf, runs `rest` on it with a tape, and reads the gradient of
+/// the summed logits at the leaf (the images are independent, so that is each image's own
+/// gradient).
+fn trace_from<S: Shape<Concrete = [usize; 4]>>(
+    block: usize,
+    activation: Tensor<S, f32, Cpu>,
+    rest: impl FnOnce(
+        Tensor<S, f32, Cpu, OwnedTape<f32, Cpu>>,
+    ) -> Result<Column<OwnedTape<f32, Cpu>>, CpuError>,
+) -> Result<BlockGradients> {
+    let leaf = activation.clone();
+    // A leaky gradient set keeps every gradient, not only the parameters': we want the leaf's.
+    let logits = rest(activation.traced(Gradients::leaky()))?;
+    let logit_values = logits.retaped::<NoneTape>().as_vec();
+    let grads = logits.try_sum::<Rank0, _>()?.try_backward()?;
+    Ok(BlockGradients {
+        block,
+        shape: leaf.shape().concrete(),
+        activations: leaf.as_vec(),
+        gradients: grads.get(&leaf).as_vec(),
+        logits: logit_values,
+    })
+}
+
+fn check_block(block: usize) -> Result<()> {
+    if !(1..=BLOCKS).contains(&block) {
+        return Err(Error::InvalidInput(format!(
+            "the teaching model has convolution blocks 1 to {BLOCKS}, not {block}"
+        )));
+    }
+    Ok(())
+}
+
+/// Stacks images (`3 × 150 × 150` floats each, CHW) into a `(n, 3, 150, 150)` tensor.
+fn image_batch(dev: &Cpu, images: &[&[f32]]) -> Result<crate::model::ImageBatch> {
+    let mut pixels = Vec::with_capacity(images.len() * IMAGE_LEN);
+    for (i, image) in images.iter().enumerate() {
+        if image.len() != IMAGE_LEN {
+            return Err(Error::InvalidInput(format!(
+                "image {i} has {} values; a {CHANNELS}x{N}x{N} image has {IMAGE_LEN}",
+                image.len()
+            )));
+        }
+        pixels.extend_from_slice(image);
+    }
+    Ok(dev.try_tensor_from_vec(pixels, (images.len(), Const, Const, Const))?)
+}
+
+/// Activations of block `block` (after its ReLU, before its pooling) and the gradient of each
+/// image's hemorrhage logit with respect to them. Images are `3 × 150 × 150` CHW floats in
+/// `[0, 1]`; all are run as one batch. The model is only read.
+///
+/// Errors if `block` is not 1–5 or an image has the wrong length.
+pub fn block_gradients(
+    model: &TeachingNet,
+    dev: &Cpu,
+    images: &[&[f32]],
+    block: usize,
+) -> Result<BlockGradients> {
+    check_block(block)?;
+    let x = image_batch(dev, images)?;
+    let f = &model.0;
+    // The blocks before the chosen one run without a tape: nothing is recorded for them.
+    match block {
+        1 => {
+            let a = f.0 .1.try_forward(f.0 .0.try_forward(x)?)?;
+            trace_from(1, a, |t| after_block1(model, t))
+        }
+        2 => {
+            let x = f.0.try_forward(x)?;
+            let a = f.1 .1.try_forward(f.1 .0.try_forward(x)?)?;
+            trace_from(2, a, |t| after_block2(model, t))
+        }
+        3 => {
+            let x = f.1.try_forward(f.0.try_forward(x)?)?;
+            let a = f.2 .1.try_forward(f.2 .0.try_forward(x)?)?;
+            trace_from(3, a, |t| after_block3(model, t))
+        }
+        4 => {
+            let x = f.2.try_forward(f.1.try_forward(f.0.try_forward(x)?)?)?;
+            let a = f.3 .1.try_forward(f.3 .0.try_forward(x)?)?;
+            trace_from(4, a, |t| after_block4(model, t))
+        }
+        _ => {
+            let x = f.2.try_forward(f.1.try_forward(f.0.try_forward(x)?)?)?;
+            let x = f.3.try_forward(x)?;
+            let a = f.4 .1.try_forward(f.4 .0.try_forward(x)?)?;
+            trace_from(5, a, |t| after_block5(model, t))
+        }
+    }
+}
+
+/// The hemorrhage logits computed from block `block`'s activations (laid out as
+/// [`BlockGradients::activations`], `batch` images): the rest of the network on its own. For
+/// checking the gradients against finite differences.
+///
+/// Errors if `block` is not 1–5 or `activations` does not hold `batch` images' worth.
+pub fn logits_from_block(
+    model: &TeachingNet,
+    dev: &Cpu,
+    block: usize,
+    batch: usize,
+    activations: &[f32],
+) -> Result<Vec<f32>> {
+    check_block(block)?;
+    let per_image = [
+        16 * 148 * 148,
+        32 * 72 * 72,
+        64 * 34 * 34,
+        64 * 15 * 15,
+        128 * 5 * 5,
+    ];
+    if activations.len() != batch * per_image[block - 1] {
+        return Err(Error::InvalidInput(format!(
+            "{} activations for {batch} images of block {block} ({} each)",
+            activations.len(),
+            per_image[block - 1]
+        )));
+    }
+    let v = activations.to_vec();
+    macro_rules! t {
+        () => {
+            dev.try_tensor_from_vec(v, (batch, Const, Const, Const))?
+        };
+    }
+    let logits = match block {
+        1 => after_block1(model, t!())?,
+        2 => after_block2(model, t!())?,
+        3 => after_block3(model, t!())?,
+        4 => after_block4(model, t!())?,
+        _ => after_block5(model, t!())?,
+    };
+    Ok(logits.as_vec())
+}
+
+/// Grad-CAM maps of the hemorrhage logit on convolution block `block` (1–5;
+/// [`DEFAULT_BLOCK`] is a good start), one [`HeatMap`] of 150x150 per image.
+///
+/// For each image: channel weights `w_c` = spatial mean of `∂ logit / ∂ A_c` over the block's
+/// activations `A` (after ReLU, before pooling); `ReLU(Σ_c w_c · A_c)`; bilinear upsampling to
+/// 150x150 with each cell placed at the centre of its receptive field ([`block_geometry`]; the
+/// border beyond the outermost centres takes the nearest cell's value); divided by its maximum.
+/// Images are `3 × 150 × 150` CHW floats in `[0, 1]`. The model is only read.
+///
+/// On this network Grad-CAM is blurred towards the skull and the image border (see
+/// [`layer_cam`] for why and for a sharper alternative).
+///
+/// Errors if `block` is not 1–5 or an image has the wrong length.
+pub fn grad_cam(
+    model: &TeachingNet,
+    dev: &Cpu,
+    images: &[&[f32]],
+    block: usize,
+) -> Result<Vec<HeatMap>> {
+    class_activation_maps(model, dev, images, Method::GradCam { block })
+}
+
+/// LayerCAM maps (see [`BlockGradients::layer_cam`]) on convolution block `block` (1–5), one
+/// 150x150 [`HeatMap`] per image, upsampled and normalised as [`grad_cam`] does. On phantoms
+/// its heat lies on the lesion where Grad-CAM's spreads over the skull (`tests/explain.rs`).
+///
+/// Errors if `block` is not 1–5 or an image has the wrong length.
+pub fn layer_cam(
+    model: &TeachingNet,
+    dev: &Cpu,
+    images: &[&[f32]],
+    block: usize,
+) -> Result<Vec<HeatMap>> {
+    class_activation_maps(model, dev, images, Method::LayerCam { block })
+}
+
+/// Grad-CAM or LayerCAM by `method`; [`Method::Saliency`] goes to [`saliency`].
+pub fn heat_maps(
+    model: &TeachingNet,
+    dev: &Cpu,
+    images: &[&[f32]],
+    method: Method,
+) -> Result<Vec<HeatMap>> {
+    match method {
+        Method::Saliency => saliency(model, dev, images),
+        _ => class_activation_maps(model, dev, images, method),
+    }
+}
+
+fn class_activation_maps(
+    model: &TeachingNet,
+    dev: &Cpu,
+    images: &[&[f32]],
+    method: Method,
+) -> Result<Vec<HeatMap>> {
+    let block = match method {
+        Method::GradCam { block } | Method::LayerCam { block } => block,
+        Method::Saliency => unreachable!("saliency has no block"),
+    };
+    check_block(block)?;
+    let mut maps = Vec::with_capacity(images.len());
+    for chunk in images.chunks(CHUNK) {
+        let g = block_gradients(model, dev, chunk, block)?;
+        let [_, _, h, w] = g.shape;
+        for n in 0..chunk.len() {
+            let cam = match method {
+                Method::GradCam { .. } => g.cam(n),
+                _ => g.layer_cam(n),
+            };
+            let mut values = upsample(&cam, h, w, block_geometry(block), N);
+            normalise(&mut values);
+            maps.push(HeatMap {
+                side: N,
+                values,
+                method,
+                probability: sigmoid(g.logits[n]),
+            });
+        }
+    }
+    Ok(maps)
+}
+
+/// Input gradients: `∂ logit_n / ∂ image_n` for each image (`3 × 150 × 150` values each,
+/// concatenated) and the logits. The first convolution normally skips this gradient
+/// (`input_gradient = false`, see [`build_teaching_net`](crate::model::build_teaching_net));
+/// a copy of that one layer with it switched on is used, so `model` is only read and stays as
+/// it was.
+///
+/// Errors if an image has the wrong length.
+pub fn input_gradients(
+    model: &TeachingNet,
+    dev: &Cpu,
+    images: &[&[f32]],
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let x = image_batch(dev, images)?;
+    let mut first = model.0 .0 .0.clone();
+    first.input_gradient = true;
+    let leaf = x.clone();
+    let t = first.try_forward(x.traced(Gradients::leaky()))?;
+    let t = model.0 .0 .1.try_forward(t)?;
+    let logits = after_block1(model, t)?;
+    let logit_values = logits.retaped::<NoneTape>().as_vec();
+    let grads = logits.try_sum::<Rank0, _>()?.try_backward()?;
+    Ok((grads.get(&leaf).as_vec(), logit_values))
+}
+
+/// Saliency maps: `|∂ logit / ∂ input|`, the largest of the three colour channels at each pixel,
+/// divided by its maximum; one 150x150 [`HeatMap`] per image. `model` is only read (see
+/// [`input_gradients`]).
+///
+/// Errors if an image has the wrong length.
+pub fn saliency(model: &TeachingNet, dev: &Cpu, images: &[&[f32]]) -> Result<Vec<HeatMap>> {
+    let plane = N * N;
+    let mut maps = Vec::with_capacity(images.len());
+    for chunk in images.chunks(CHUNK) {
+        let (grads, logits) = input_gradients(model, dev, chunk)?;
+        for (n, logit) in logits.iter().enumerate() {
+            let g = &grads[n * IMAGE_LEN..(n + 1) * IMAGE_LEN];
+            let mut values: Vec<f32> = (0..plane)
+                .map(|p| {
+                    (0..CHANNELS)
+                        .map(|c| g[c * plane + p].abs())
+                        .fold(0.0, f32::max)
+                })
+                .collect();
+            normalise(&mut values);
+            maps.push(HeatMap {
+                side: N,
+                values,
+                method: Method::Saliency,
+                probability: sigmoid(*logit),
+            });
+        }
+    }
+    Ok(maps)
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Divides by the maximum (an all-zero or non-finite map becomes all zero).
+fn normalise(values: &mut [f32]) {
+    let max = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, f32::max);
+    for v in values.iter_mut() {
+        *v = if max > 0.0 && v.is_finite() {
+            (*v / max).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+    }
+}
+
+/// Bilinear upsampling of an `h × w` grid to `side × side`, cell `(i, j)` centred on pixel
+/// `offset + stride * (i, j)`; beyond the outermost centres the nearest value is kept.
+fn upsample(
+    grid: &[f32],
+    h: usize,
+    w: usize,
+    (offset, stride): (f32, f32),
+    side: usize,
+) -> Vec<f32> {
+    let coord = |p: usize, len: usize| -> (usize, usize, f32) {
+        let f = ((p as f32 - offset) / stride).clamp(0.0, (len - 1) as f32);
+        let i0 = f.floor() as usize;
+        let i1 = (i0 + 1).min(len - 1);
+        (i0, i1, f - i0 as f32)
+    };
+    let mut out = vec![0.0f32; side * side];
+    for y in 0..side {
+        let (y0, y1, ty) = coord(y, h);
+        for x in 0..side {
+            let (x0, x1, tx) = coord(x, w);
+            let top = grid[y0 * w + x0] * (1.0 - tx) + grid[y0 * w + x1] * tx;
+            let bottom = grid[y1 * w + x0] * (1.0 - tx) + grid[y1 * w + x1] * tx;
+            out[y * side + x] = top * (1.0 - ty) + bottom * ty;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_follows_the_layers() {
+        assert_eq!(block_geometry(1), (1.0, 1.0));
+        assert_eq!(block_geometry(4), (18.5, 8.0));
+        assert_eq!(block_geometry(5), (38.5, 16.0));
+    }
+
+    #[test]
+    fn upsampling_puts_cells_at_their_centres() {
+        // One hot cell in the middle of block 5's 5x5 grid lands on pixel 70.5.
+        let mut grid = vec![0.0; 25];
+        grid[12] = 1.0;
+        let up = upsample(&grid, 5, 5, block_geometry(5), 150);
+        assert!((up[70 * 150 + 70] - up[71 * 150 + 71]).abs() < 1e-6);
+        assert!(up[70 * 150 + 70] > 0.9);
+        assert_eq!(up[54 * 150 + 70], 0.0);
+    }
+
+    #[test]
+    fn dilation_grows_by_the_margin() {
+        let mut mask = vec![false; 100];
+        mask[5 * 10 + 5] = true;
+        let grown = dilate(&mask, 10, 2.0);
+        assert_eq!(grown.iter().filter(|&&m| m).count(), 13);
+        assert!(grown[3 * 10 + 5] && !grown[3 * 10 + 4]);
+    }
+}
