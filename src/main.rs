@@ -632,6 +632,13 @@ fn phantoms(args: PhantomsArgs) -> Result<()> {
 }
 
 fn explain(args: ExplainArgs) -> Result<()> {
+    if !args.model.exists() {
+        return Err(Error::Data {
+            path: args.model,
+            message: "no such model: give a run folder holding model.safetensors and model.json"
+                .into(),
+        });
+    }
     let dev = device(0);
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold);

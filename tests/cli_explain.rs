@@ -100,7 +100,7 @@ fn explain_writes_one_figure_per_image_and_says_what_it_did() {
     assert_eq!(written.len(), 4, "no temporary files are left behind");
     assert_eq!(
         png_size(&d.join("folder/phantom_001-explain.png")),
-        (748, 442)
+        (764, 442)
     );
 }
 
