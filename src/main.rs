@@ -653,7 +653,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
         }
     }
     if !files.is_empty() {
-        sets.push(data::load_image_files(&files)?);
+        sets.push(head_ct::data::load_image_files(&files)?);
     }
     create_dir(&args.out)?;
     let methods = args.method.methods(usize::from(args.block));
@@ -672,7 +672,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
             maps.push(head_ct::explain::heat_maps(&model, &dev, &images, method)?);
         }
         for (i, sample) in set.samples.iter().enumerate() {
-            let prediction = Prediction {
+            let prediction = head_ct::inference::Prediction {
                 path: sample.path.clone(),
                 probability: maps[0][i].probability,
                 threshold,
