@@ -659,9 +659,9 @@ fn explain(args: ExplainArgs) -> Result<()> {
     let methods = args.method.methods(usize::from(args.block));
     let names: Vec<String> = methods.iter().map(|m| m.describe()).collect();
     println!(
-        "Heat maps ({}): warm colours show where the evidence for hemorrhage lies. They are not a \
-         diagnosis.",
-        names.join(", ")
+        "Heat maps: {}. Warm colours show where the evidence for hemorrhage lies; they are not \
+         a diagnosis.",
+        names.join("; ")
     );
     let mut used = std::collections::HashSet::new();
     let mut written = 0;
