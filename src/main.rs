@@ -317,6 +317,8 @@ struct SeedsArgs {
     /// Where to write seeds.csv (default: a new folder under runs/).
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 struct ExplainArgs {
     /// A run folder (or checkpoint folder) holding model.safetensors and model.json.
