@@ -694,7 +694,11 @@ fn explain(args: ExplainArgs) -> Result<()> {
             written += 1;
         }
     }
-    println!("Wrote {written} figures to {}", args.out.display());
+    println!(
+        "Wrote {written} figure{} to {}",
+        if written == 1 { "" } else { "s" },
+        args.out.display()
+    );
     Ok(())
 }
 
