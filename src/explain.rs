@@ -17,15 +17,27 @@
 //! the places that would most raise its score). They are not segmentations and not a diagnosis.
 //!
 //! ```no_run
-//! use dfdx::prelude::*;
-//! use head_ct::{checkpoint::load_checkpoint, data::load_image_file, explain, plots};
+//! use head_ct::{checkpoint::load_checkpoint, data::load_image_folder, dfdx::prelude::*};
+//! use head_ct::{explain, plots};
 //!
 //! let dev = Cpu::default();
-//! let (model, _) = load_checkpoint(&dev, "runs/my-run".as_ref())?;
-//! let image = load_image_file("scan.png".as_ref())?;
-//! let cam = explain::grad_cam(&model, &dev, &[&image], explain::DEFAULT_BLOCK)?.remove(0);
-//! let sal = explain::saliency(&model, &dev, &[&image])?.remove(0);
-//! plots::explanation_figure(&image, &[&cam, &sal], "scan.png", None, 0.5)?.save_png("scan-explain.png")?;
+//! let (model, meta) = load_checkpoint(&dev, "runs/my-run".as_ref())?;
+//! let set = load_image_folder("data/head_ct_slices/validate".as_ref())?;
+//! let (i, block) = (0, explain::DEFAULT_BLOCK);
+//! let image = set.image(i);
+//! let grad = explain::grad_cam(&model, &dev, &[image], block)?.remove(0);
+//! let layer = explain::layer_cam(&model, &dev, &[image], block)?.remove(0);
+//! let sal = explain::saliency(&model, &dev, &[image])?.remove(0);
+//! let name = set.samples[i].path.display().to_string();
+//! let figure = plots::explanation_figure(
+//!     image, &[&grad, &layer, &sal], &name, set.samples[i].label, meta.threshold)?;
+//! figure.evcxr_display(); // or figure.save_png("explain.png")?
+//!
+//! // Several images at once, one method, as a grid.
+//! let images: Vec<&[f32]> = (0..8).map(|i| set.image(i)).collect();
+//! let maps = explain::layer_cam(&model, &dev, &images, block)?;
+//! let refs: Vec<&explain::HeatMap> = maps.iter().collect();
+//! plots::heatmap_grid(&images, &refs, &[], 4, "LayerCAM, block 3")?.evcxr_display();
 //! # Ok::<(), head_ct::Error>(())
 //! ```
 
