@@ -1,6 +1,6 @@
 // Five convolution blocks need an input of at least 94 x 94 pixels; 32 x 32 runs out of pixels
 // in the fourth block. The compiler says which layer cannot take its input.
-use dfdx::prelude::*;
+use head_ct::dfdx::prelude::*;
 use head_ct::model::build_teaching_net;
 
 fn main() {
