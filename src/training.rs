@@ -207,9 +207,11 @@ impl Default for FitConfig {
     }
 }
 
-/// Batch size for validation and prediction passes: no gradients are kept, so larger batches
-/// only cost memory; 25 keeps peak memory low.
-pub const EVAL_BATCH_SIZE: usize = 25;
+/// Batch size for validation and prediction passes: the default training batch size. Larger
+/// batches only cost memory: with dfdx's tensor cache, buffers are reused by length, so evaluation
+/// batches of the training batch's size reuse the training step's buffers, while any other size
+/// (25 before) kept a second set of buffers alive next to them (about 70 MiB more peak memory).
+pub const EVAL_BATCH_SIZE: usize = 10;
 
 /// Trains `trainer.model` on `train` for `config.epochs` epochs, evaluating on `validate` after
 /// each, and returns the history under Keras' names.
