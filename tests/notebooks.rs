@@ -41,6 +41,7 @@ fn the_lessons_are_all_there_in_order() {
         "02-build-the-cnn.ipynb",
         "03-train.ipynb",
         "04-predict-and-explain.ipynb",
+        "05-how-sure-can-we-be.ipynb",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
