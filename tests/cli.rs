@@ -1,24 +1,8 @@
 //! The `head-ct` command from the outside, as a user runs it: phantoms → train → predict →
 //! evaluate, and clear errors for mistakes.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn head_ct(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_head-ct"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run head-ct")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+mod common;
+use common::{head_ct, text};
 
 #[test]
 fn train_then_predict_and_evaluate_in_plain_language() {

@@ -3,23 +3,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn head_ct(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_head-ct"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run head-ct")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+mod common;
+use common::{head_ct, text};
 
 /// Phantoms in the seed layout at `d/ph`: 4 + 2 (+ 1 test) per class.
 fn phantoms(d: &Path) {

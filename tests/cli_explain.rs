@@ -2,23 +2,9 @@
 //! clear errors that name the file.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn head_ct(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_head-ct"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run head-ct")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+mod common;
+use common::{head_ct, text};
 
 /// Width and height of a PNG file, decoding it fully.
 fn png_size(path: &Path) -> (u32, u32) {

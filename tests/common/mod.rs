@@ -1,0 +1,22 @@
+//! Helpers shared by the tests that run the `head-ct` binary from the outside.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the built `head-ct` with `args` in `cwd`.
+pub fn head_ct(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_head-ct"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run head-ct")
+}
+
+/// Standard output then standard error, as a user would read them.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
