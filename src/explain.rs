@@ -285,7 +285,7 @@ fn after_block1<T: Tape<f32, Cpu>>(
     a: Act<16, 148, T>,
 ) -> Result<Column<T>, CpuError> {
     let f = &m.0;
-    let x = f.0 .2.try_forward(a)?;
+    let x = f.0.pool(a)?;
     let x = f.1.try_forward(x)?;
     let x = f.2.try_forward(x)?;
     let x = f.3.try_forward(x)?;
@@ -298,7 +298,7 @@ fn after_block2<T: Tape<f32, Cpu>>(
     a: Act<32, 72, T>,
 ) -> Result<Column<T>, CpuError> {
     let f = &m.0;
-    let x = f.1 .2.try_forward(a)?;
+    let x = f.1.pool(a)?;
     let x = f.2.try_forward(x)?;
     let x = f.3.try_forward(x)?;
     let x = f.4.try_forward(x)?;
@@ -310,7 +310,7 @@ fn after_block3<T: Tape<f32, Cpu>>(
     a: Act<64, 34, T>,
 ) -> Result<Column<T>, CpuError> {
     let f = &m.0;
-    let x = f.2 .2.try_forward(a)?;
+    let x = f.2.pool(a)?;
     let x = f.3.try_forward(x)?;
     let x = f.4.try_forward(x)?;
     m.1.try_forward(x)
@@ -321,7 +321,7 @@ fn after_block4<T: Tape<f32, Cpu>>(
     a: Act<64, 15, T>,
 ) -> Result<Column<T>, CpuError> {
     let f = &m.0;
-    let x = f.3 .2.try_forward(a)?;
+    let x = f.3.pool(a)?;
     let x = f.4.try_forward(x)?;
     m.1.try_forward(x)
 }
@@ -330,7 +330,7 @@ fn after_block5<T: Tape<f32, Cpu>>(
     m: &TeachingNet,
     a: Act<128, 5, T>,
 ) -> Result<Column<T>, CpuError> {
-    let x = m.0 .4 .2.try_forward(a)?;
+    let x = m.0 .4.pool(a)?;
     m.1.try_forward(x)
 }
 
@@ -399,28 +399,28 @@ pub fn block_gradients(
     // The blocks before the chosen one run without a tape: nothing is recorded for them.
     match block {
         1 => {
-            let a = f.0 .1.try_forward(f.0 .0.try_forward(x)?)?;
+            let a = f.0.activations(x)?;
             trace_from(1, a, |t| after_block1(model, t))
         }
         2 => {
             let x = f.0.try_forward(x)?;
-            let a = f.1 .1.try_forward(f.1 .0.try_forward(x)?)?;
+            let a = f.1.activations(x)?;
             trace_from(2, a, |t| after_block2(model, t))
         }
         3 => {
             let x = f.1.try_forward(f.0.try_forward(x)?)?;
-            let a = f.2 .1.try_forward(f.2 .0.try_forward(x)?)?;
+            let a = f.2.activations(x)?;
             trace_from(3, a, |t| after_block3(model, t))
         }
         4 => {
             let x = f.2.try_forward(f.1.try_forward(f.0.try_forward(x)?)?)?;
-            let a = f.3 .1.try_forward(f.3 .0.try_forward(x)?)?;
+            let a = f.3.activations(x)?;
             trace_from(4, a, |t| after_block4(model, t))
         }
         _ => {
             let x = f.2.try_forward(f.1.try_forward(f.0.try_forward(x)?)?)?;
             let x = f.3.try_forward(x)?;
-            let a = f.4 .1.try_forward(f.4 .0.try_forward(x)?)?;
+            let a = f.4.activations(x)?;
             trace_from(5, a, |t| after_block5(model, t))
         }
     }
@@ -564,11 +564,11 @@ pub fn input_gradients(
     images: &[&[f32]],
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     let x = image_batch(dev, images)?;
-    let mut first = model.0 .0 .0.clone();
+    let mut first = model.0 .0.conv.clone();
     first.input_gradient = true;
     let leaf = x.clone();
     let t = first.try_forward(x.traced(Gradients::leaky()))?;
-    let t = model.0 .0 .1.try_forward(t)?;
+    let t = crate::layers::ReLU.try_forward(t)?;
     let logits = after_block1(model, t)?;
     let logit_values = logits.retaped::<NoneTape>().as_vec();
     let grads = logits.try_sum::<Rank0, _>()?.try_backward()?;

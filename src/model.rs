@@ -25,7 +25,7 @@
 
 use dfdx::{nn::BuildOnDevice, prelude::Cpu, shapes::Const, tensor::Tensor};
 
-use crate::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D, ReLU};
+use crate::layers::builders::{Dense, Flatten, ReLU};
 
 /// Side of the square input image, in pixels.
 pub const IMAGE_SIZE: usize = 150;
@@ -42,8 +42,11 @@ pub type ImageBatch<T = dfdx::tensor::NoneTape> =
 /// One column of per-image values: `(batch, 1)`. Used for logits, probabilities and labels.
 pub type Column<T = dfdx::tensor::NoneTape> = Tensor<(usize, Const<1>), f32, Cpu, T>;
 
-/// A convolution block: 3x3 convolution, ReLU, then 2x2 max-pooling.
-pub type ConvBlock<const IN: usize, const OUT: usize> = (Conv2D<IN, OUT>, ReLU, MaxPool2D);
+/// A convolution block: 3x3 convolution, ReLU, then 2x2 max-pooling, computed in one pass
+/// ([`crate::layers::ConvBlock`]; the same values as the tuple `(Conv2D<IN, OUT>, ReLU,
+/// MaxPool2D)`, faster).
+pub type ConvBlock<const IN: usize, const OUT: usize> =
+    crate::layers::builders::ConvBlock<IN, OUT>;
 
 /// The architecture of the teaching model, as a dfdx builder type: five convolution blocks (the
 /// feature extractor), then the classifier head. Build it with
@@ -67,10 +70,10 @@ pub type TeachingNet = <TeachingNetArch as BuildOnDevice<Cpu, f32>>::Built;
 ///
 /// The first convolution does not compute the gradient of the input images (nobody reads it
 /// while training, and it is the costliest part of that layer's backward pass). For an
-/// input-gradient saliency map, set `model.0 .0 .0.input_gradient = true`.
+/// input-gradient saliency map, set `model.0 .0.conv.input_gradient = true`.
 pub fn build_teaching_net(dev: &Cpu) -> TeachingNet {
     use dfdx::nn::DeviceBuildExt;
     let mut model = dev.build_module::<TeachingNetArch, f32>();
-    model.0 .0 .0.input_gradient = false;
+    model.0 .0.conv.input_gradient = false;
     model
 }

@@ -246,18 +246,18 @@ fn input_gradients_match_finite_differences() {
 #[test]
 fn saliency_leaves_the_callers_model_as_it_was() {
     let (model, dev) = fresh_model(8);
-    assert!(!model.0 .0 .0.input_gradient);
+    assert!(!model.0 .0.conv.input_gradient);
     let before = model.clone();
     let images = phantom_images(2);
     let refs: Vec<&[f32]> = images.iter().map(|v| v.as_slice()).collect();
     let maps = saliency(&model, &dev, &refs).unwrap();
     assert!(
-        !model.0 .0 .0.input_gradient,
+        !model.0 .0.conv.input_gradient,
         "the flag was left switched on"
     );
     assert_eq!(
-        model.0 .0 .0.weight.as_vec(),
-        before.0 .0 .0.weight.as_vec()
+        model.0 .0.conv.weight.as_vec(),
+        before.0 .0.conv.weight.as_vec()
     );
     assert_eq!(model.1 .3.weight.as_vec(), before.1 .3.weight.as_vec());
     assert_eq!(maps.len(), 2);
@@ -274,7 +274,7 @@ fn saliency_leaves_the_callers_model_as_it_was() {
     }
     assert_eq!(maps[1].method, Method::Saliency);
     // And a model trained without the flag keeps training without it: the flag is read per pass.
-    assert!(!before.0 .0 .0.input_gradient);
+    assert!(!before.0 .0.conv.input_gradient);
 }
 
 #[test]

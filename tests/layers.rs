@@ -6,7 +6,7 @@
 use dfdx::prelude::*;
 use head_ct::{
     kernels::{self, ConvDims, PoolDims},
-    layers::{Conv2D, MaxPool2D},
+    layers::{Conv2D, ConvBlock, MaxPool2D},
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -332,4 +332,75 @@ fn conv_without_input_gradient_keeps_the_weight_gradients() {
     // No gradient was ever allocated for the input (dfdx's `get` panics on a missing one).
     let missing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g_off.get(&x)));
     assert!(missing.is_err());
+}
+
+/// Runs `x` through `(conv, ReLU, MaxPool2D)` or through the fused [`ConvBlock`] holding the
+/// same convolution, with a loss that weighs every output differently, and returns the output,
+/// the weight, bias and (if the convolution computes it) input gradients.
+fn block_results<const I: usize, const O: usize>(
+    conv: &Conv2D<I, O, f32, Cpu>,
+    fused: bool,
+    x: &Tensor<(usize, Const<I>, usize, usize), f32, Cpu>,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
+    let dev = x.device().clone();
+    let out = if fused {
+        let block = ConvBlock { conv: conv.clone() };
+        block.forward(x.leaky_trace())
+    } else {
+        (conv.clone(), head_ct::layers::ReLU, MaxPool2D).forward(x.leaky_trace())
+    };
+    let values = out.retaped::<NoneTape>().as_vec();
+    let n = values.len();
+    let weights = dev.tensor_from_vec((0..n).map(|i| (i % 7) as f32 - 2.5).collect(), (n,));
+    let g = (out.reshape_like(&(n,)) * weights).sum().backward();
+    let input_grad = conv.input_gradient.then(|| g.get(x).as_vec());
+    (values, g.get(&conv.weight).as_vec(), g.get(&conv.bias).as_vec(), input_grad)
+}
+
+/// The fused block computes exactly what the three layers compute one after the other: the
+/// same output, weight, bias and input gradients, bit for bit, on odd and even sizes, with the
+/// input gradient on and off, and with inputs that make many activations negative or zero.
+/// (The separate layers are checked against naive loops and finite differences above; the
+/// whole teaching net, built from fused blocks, against finite differences in `tests/model.rs`.)
+#[test]
+fn conv_block_equals_conv_relu_pool_bit_for_bit() {
+    let dev = Cpu::seed_from_u64(21);
+    let mut zeros_seen = 0;
+    for (batch, side_h, side_w) in [(1usize, 4usize, 4usize), (3, 9, 8), (2, 17, 12), (4, 11, 15)] {
+        for input_gradient in [true, false] {
+            let mut conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, 5>, f32>();
+            conv.input_gradient = input_gradient;
+            // Some exact zeros and ties in the input, so that ReLU and pooling see them.
+            let mut x: Tensor<(usize, Const<3>, usize, usize), f32, Cpu> =
+                dev.sample_normal_like(&(batch, Const, side_h, side_w));
+            let mut v = x.as_vec();
+            for (i, e) in v.iter_mut().enumerate() {
+                if i % 5 == 0 {
+                    *e = 0.0;
+                }
+            }
+            x.copy_from(&v);
+            let separate = block_results(&conv, false, &x);
+            let fused = block_results(&conv, true, &x);
+            let case = format!("batch {batch}, {side_h}x{side_w}, input gradient {input_gradient}");
+            zeros_seen += separate.0.iter().filter(|&&v| v == 0.0).count();
+            assert_eq!(separate.0, fused.0, "{case}: outputs differ");
+            assert_eq!(separate.1, fused.1, "{case}: weight gradients differ");
+            assert_eq!(separate.2, fused.2, "{case}: bias gradients differ");
+            assert_eq!(separate.3, fused.3, "{case}: input gradients differ");
+        }
+    }
+    assert!(zeros_seen > 10, "the cases should include outputs zeroed by the ReLU");
+}
+
+/// A NaN activation still reaches the block's output, as it does through the separate layers.
+#[test]
+fn nan_propagates_through_the_fused_block() {
+    let dev = Cpu::seed_from_u64(23);
+    let block = dev.build_module::<head_ct::layers::builders::ConvBlock<1, 2>, f32>();
+    let mut v = vec![0.5f32; 16];
+    v[5] = f32::NAN;
+    let x: Tensor<(usize, Const<1>, usize, usize), f32, Cpu> =
+        dev.tensor_from_vec(v, (1, Const, 4, 4));
+    assert!(block.forward(x).as_vec().iter().all(|v| v.is_nan()));
 }

@@ -110,8 +110,8 @@ fn teaching_net_gradients_match_finite_differences_at_full_size() {
     };
     let logits = model.forward(images.leaky_trace());
     let grads = binary_cross_entropy_with_logits_loss(logits, labels.clone()).backward();
-    let g_conv1 = grads.get(&model.0 .0 .0.weight).as_vec();
-    let g_conv3 = grads.get(&model.0 .2 .0.weight).as_vec();
+    let g_conv1 = grads.get(&model.0 .0.conv.weight).as_vec();
+    let g_conv3 = grads.get(&model.0 .2.conv.weight).as_vec();
     let g_dense = grads.get(&model.1 .1.weight).as_vec();
 
     // Small enough that no ReLU in the net flips between the two evaluations.
@@ -143,8 +143,8 @@ fn teaching_net_gradients_match_finite_differences_at_full_size() {
             }
         }};
     }
-    check_top_entries!(g_conv1, "conv1", 0.0.0.weight);
-    check_top_entries!(g_conv3, "conv3", 0.2.0.weight);
+    check_top_entries!(g_conv1, "conv1", 0.0.conv.weight);
+    check_top_entries!(g_conv3, "conv3", 0.2.conv.weight);
     check_top_entries!(g_dense, "dense1", 1.1.weight);
     assert_eq!(checked, 9);
 }

@@ -4,18 +4,22 @@
 //! builds, so [`Conv2D`] and [`MaxPool2D`] are written here on top of dfdx's public tape API:
 //! each forward pass runs our kernels ([`crate::kernels`]) and records one backward closure on
 //! the tape. [`Flatten`], [`Dense`] and a fast [`ReLU`] complete the Keras layer set.
+//! [`ConvBlock`] computes Conv2D + ReLU + MaxPool2D in one pass, with the same results, for
+//! speed: the teaching net is built from it.
 //!
 //! Every layer sits in dfdx tuples, is built by `dev.build_module::<Model, f32>()`, gets its
 //! gradients from `alloc_grads`/`backward`, is updated by dfdx's `Adam`, and is saved and loaded
 //! by dfdx's safetensors support.
 
 mod conv2d;
+mod conv_block;
 mod dense;
 mod flatten;
 mod maxpool2d;
 mod relu;
 
 pub use conv2d::Conv2D;
+pub use conv_block::ConvBlock;
 pub use dense::Dense;
 pub use flatten::Flatten;
 pub use maxpool2d::MaxPool2D;
@@ -24,6 +28,7 @@ pub use relu::ReLU;
 /// Builder types for model type definitions, in the style of `dfdx::nn::builders`.
 pub mod builders {
     pub use super::conv2d::builder::Conv2D;
+    pub use super::conv_block::builder::ConvBlock;
     pub use super::dense::builder::Dense;
     pub use super::flatten::Flatten;
     pub use super::maxpool2d::MaxPool2D;

@@ -10,6 +10,7 @@ use dfdx::{
 use rayon::prelude::*;
 
 use super::{to_contiguous_vec, CachedBuf};
+use crate::kernels::relu;
 
 /// Elements per parallel work item: large enough to amortise scheduling, small enough to split
 /// the smallest feature maps of a batch over two cores.
@@ -69,16 +70,5 @@ impl<S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>> for ReLU {
             Ok(())
         });
         Ok(out.put_tape(tape))
-    }
-}
-
-/// `max(x, 0)` that lets NaN through (`f32::max` would turn it into 0): a NaN in the input must
-/// reach the loss, where training stops with a clear message, instead of being silently erased.
-#[inline(always)]
-fn relu(x: f32) -> f32 {
-    if x < 0.0 {
-        0.0
-    } else {
-        x
     }
 }

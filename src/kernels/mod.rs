@@ -15,6 +15,9 @@
 use rayon::prelude::*;
 use std::cell::RefCell;
 
+mod fused;
+pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward, NO_GRADIENT};
+
 /// Side of the square convolution kernel.
 pub const KERNEL: usize = 3;
 
@@ -82,6 +85,7 @@ impl PoolDims {
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static GRAD_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static ACTIVATION_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with the calling thread's buffer for per-image weight gradients, `len` floats
@@ -100,9 +104,24 @@ fn with_grad_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
-/// Runs `f` with a thread-local scratch slice of `len` floats (contents unspecified).
+/// Runs `f` with a thread-local scratch slice of `len` floats (contents unspecified), for the
+/// im2col matrix of one image.
 fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|cell| {
+    with_local(&SCRATCH, len, f)
+}
+
+/// Runs `f` with a second thread-local scratch slice (contents unspecified), for one image's
+/// activations or their gradient in the fused block, while [`with_scratch`] holds the columns.
+fn with_activation_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_local(&ACTIVATION_SCRATCH, len, f)
+}
+
+fn with_local<R>(
+    key: &'static std::thread::LocalKey<RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    key.with(|cell| {
         let mut buf = cell.borrow_mut();
         if buf.len() < len {
             buf.resize(len, 0.0);
@@ -214,19 +233,22 @@ pub fn conv3x3_forward(
     if d.batch == 0 || d.output_len() == 0 {
         return;
     }
-    let (k, n) = (d.patch_len(), d.out_pixels());
     output
         .par_chunks_exact_mut(d.output_len())
         .zip(input.par_chunks_exact(d.input_len()))
-        .for_each(|(out, image)| {
-            for (plane, &b) in out.chunks_exact_mut(n).zip(bias) {
-                plane.fill(b);
-            }
-            with_scratch(k * n, |col| {
-                im2col(d, image, col);
-                matmul(d.out_channels, n, k, out, true, weight, (k, 1), col, (n, 1));
-            });
-        });
+        .for_each(|(out, image)| conv_forward_image(d, image, weight, bias, out));
+}
+
+/// The forward convolution of one image (`C x H x W`) into `out` (`O x OH x OW`, overwritten).
+fn conv_forward_image(d: &ConvDims, image: &[f32], weight: &[f32], bias: &[f32], out: &mut [f32]) {
+    let (k, n) = (d.patch_len(), d.out_pixels());
+    for (plane, &b) in out.chunks_exact_mut(n).zip(bias) {
+        plane.fill(b);
+    }
+    with_scratch(k * n, |col| {
+        im2col(d, image, col);
+        matmul(d.out_channels, n, k, out, true, weight, (k, 1), col, (n, 1));
+    });
 }
 
 /// Backward pass of [`conv3x3_forward`]. Adds (`+=`) the gradients of the loss with respect to
@@ -241,36 +263,45 @@ pub fn conv3x3_backward(
     grad_bias: &mut [f32],
 ) {
     assert_eq!(input.len(), d.batch * d.input_len());
-    assert_eq!(weight.len(), d.weight_len());
     assert_eq!(grad_output.len(), d.batch * d.output_len());
+    conv_backward_per_image(
+        d,
+        weight,
+        grad_input,
+        grad_weight,
+        grad_bias,
+        |b, gw, gb, grad_in| {
+            let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
+            let g_out = &grad_output[b * d.output_len()..(b + 1) * d.output_len()];
+            conv_backward_image(d, image, weight, g_out, grad_in, gw, gb);
+        },
+    );
+}
+
+/// The batch part of a convolution's backward pass, shared by [`conv3x3_backward`] and the
+/// fused block ([`fused`]): runs `image_backward(b, weight_grad_b, bias_grad_b, input_grad_b)`
+/// for every image `b` in parallel, each writing (not adding) its own weight and bias gradient
+/// into a scratch slot, then adds the slots to `grad_weight` and `grad_bias` in image order:
+/// deterministic whatever the number of threads.
+fn conv_backward_per_image(
+    d: &ConvDims,
+    weight: &[f32],
+    grad_input: Option<&mut [f32]>,
+    grad_weight: &mut [f32],
+    grad_bias: &mut [f32],
+    image_backward: impl Fn(usize, &mut [f32], &mut [f32], Option<&mut [f32]>) + Sync,
+) {
+    assert_eq!(weight.len(), d.weight_len());
     assert_eq!(grad_weight.len(), d.weight_len());
     assert_eq!(grad_bias.len(), d.out_channels);
     if d.batch == 0 || d.output_len() == 0 {
         return;
     }
-    let (k, n, o) = (d.patch_len(), d.out_pixels(), d.out_channels);
-
-    // One weight and bias gradient per image, summed in image order below: deterministic
-    // whatever the number of threads. The bias sums run here too, in parallel and vectorised.
-    let per_image_len = d.weight_len() + o;
+    let per_image_len = d.weight_len() + d.out_channels;
     with_grad_scratch(d.batch * per_image_len, |per_image_grads| {
         let per_image = |(b, grads): (usize, &mut [f32]), grad_in: Option<&mut [f32]>| {
-            let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
-            let g_out = &grad_output[b * d.output_len()..(b + 1) * d.output_len()];
             let (gw, gb) = grads.split_at_mut(d.weight_len());
-            for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
-                *gb = lane_sum(plane);
-            }
-            with_scratch(k * n, |col| {
-                im2col(d, image, col);
-                // dW = dY (O x N) * col^T (N x K)
-                matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
-                if let Some(grad_in) = grad_in {
-                    // dcol = W^T (K x O) * dY (O x N), reusing the col buffer.
-                    matmul(k, n, o, col, false, weight, (1, k), g_out, (n, 1));
-                    col2im_add(d, col, grad_in);
-                }
-            });
+            image_backward(b, gw, gb, grad_in);
         };
         match grad_input {
             Some(grad_input) => {
@@ -294,6 +325,34 @@ pub fn conv3x3_backward(
             for (acc, g) in grad_bias.iter_mut().zip(gb) {
                 *acc += g;
             }
+        }
+    });
+}
+
+/// The backward pass of one image: writes its weight gradient `gw` and bias gradient `gb`, and
+/// adds its input gradient to `grad_in` when given, from the gradient `g_out` of its output
+/// (`O x OH x OW`).
+fn conv_backward_image(
+    d: &ConvDims,
+    image: &[f32],
+    weight: &[f32],
+    g_out: &[f32],
+    grad_in: Option<&mut [f32]>,
+    gw: &mut [f32],
+    gb: &mut [f32],
+) {
+    let (k, n, o) = (d.patch_len(), d.out_pixels(), d.out_channels);
+    for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
+        *gb = lane_sum(plane);
+    }
+    with_scratch(k * n, |col| {
+        im2col(d, image, col);
+        // dW = dY (O x N) * col^T (N x K)
+        matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
+        if let Some(grad_in) = grad_in {
+            // dcol = W^T (K x O) * dY (O x N), reusing the col buffer.
+            matmul(k, n, o, col, false, weight, (1, k), g_out, (n, 1));
+            col2im_add(d, col, grad_in);
         }
     });
 }
@@ -327,46 +386,66 @@ pub fn maxpool2x2_forward(d: &PoolDims, input: &[f32], output: &mut [f32], argma
     if d.batch == 0 || d.output_len() == 0 {
         return;
     }
-    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
     output
         .par_chunks_exact_mut(d.output_len())
         .zip(argmax.par_chunks_exact_mut(d.output_len()))
         .zip(input.par_chunks_exact(d.input_len()))
-        .for_each(|((out, arg), image)| {
-            // Row by row over exact chunks: no index arithmetic or bounds checks per window.
-            let planes = image.chunks_exact(h * w).zip(
-                out.chunks_exact_mut(oh * ow)
-                    .zip(arg.chunks_exact_mut(oh * ow)),
-            );
-            for (c, (plane, (out, arg))) in planes.enumerate() {
-                let rows = out.chunks_exact_mut(ow).zip(arg.chunks_exact_mut(ow));
-                for (oy, (out, arg)) in rows.enumerate() {
-                    let top_start = 2 * oy * w;
-                    let top = &plane[top_start..top_start + 2 * ow];
-                    let bottom = &plane[top_start + w..top_start + w + 2 * ow];
-                    let base = (c * h * w + top_start) as u32;
-                    let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-                    for (ox, ((o, a), (t, b))) in out.iter_mut().zip(arg).zip(windows).enumerate() {
-                        // Same order and strict `>` as row-major scanning: the first max wins.
-                        // A NaN wins too, so that a broken input reaches the loss.
-                        let beats =
-                            |candidate: f32, best: f32| candidate > best || candidate.is_nan();
-                        let (mut best, mut at) = (t[0], 0);
-                        if beats(t[1], best) {
-                            (best, at) = (t[1], 1);
-                        }
-                        if beats(b[0], best) {
-                            (best, at) = (b[0], w);
-                        }
-                        if beats(b[1], best) {
-                            (best, at) = (b[1], w + 1);
-                        }
-                        *o = best;
-                        *a = base + (2 * ox + at) as u32;
-                    }
+        .for_each(|((out, arg), image)| maxpool_image(d, image, out, arg, |v| v));
+}
+
+/// Max-pools one image (`C x H x W`) into `out` and `arg` (`C x H/2 x W/2`), after applying
+/// `act` to every input value (the identity for [`maxpool2x2_forward`], [`relu`] in the fused
+/// block).
+fn maxpool_image(
+    d: &PoolDims,
+    image: &[f32],
+    out: &mut [f32],
+    arg: &mut [u32],
+    act: impl Fn(f32) -> f32,
+) {
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
+    // Row by row over exact chunks: no index arithmetic or bounds checks per window.
+    let planes = image
+        .chunks_exact(h * w)
+        .zip(out.chunks_exact_mut(oh * ow).zip(arg.chunks_exact_mut(oh * ow)));
+    for (c, (plane, (out, arg))) in planes.enumerate() {
+        let rows = out.chunks_exact_mut(ow).zip(arg.chunks_exact_mut(ow));
+        for (oy, (out, arg)) in rows.enumerate() {
+            let top_start = 2 * oy * w;
+            let top = &plane[top_start..top_start + 2 * ow];
+            let bottom = &plane[top_start + w..top_start + w + 2 * ow];
+            let base = (c * h * w + top_start) as u32;
+            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+            for (ox, ((o, a), (t, b))) in out.iter_mut().zip(arg).zip(windows).enumerate() {
+                // Same order and strict `>` as row-major scanning: the first max wins.
+                // A NaN wins too, so that a broken input reaches the loss.
+                let beats = |candidate: f32, best: f32| candidate > best || candidate.is_nan();
+                let (mut best, mut at) = (act(t[0]), 0);
+                if beats(act(t[1]), best) {
+                    (best, at) = (act(t[1]), 1);
                 }
+                if beats(act(b[0]), best) {
+                    (best, at) = (act(b[0]), w);
+                }
+                if beats(act(b[1]), best) {
+                    (best, at) = (act(b[1]), w + 1);
+                }
+                *o = best;
+                *a = base + (2 * ox + at) as u32;
             }
-        });
+        }
+    }
+}
+
+/// `max(x, 0)` that lets NaN through (`f32::max` would turn it into 0): a NaN in the input must
+/// reach the loss, where training stops with a clear message, instead of being silently erased.
+#[inline(always)]
+pub fn relu(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
+    }
 }
 
 /// Backward pass of [`maxpool2x2_forward`]: each output gradient is added to the input value
