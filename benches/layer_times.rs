@@ -1,16 +1,17 @@
 //! Where a training step's time goes: each layer kernel of the teaching net timed on its own,
 //! at the training batch size (10 images, all cores), median of several calls.
 //!
-//! Prints, per convolution block, the forward and backward convolution, the max-pool, and the
-//! GFLOP/s each convolution reaches, so a change to one kernel can be measured in isolation.
+//! Prints, per convolution block, the forward and backward convolution, the max-pool, the
+//! GFLOP/s each convolution reaches, and the fused block (convolution + ReLU + max-pool in one
+//! pass, what the teaching net runs), so a change to one kernel can be measured in isolation.
 //!
 //! Run: `cargo bench --bench layer_times`. Not a test: nothing is asserted here.
 
 use std::time::Instant;
 
 use head_ct::kernels::{
-    conv3x3_backward, conv3x3_forward, maxpool2x2_backward, maxpool2x2_forward, ConvDims,
-    PoolDims,
+    conv3x3_backward, conv3x3_forward, conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward,
+    maxpool2x2_backward, maxpool2x2_forward, ConvDims, PoolDims,
 };
 
 #[global_allocator]
@@ -46,12 +47,27 @@ fn values(len: usize, seed: u32) -> Vec<f32> {
 
 fn main() {
     // (in channels, out channels, input side) of the five blocks.
-    let blocks = [(3, 16, 150), (16, 32, 74), (32, 64, 36), (64, 64, 17), (64, 128, 7)];
+    let blocks = [
+        (3, 16, 150),
+        (16, 32, 74),
+        (32, 64, 36),
+        (64, 64, 17),
+        (64, 128, 7),
+    ];
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "block (batch 10)", "fwd ms", "bwd ms", "pool f ms", "pool b ms", "fwd GF/s", "bwd GF/s"
+        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
+        "block (batch 10)",
+        "fwd ms",
+        "bwd ms",
+        "pool f ms",
+        "pool b ms",
+        "fwd GF/s",
+        "bwd GF/s",
+        "fused f ms",
+        "fused b ms"
     );
     let (mut total_fwd, mut total_bwd, mut total_pool) = (0.0, 0.0, 0.0);
+    let (mut total_fused_fwd, mut total_fused_bwd) = (0.0, 0.0);
     for (i, &(c, o, side)) in blocks.iter().enumerate() {
         let d = ConvDims {
             batch: BATCH,
@@ -83,30 +99,54 @@ fn main() {
             width: d.out_width(),
         };
         let mut pooled = vec![0.0; BATCH * p.output_len()];
-        let mut argmax = vec![0u32; pooled.len()];
+        let mut argmax = vec![0u8; pooled.len()];
         let pool_f = median_ms(|| maxpool2x2_forward(&p, &output, &mut pooled, &mut argmax));
         let g_pooled = values(pooled.len(), 5);
         let mut g_act = vec![0.0; output.len()];
         let pool_b = median_ms(|| maxpool2x2_backward(&p, &argmax, &g_pooled, &mut g_act));
 
+        let fused_f = median_ms(|| {
+            conv3x3_relu_maxpool_forward(&d, &input, &weight, &bias, &mut pooled, &mut argmax)
+        });
+        let fused_b = median_ms(|| {
+            let gi = if i == 0 { None } else { Some(&mut grad_in[..]) };
+            conv3x3_relu_maxpool_backward(
+                &d,
+                &input,
+                &weight,
+                &argmax,
+                &g_pooled,
+                gi,
+                &mut grad_w,
+                &mut grad_b,
+            )
+        });
+
         let fwd_flop = 2.0 * (BATCH * d.output_len() * d.patch_len()) as f64;
         let bwd_flop = fwd_flop * if i == 0 { 1.0 } else { 2.0 };
         println!(
-            "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>9.1}",
+            "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>9.1} {:>11.2} {:>11.2}",
             format!("{c}->{o} @ {side}x{side}"),
             fwd,
             bwd,
             pool_f,
             pool_b,
             fwd_flop / fwd / 1e6,
-            bwd_flop / bwd / 1e6
+            bwd_flop / bwd / 1e6,
+            fused_f,
+            fused_b
         );
+        total_fused_fwd += fused_f;
+        total_fused_bwd += fused_b;
         total_fwd += fwd;
         total_bwd += bwd;
         total_pool += pool_f + pool_b;
     }
     println!(
         "total: conv forward {total_fwd:.1} ms, conv backward {total_bwd:.1} ms, pool {total_pool:.1} ms per batch of {BATCH}"
+    );
+    println!(
+        "fused blocks: forward {total_fused_fwd:.1} ms, backward {total_fused_bwd:.1} ms per batch of {BATCH}"
     );
     let big = values(BATCH * 16 * 148 * 148, 6);
     let mut dst = vec![0.0; big.len()];

@@ -45,8 +45,7 @@ pub type Column<T = dfdx::tensor::NoneTape> = Tensor<(usize, Const<1>), f32, Cpu
 /// A convolution block: 3x3 convolution, ReLU, then 2x2 max-pooling, computed in one pass
 /// ([`crate::layers::ConvBlock`]; the same values as the tuple `(Conv2D<IN, OUT>, ReLU,
 /// MaxPool2D)`, faster).
-pub type ConvBlock<const IN: usize, const OUT: usize> =
-    crate::layers::builders::ConvBlock<IN, OUT>;
+pub type ConvBlock<const IN: usize, const OUT: usize> = crate::layers::builders::ConvBlock<IN, OUT>;
 
 /// The architecture of the teaching model, as a dfdx builder type: five convolution blocks (the
 /// feature extractor), then the classifier head. Build it with

@@ -354,7 +354,12 @@ fn block_results<const I: usize, const O: usize>(
     let weights = dev.tensor_from_vec((0..n).map(|i| (i % 7) as f32 - 2.5).collect(), (n,));
     let g = (out.reshape_like(&(n,)) * weights).sum().backward();
     let input_grad = conv.input_gradient.then(|| g.get(x).as_vec());
-    (values, g.get(&conv.weight).as_vec(), g.get(&conv.bias).as_vec(), input_grad)
+    (
+        values,
+        g.get(&conv.weight).as_vec(),
+        g.get(&conv.bias).as_vec(),
+        input_grad,
+    )
 }
 
 /// The fused block computes exactly what the three layers compute one after the other: the
@@ -366,7 +371,12 @@ fn block_results<const I: usize, const O: usize>(
 fn conv_block_equals_conv_relu_pool_bit_for_bit() {
     let dev = Cpu::seed_from_u64(21);
     let mut zeros_seen = 0;
-    for (batch, side_h, side_w) in [(1usize, 4usize, 4usize), (3, 9, 8), (2, 17, 12), (4, 11, 15)] {
+    for (batch, side_h, side_w) in [
+        (1usize, 4usize, 4usize),
+        (3, 9, 8),
+        (2, 17, 12),
+        (4, 11, 15),
+    ] {
         for input_gradient in [true, false] {
             let mut conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, 5>, f32>();
             conv.input_gradient = input_gradient;
@@ -390,7 +400,10 @@ fn conv_block_equals_conv_relu_pool_bit_for_bit() {
             assert_eq!(separate.3, fused.3, "{case}: input gradients differ");
         }
     }
-    assert!(zeros_seen > 10, "the cases should include outputs zeroed by the ReLU");
+    assert!(
+        zeros_seen > 10,
+        "the cases should include outputs zeroed by the ReLU"
+    );
 }
 
 /// A NaN activation still reaches the block's output, as it does through the separate layers.

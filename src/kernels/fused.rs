@@ -15,13 +15,9 @@
 use rayon::prelude::*;
 
 use super::{
-    conv_backward_image, conv_backward_per_image, conv_forward_image, maxpool_image, relu,
-    with_activation_scratch, ConvDims, PoolDims,
+    add_to_winners, conv_backward_image, conv_backward_per_image, conv_forward_image,
+    maxpool_image, relu, with_activation_scratch, ConvDims, PoolDims, Winner, NO_GRADIENT,
 };
-
-/// The `argmax` entry of a pooling window whose winner was not positive before the ReLU: the
-/// ReLU passes no gradient there, so the whole window gets none.
-pub const NO_GRADIENT: u32 = u32::MAX;
 
 /// The pooling that follows a convolution of sizes `d`.
 fn pool_dims(d: &ConvDims) -> PoolDims {
@@ -36,44 +32,40 @@ fn pool_dims(d: &ConvDims) -> PoolDims {
 /// Forward pass of a block: `output = maxpool2x2(relu(conv3x3(input) + bias))`.
 ///
 /// Shapes: `input` is `B x C x H x W`, `weight` is `O x C x 3 x 3`, `bias` is `O`; `output`
-/// and `argmax` are `B x O x ((H-2)/2) x ((W-2)/2)` and are overwritten. `argmax` receives, for
-/// each output, the index (within its image's `O x (H-2) x (W-2)` activations) of the window's
-/// winner, or [`NO_GRADIENT`] when that winner was not positive before the ReLU.
+/// and `winners` are `B x O x ((H-2)/2) x ((W-2)/2)` and are overwritten. `winners` receives,
+/// for each output, the [`Winner`] of its pooling window, or [`NO_GRADIENT`] when that winner
+/// was not positive before the ReLU (the ReLU passes no gradient there).
 pub fn conv3x3_relu_maxpool_forward(
     d: &ConvDims,
     input: &[f32],
     weight: &[f32],
     bias: &[f32],
     output: &mut [f32],
-    argmax: &mut [u32],
+    winners: &mut [Winner],
 ) {
     let p = pool_dims(d);
     assert_eq!(input.len(), d.batch * d.input_len());
     assert_eq!(weight.len(), d.weight_len());
     assert_eq!(bias.len(), d.out_channels);
     assert_eq!(output.len(), d.batch * p.output_len());
-    assert_eq!(argmax.len(), output.len());
-    assert!(
-        d.output_len() < NO_GRADIENT as usize,
-        "image too large for u32 indices"
-    );
+    assert_eq!(winners.len(), output.len());
     if d.batch == 0 || p.output_len() == 0 {
         return;
     }
     output
         .par_chunks_exact_mut(p.output_len())
-        .zip(argmax.par_chunks_exact_mut(p.output_len()))
+        .zip(winners.par_chunks_exact_mut(p.output_len()))
         .zip(input.par_chunks_exact(d.input_len()))
-        .for_each(|((out, arg), image)| {
+        .for_each(|((out, win), image)| {
             with_activation_scratch(d.output_len(), |activations| {
                 conv_forward_image(d, image, weight, bias, activations);
-                maxpool_image(&p, activations, out, arg, relu);
+                maxpool_image(&p, activations, out, win, relu);
             });
             // The ReLU's gradient mask is "input > 0"; the winner's ReLU output is positive
             // exactly when its input was (a NaN or a zero passes no gradient).
-            for (o, a) in out.iter().zip(arg.iter_mut()) {
+            for (o, at) in out.iter().zip(win.iter_mut()) {
                 if !(*o > 0.0) {
-                    *a = NO_GRADIENT;
+                    *at = NO_GRADIENT;
                 }
             }
         });
@@ -87,7 +79,7 @@ pub fn conv3x3_relu_maxpool_backward(
     d: &ConvDims,
     input: &[f32],
     weight: &[f32],
-    argmax: &[u32],
+    winners: &[Winner],
     grad_output: &[f32],
     grad_input: Option<&mut [f32]>,
     grad_weight: &mut [f32],
@@ -96,7 +88,7 @@ pub fn conv3x3_relu_maxpool_backward(
     let p = pool_dims(d);
     assert_eq!(input.len(), d.batch * d.input_len());
     assert_eq!(grad_output.len(), d.batch * p.output_len());
-    assert_eq!(argmax.len(), grad_output.len());
+    assert_eq!(winners.len(), grad_output.len());
     conv_backward_per_image(
         d,
         weight,
@@ -110,11 +102,8 @@ pub fn conv3x3_relu_maxpool_backward(
                 // Each window's gradient goes to its winner, if the ReLU let it through; every
                 // other activation (losers, dropped odd rows and columns) gets zero.
                 grad_activations.fill(0.0);
-                for (&at, &g) in argmax[pooled.clone()].iter().zip(&grad_output[pooled]) {
-                    if at != NO_GRADIENT {
-                        grad_activations[at as usize] = g;
-                    }
-                }
+                let (win, g_out) = (&winners[pooled.clone()], &grad_output[pooled]);
+                add_to_winners(&p, win, g_out, grad_activations);
                 conv_backward_image(d, image, weight, grad_activations, grad_in, gw, gb);
             });
         },

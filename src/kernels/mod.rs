@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 
 mod fused;
-pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward, NO_GRADIENT};
+pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward};
 
 /// Side of the square convolution kernel.
 pub const KERNEL: usize = 3;
@@ -372,66 +372,113 @@ fn lane_sum(values: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// Which value of a 2x2 pooling window won the max: `2 * row + column` within the window
+/// (0 top left, 1 top right, 2 bottom left, 3 bottom right), or [`NO_GRADIENT`]. One byte per
+/// output instead of a full index: a quarter of the memory to fill, write and read.
+pub type Winner = u8;
+
+/// The [`Winner`] of a window that passes no gradient back (in the fused block: the winner was
+/// not positive before the ReLU).
+pub const NO_GRADIENT: Winner = u8::MAX;
+
 /// Forward 2x2, stride-2 max-pool (odd last rows and columns are dropped, as in Keras).
-/// Writes the pooled `output` and, for each output value, the index (within its image) of the
-/// input value it came from; on ties the first in row-major order wins.
-pub fn maxpool2x2_forward(d: &PoolDims, input: &[f32], output: &mut [f32], argmax: &mut [u32]) {
+/// Writes the pooled `output` and, for each output value, the [`Winner`] of its window; on ties
+/// the first in row-major order wins.
+pub fn maxpool2x2_forward(d: &PoolDims, input: &[f32], output: &mut [f32], winners: &mut [Winner]) {
     assert_eq!(input.len(), d.batch * d.input_len());
     assert_eq!(output.len(), d.batch * d.output_len());
-    assert_eq!(argmax.len(), output.len());
-    assert!(
-        d.input_len() <= u32::MAX as usize,
-        "image too large for u32 indices"
-    );
+    assert_eq!(winners.len(), output.len());
     if d.batch == 0 || d.output_len() == 0 {
         return;
     }
     output
         .par_chunks_exact_mut(d.output_len())
-        .zip(argmax.par_chunks_exact_mut(d.output_len()))
+        .zip(winners.par_chunks_exact_mut(d.output_len()))
         .zip(input.par_chunks_exact(d.input_len()))
-        .for_each(|((out, arg), image)| maxpool_image(d, image, out, arg, |v| v));
+        .for_each(|((out, win), image)| maxpool_image(d, image, out, win, |v| v));
 }
 
-/// Max-pools one image (`C x H x W`) into `out` and `arg` (`C x H/2 x W/2`), after applying
+/// Max-pools one image (`C x H x W`) into `out` and `win` (`C x H/2 x W/2`), after applying
 /// `act` to every input value (the identity for [`maxpool2x2_forward`], [`relu`] in the fused
 /// block).
 fn maxpool_image(
     d: &PoolDims,
     image: &[f32],
     out: &mut [f32],
-    arg: &mut [u32],
+    win: &mut [Winner],
     act: impl Fn(f32) -> f32,
 ) {
     let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
     // Row by row over exact chunks: no index arithmetic or bounds checks per window.
-    let planes = image
-        .chunks_exact(h * w)
-        .zip(out.chunks_exact_mut(oh * ow).zip(arg.chunks_exact_mut(oh * ow)));
-    for (c, (plane, (out, arg))) in planes.enumerate() {
-        let rows = out.chunks_exact_mut(ow).zip(arg.chunks_exact_mut(ow));
-        for (oy, (out, arg)) in rows.enumerate() {
+    let planes = image.chunks_exact(h * w).zip(
+        out.chunks_exact_mut(oh * ow)
+            .zip(win.chunks_exact_mut(oh * ow)),
+    );
+    for (plane, (out, win)) in planes {
+        let rows = out.chunks_exact_mut(ow).zip(win.chunks_exact_mut(ow));
+        for (oy, (out, win)) in rows.enumerate() {
             let top_start = 2 * oy * w;
             let top = &plane[top_start..top_start + 2 * ow];
             let bottom = &plane[top_start + w..top_start + w + 2 * ow];
-            let base = (c * h * w + top_start) as u32;
             let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-            for (ox, ((o, a), (t, b))) in out.iter_mut().zip(arg).zip(windows).enumerate() {
+            for ((o, at), (t, b)) in out.iter_mut().zip(win).zip(windows) {
                 // Same order and strict `>` as row-major scanning: the first max wins.
                 // A NaN wins too, so that a broken input reaches the loss.
                 let beats = |candidate: f32, best: f32| candidate > best || candidate.is_nan();
-                let (mut best, mut at) = (act(t[0]), 0);
+                let (mut best, mut winner) = (act(t[0]), 0);
                 if beats(act(t[1]), best) {
-                    (best, at) = (act(t[1]), 1);
+                    (best, winner) = (act(t[1]), 1);
                 }
                 if beats(act(b[0]), best) {
-                    (best, at) = (act(b[0]), w);
+                    (best, winner) = (act(b[0]), 2);
                 }
                 if beats(act(b[1]), best) {
-                    (best, at) = (act(b[1]), w + 1);
+                    (best, winner) = (act(b[1]), 3);
                 }
                 *o = best;
-                *a = base + (2 * ox + at) as u32;
+                *at = winner;
+            }
+        }
+    }
+}
+
+/// Backward pass of [`maxpool2x2_forward`]: each output gradient is added to the input value
+/// that won the max.
+pub fn maxpool2x2_backward(
+    d: &PoolDims,
+    winners: &[Winner],
+    grad_output: &[f32],
+    grad_input: &mut [f32],
+) {
+    assert_eq!(grad_output.len(), d.batch * d.output_len());
+    assert_eq!(winners.len(), grad_output.len());
+    assert_eq!(grad_input.len(), d.batch * d.input_len());
+    if d.batch == 0 || d.output_len() == 0 {
+        return;
+    }
+    grad_input
+        .par_chunks_exact_mut(d.input_len())
+        .zip(winners.par_chunks_exact(d.output_len()))
+        .zip(grad_output.par_chunks_exact(d.output_len()))
+        .for_each(|((g_in, win), g_out)| add_to_winners(d, win, g_out, g_in));
+}
+
+/// Adds each pooled gradient of one image (`C x H/2 x W/2`) to the input value that won its
+/// window (`g_in`, `C x H x W`); windows marked [`NO_GRADIENT`] add nothing.
+fn add_to_winners(d: &PoolDims, win: &[Winner], g_out: &[f32], g_in: &mut [f32]) {
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
+    let planes = g_in
+        .chunks_exact_mut(h * w)
+        .zip(win.chunks_exact(oh * ow).zip(g_out.chunks_exact(oh * ow)));
+    for (plane, (win, g_out)) in planes {
+        let rows = win.chunks_exact(ow).zip(g_out.chunks_exact(ow));
+        for (oy, (win, g_out)) in rows.enumerate() {
+            let top_start = 2 * oy * w;
+            for (ox, (&at, &g)) in win.iter().zip(g_out).enumerate() {
+                if at != NO_GRADIENT {
+                    let (dy, dx) = (usize::from(at >> 1), usize::from(at & 1));
+                    plane[top_start + dy * w + 2 * ox + dx] += g;
+                }
             }
         }
     }
@@ -446,29 +493,4 @@ pub fn relu(x: f32) -> f32 {
     } else {
         x
     }
-}
-
-/// Backward pass of [`maxpool2x2_forward`]: each output gradient is added to the input value
-/// that won the max.
-pub fn maxpool2x2_backward(
-    d: &PoolDims,
-    argmax: &[u32],
-    grad_output: &[f32],
-    grad_input: &mut [f32],
-) {
-    assert_eq!(grad_output.len(), d.batch * d.output_len());
-    assert_eq!(argmax.len(), grad_output.len());
-    assert_eq!(grad_input.len(), d.batch * d.input_len());
-    if d.batch == 0 || d.output_len() == 0 {
-        return;
-    }
-    grad_input
-        .par_chunks_exact_mut(d.input_len())
-        .zip(argmax.par_chunks_exact(d.output_len()))
-        .zip(grad_output.par_chunks_exact(d.output_len()))
-        .for_each(|((g_in, arg), g_out)| {
-            for (&i, &g) in arg.iter().zip(g_out) {
-                g_in[i as usize] += g;
-            }
-        });
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{check_runtime_side, to_contiguous_vec, CachedBuf, Conv2D, MaxPool2D, ReLU};
 use crate::kernels::{
-    conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward, ConvDims, KERNEL,
+    conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward, ConvDims, Winner, KERNEL,
 };
 use crate::shapes::{ConvSide, PoolSide};
 
@@ -136,8 +136,8 @@ where
         let bias = to_contiguous_vec(&self.conv.bias)?;
         let pooled_len = dims.batch * O * (dims.out_height() / 2) * (dims.out_width() / 2);
         let mut output = CachedBuf::zeros(x.device(), pooled_len)?;
-        let mut argmax = CachedBuf::<u32>::zeros(x.device(), pooled_len)?;
-        conv3x3_relu_maxpool_forward(&dims, &input, &weight, &bias, &mut output, &mut argmax);
+        let mut winners = CachedBuf::<Winner>::zeros(x.device(), pooled_len)?;
+        conv3x3_relu_maxpool_forward(&dims, &input, &weight, &bias, &mut output, &mut winners);
 
         let out_shape = (
             batch,
@@ -166,7 +166,7 @@ where
                     &dims,
                     &input,
                     &weight,
-                    &argmax,
+                    &winners,
                     &grad_out,
                     if input_gradient {
                         Some(grads.get_or_alloc_mut(&x_ghost)?)

@@ -10,7 +10,7 @@ use dfdx::{
 use std::sync::Arc;
 
 use super::{check_runtime_side, to_contiguous_vec, CachedBuf};
-use crate::kernels::{maxpool2x2_backward, maxpool2x2_forward, PoolDims};
+use crate::kernels::{maxpool2x2_backward, maxpool2x2_forward, PoolDims, Winner};
 use crate::shapes::PoolSide;
 
 /// 2x2 max-pooling with stride 2: input `(batch, C, H, W)` → `(batch, C, H / 2, W / 2)`.
@@ -49,19 +49,24 @@ where
         let (x, mut tape) = x.try_contiguous()?.split_tape();
         let input = to_contiguous_vec(&x)?;
         let mut output = CachedBuf::zeros(x.device(), dims.batch * dims.output_len())?;
-        let mut argmax = CachedBuf::<u32>::zeros(x.device(), output.len())?;
-        maxpool2x2_forward(&dims, &input, &mut output, &mut argmax);
+        let mut winners = CachedBuf::<Winner>::zeros(x.device(), output.len())?;
+        maxpool2x2_forward(&dims, &input, &mut output, &mut winners);
         drop(input);
 
         let out_shape = (batch, channels, height.pool_output(), width.pool_output());
         let out = output.into_tensor(out_shape)?;
 
         if T::OWNS_TAPE {
-            let argmax = Arc::new(argmax);
+            let winners = Arc::new(winners);
             let (x_ghost, out_ghost) = (x.ghost(), out.ghost());
             tape.add_backward_op(move |grads| {
                 let grad_out: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&out_ghost)?);
-                maxpool2x2_backward(&dims, &argmax, &grad_out, grads.get_or_alloc_mut(&x_ghost)?);
+                maxpool2x2_backward(
+                    &dims,
+                    &winners,
+                    &grad_out,
+                    grads.get_or_alloc_mut(&x_ghost)?,
+                );
                 **grads.get_or_alloc_mut(&out_ghost)? = grad_out;
                 Ok(())
             });

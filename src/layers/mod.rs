@@ -45,7 +45,7 @@ use dfdx::{
 
 /// A zeroed buffer borrowed from the device's tensor cache and given back to it when dropped.
 ///
-/// Our layers need several large buffers per batch (outputs, saved inputs, argmax, masks: 14 MB
+/// Our layers need several large buffers per batch (outputs, saved inputs, masks: up to 14 MB
 /// each in the first block). Fresh `vec![0.0; n]`s made the allocator return and re-fault those
 /// pages every step (a sixth of the training time went to the kernel zeroing pages). With
 /// `dev.enable_cache()`, the buffers of dropped tensors wait in dfdx's cache, keyed by length:
