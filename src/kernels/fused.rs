@@ -3,9 +3,10 @@
 //! Run as three layers, a block writes its full-size activations three times over (convolution,
 //! ReLU, and the pool's copy of its input) and, in the backward pass, two full-size gradients
 //! (the pool's and the ReLU's): in the first block that is 14 MB per pass for a batch of 10,
-//! several times the cost of the pooling itself. Fused, each image's activations live in a
-//! thread-local scratch buffer that stays warm in the cache, and only the pooled output (a
-//! quarter of the size) and the winner of each pooling window leave it.
+//! several times the cost of the pooling itself. Fused, each image is computed in bands of a few
+//! output rows: a band's im2col columns and activations live in thread-local scratch buffers
+//! small enough to stay in the core's L2 cache from the matrix product to the pooling, and only
+//! the pooled output (a quarter of the size) and the winner of each pooling window leave them.
 //!
 //! The results are bit-identical to [`conv3x3_forward`](super::conv3x3_forward), then
 //! [`relu`](super::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
@@ -15,9 +16,21 @@
 use rayon::prelude::*;
 
 use super::{
-    add_to_winners, conv_backward_image, conv_backward_per_image, conv_forward_image,
-    maxpool_image, relu, with_activation_scratch, ConvDims, PoolDims, Winner, NO_GRADIENT,
+    add_to_winners, conv_backward_image, conv_backward_per_image, conv_forward_rows, maxpool_image,
+    relu, with_activation_scratch, ConvDims, PoolDims, Winner, NO_GRADIENT,
 };
+
+/// How many floats of im2col columns one band of output rows may take: the band's columns and
+/// activations then stay in the core's L2 cache between the matrix product and the pooling,
+/// instead of going out to L3 and memory and back (see [`band_rows`]).
+const BAND_FLOATS: usize = 1 << 16;
+
+/// Output rows per band: even (pooling takes rows in pairs), at least 2, and as many as fit
+/// [`BAND_FLOATS`] of columns.
+fn band_rows(d: &ConvDims) -> usize {
+    let per_row = d.patch_len() * d.out_width();
+    ((BAND_FLOATS / per_row.max(1)) & !1).max(2)
+}
 
 /// The pooling that follows a convolution of sizes `d`.
 fn pool_dims(d: &ConvDims) -> PoolDims {
@@ -57,9 +70,31 @@ pub fn conv3x3_relu_maxpool_forward(
         .zip(winners.par_chunks_exact_mut(p.output_len()))
         .zip(input.par_chunks_exact(d.input_len()))
         .for_each(|((out, win), image)| {
-            with_activation_scratch(d.output_len(), |activations| {
-                conv_forward_image(d, image, weight, bias, activations);
-                maxpool_image(&p, activations, out, win, relu);
+            // The rows that pooling reads (an odd last row is dropped), a band at a time.
+            let (used_rows, band) = (2 * p.out_height(), band_rows(d));
+            let (pooled_plane, ow) = (p.out_height() * p.out_width(), d.out_width());
+            with_activation_scratch(d.out_channels * band * ow, |activations| {
+                for first in (0..used_rows).step_by(band) {
+                    let rows = first..(first + band).min(used_rows);
+                    let band_plane = rows.len() * ow;
+                    let activations = &mut activations[..d.out_channels * band_plane];
+                    conv_forward_rows(d, image, weight, bias, rows.clone(), activations);
+                    let band_pool = PoolDims {
+                        batch: 1,
+                        channels: 1,
+                        height: rows.len(),
+                        width: ow,
+                    };
+                    let pooled_rows = (first / 2) * p.out_width()..(rows.end / 2) * p.out_width();
+                    for (c, plane) in activations.chunks_exact(band_plane).enumerate() {
+                        let at = c * pooled_plane;
+                        let (out, win) = (
+                            &mut out[at + pooled_rows.start..at + pooled_rows.end],
+                            &mut win[at + pooled_rows.start..at + pooled_rows.end],
+                        );
+                        maxpool_image(&band_pool, plane, out, win, relu);
+                    }
+                }
             });
             // The ReLU's gradient mask is "input > 0"; the winner's ReLU output is positive
             // exactly when its input was (a NaN or a zero passes no gradient).

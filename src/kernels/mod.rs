@@ -13,7 +13,7 @@
 //! does not allocate.
 
 use rayon::prelude::*;
-use std::cell::RefCell;
+use std::{cell::RefCell, ops::Range};
 
 mod fused;
 pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward};
@@ -133,15 +133,20 @@ fn with_local<R>(
 /// Lays out the 3x3 neighbourhoods of one image as columns:
 /// `col[(c*3 + ky)*3 + kx][oy*OW + ox] = image[c][oy + ky][ox + kx]`.
 fn im2col(d: &ConvDims, image: &[f32], col: &mut [f32]) {
-    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
-    let n = oh * ow;
-    let mut rows = col.chunks_exact_mut(n);
+    im2col_rows(d, image, 0..d.out_height(), col);
+}
+
+/// [`im2col`] for the output rows `rows` only: `col` has `rows.len() * OW` columns.
+fn im2col_rows(d: &ConvDims, image: &[f32], rows: Range<usize>, col: &mut [f32]) {
+    let (h, w, ow) = (d.height, d.width, d.out_width());
+    let n = rows.len() * ow;
+    let mut col_rows = col.chunks_exact_mut(n);
     for c in 0..d.in_channels {
         let plane = &image[c * h * w..(c + 1) * h * w];
         for ky in 0..KERNEL {
             for kx in 0..KERNEL {
-                let row = rows.next().expect("col has patch_len rows");
-                for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
+                let col_row = col_rows.next().expect("col has patch_len rows");
+                for (oy, dst) in rows.clone().zip(col_row.chunks_exact_mut(ow)) {
                     let start = (oy + ky) * w + kx;
                     dst.copy_from_slice(&plane[start..start + ow]);
                 }
@@ -241,12 +246,26 @@ pub fn conv3x3_forward(
 
 /// The forward convolution of one image (`C x H x W`) into `out` (`O x OH x OW`, overwritten).
 fn conv_forward_image(d: &ConvDims, image: &[f32], weight: &[f32], bias: &[f32], out: &mut [f32]) {
-    let (k, n) = (d.patch_len(), d.out_pixels());
+    conv_forward_rows(d, image, weight, bias, 0..d.out_height(), out);
+}
+
+/// [`conv_forward_image`] for the output rows `rows` only: `out` is `O x rows.len() x OW`.
+/// Each output is `bias + (the products summed in patch order)`, whichever rows are computed
+/// together.
+fn conv_forward_rows(
+    d: &ConvDims,
+    image: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    rows: Range<usize>,
+    out: &mut [f32],
+) {
+    let (k, n) = (d.patch_len(), rows.len() * d.out_width());
     for (plane, &b) in out.chunks_exact_mut(n).zip(bias) {
         plane.fill(b);
     }
     with_scratch(k * n, |col| {
-        im2col(d, image, col);
+        im2col_rows(d, image, rows, col);
         matmul(d.out_channels, n, k, out, true, weight, (k, 1), col, (n, 1));
     });
 }
