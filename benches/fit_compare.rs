@@ -58,6 +58,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    head_ct::allocator::keep_freed_memory();
     let root = PathBuf::from(std::env::var("HEAD_CT_PREPARED").unwrap_or_else(|_| {
         eprintln!(
             "fit_compare: set HEAD_CT_PREPARED to a prepared data folder (train/, validate/, \

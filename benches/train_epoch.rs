@@ -60,6 +60,7 @@ fn gemm_gflops(n: usize, repeats: usize) -> f64 {
 }
 
 fn main() {
+    head_ct::allocator::keep_freed_memory();
     let timed_epochs: usize = std::env::var("EPOCHS")
         .ok()
         .and_then(|v| v.parse().ok())

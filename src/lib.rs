@@ -5,8 +5,9 @@
 //! - [`data`]: the seed folder layout, preparing the Kaggle set, synthetic phantoms, augmentation.
 //! - [`model`]: the teaching model, [`model::TeachingNet`], with every shape known at compile time.
 //! - [`layers`]: `Conv2D`, `MaxPool2D`, `ReLU`, `Flatten` and `Dense` as dfdx modules (dfdx 0.13
-//!   keeps its own convolution behind a `nightly` feature that no longer builds); their kernels
-//!   are in [`kernels`], the compile-time side lengths in [`shapes`].
+//!   keeps its own convolution behind a `nightly` feature that no longer builds), and
+//!   `ConvBlock`, the three convolution-block layers computed in one pass (the same values,
+//!   faster); their kernels are in [`kernels`], the compile-time side lengths in [`shapes`].
 //! - [`training`]: one training step, one evaluation pass, and the epoch loop [`training::fit`];
 //!   [`progress`] reports it, [`history`] records it.
 //! - [`inference`]: predictions in plain language; [`metrics`]: accuracy, sensitivity,
@@ -15,6 +16,7 @@
 //! - [`crossval`]: stratified k-fold cross-validation with pooled metrics; [`seeds`]: the spread
 //!   of a result over training seeds.
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod crossval;
 pub mod data;

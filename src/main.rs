@@ -368,6 +368,7 @@ impl ExplainMethod {
 }
 
 fn main() -> ExitCode {
+    head_ct::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli
         .command
