@@ -9,11 +9,14 @@
 # 2. Prepares the real data once (head-ct prepare: 140/50/10, seed 42) into
 #    $CARGO_TARGET_DIR/compare/data (default target/compare/data).
 # 3. Runs head-ct (benches/fit_compare.rs), Keras and PyTorch in turn, ROUNDS times (default 3),
-#    rotating the order every round, each in a fresh process on the same folders.
+#    rotating the order every round, each in a fresh process on the same folders. Round r trains
+#    every stack with seed SEED + r - 1, so that the rounds also show each stack's spread of
+#    validation accuracy and AUC over seeds (a single seed per stack would compare luck).
 # 4. Prints a table of medians (benches/reference/table.py); the raw JSON lines are kept in
 #    $CARGO_TARGET_DIR/compare/results-<time>.jsonl.
 #
-# Environment: ROUNDS (3), EPOCHS (10), SEED (1), THREADS for the Python stacks (2),
+# Environment: ROUNDS (3), EPOCHS (10), SEED (1: the first round's seed), THREADS for the Python
+# stacks (2),
 # PYTHON (python3, 3.9 or newer, used to create the virtual environment), STACKS (which stacks to
 # run, default "head-ct keras pytorch").
 set -euo pipefail
@@ -21,7 +24,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SOURCE="${1:-${HEAD_CT_DATA:-}}"
 ROUNDS="${ROUNDS:-3}"
-export EPOCHS="${EPOCHS:-10}" SEED="${SEED:-1}" THREADS="${THREADS:-2}"
+export EPOCHS="${EPOCHS:-10}" THREADS="${THREADS:-2}"
+FIRST_SEED="${SEED:-1}"
 STACKS="${STACKS:-head-ct keras pytorch}"
 PYTHON="${PYTHON:-python3}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -82,13 +86,14 @@ read -r -a stacks <<<"$STACKS"
 n=${#stacks[@]}
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((round = 1; round <= ROUNDS; round++)); do
+    export SEED=$((FIRST_SEED + round - 1))
     for ((i = 0; i < n; i++)); do
         stack="${stacks[$(((i + round - 1) % n))]}"
         load="$(cut -d' ' -f1 /proc/loadavg)"
-        echo "round $round/$ROUNDS: $stack (load average $load)..." >&2
+        echo "round $round/$ROUNDS: $stack, seed $SEED (load average $load)..." >&2
         line="$(run_stack "$stack" | tail -n 1)" || die "$stack failed in round $round"
         [[ "$line" == "{"* ]] || die "$stack printed no JSON line in round $round"
-        echo "{\"round\": $round, \"load_before\": $load, \"load_after\": $(cut -d' ' -f1 /proc/loadavg), \"result\": $line}" >>"$RESULTS"
+        echo "{\"round\": $round, \"seed\": $SEED, \"load_before\": $load, \"load_after\": $(cut -d' ' -f1 /proc/loadavg), \"result\": $line}" >>"$RESULTS"
         echo "  $line" >&2
     done
 done

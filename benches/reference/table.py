@@ -32,8 +32,10 @@ def main():
         return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
     loads = [r[k] for r in rows for k in ("load_before", "load_after")]
+    seeds = sorted({r["seed"] for r in rows if "seed" in r})
+    seed_note = f"; training seeds {', '.join(map(str, seeds))}, one per round" if seeds else ""
     print(f"{len(rows)} runs, load average {min(loads):.2f}–{max(loads):.2f} "
-          f"(1-minute, sampled before and after each run), {os.cpu_count()} cores\n")
+          f"(1-minute, sampled before and after each run), {os.cpu_count()} cores{seed_note}\n")
     print("| stack | rounds | fit s, median (min–max) | head-ct / stack | peak RSS MiB | "
           "train images/s | inference images/s | one image ms | val accuracy | val AUC |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -49,6 +51,16 @@ def main():
             f"{med(stack, 'infer_images_per_s'):.1f} | {med(stack, 'single_image_ms'):.1f} | "
             f"{spread(stack, 'val_accuracy', '{:.2f}')} | {spread(stack, 'val_auc', '{:.3f}')} |"
         )
+    references = [r["result"] for s in by_stack if s != "head-ct" for r in by_stack[s]]
+    if ours is not None and references:
+        print()
+        for key, name, fmt in (("val_accuracy", "val accuracy", "{:.2f}"),
+                               ("val_auc", "val AUC", "{:.3f}")):
+            low, high = min(r[key] for r in references), max(r[key] for r in references)
+            mine = med("head-ct", key)
+            verdict = "within" if low <= mine <= high else ("above" if mine > high else "below")
+            print(f"{name}: head-ct median {fmt.format(mine)}, {verdict} the references' runs "
+                  f"({fmt.format(low)}–{fmt.format(high)}).")
     versions = sorted({r["result"].get("version", "") for r in rows} - {""})
     if versions:
         print(f"\nReferences: {', '.join(versions)}.")
