@@ -99,7 +99,7 @@ pub fn conv3x3_relu_maxpool_forward(
             // The ReLU's gradient mask is "input > 0"; the winner's ReLU output is positive
             // exactly when its input was (a NaN or a zero passes no gradient).
             for (o, at) in out.iter().zip(win.iter_mut()) {
-                if !(*o > 0.0) {
+                if *o <= 0.0 || o.is_nan() {
                     *at = NO_GRADIENT;
                 }
             }

@@ -84,6 +84,7 @@ impl<const I: usize, const O: usize> ConvBlock<I, O, f32, Cpu> {
     }
 
     /// The block's pooling on its own: [`MaxPool2D`] applied to [`Self::activations`].
+    #[allow(clippy::type_complexity)]
     pub fn pool<B: Dim, H: PoolSide, W: PoolSide, T: Tape<f32, Cpu>>(
         &self,
         activations: Tensor<(B, Const<O>, H, W), f32, Cpu, T>,
