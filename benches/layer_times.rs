@@ -99,14 +99,14 @@ fn main() {
             width: d.out_width(),
         };
         let mut pooled = vec![0.0; BATCH * p.output_len()];
-        let mut argmax = vec![0u8; pooled.len()];
-        let pool_f = median_ms(|| maxpool2x2_forward(&p, &output, &mut pooled, &mut argmax));
+        let mut winners = vec![0u8; pooled.len()];
+        let pool_f = median_ms(|| maxpool2x2_forward(&p, &output, &mut pooled, &mut winners));
         let g_pooled = values(pooled.len(), 5);
         let mut g_act = vec![0.0; output.len()];
-        let pool_b = median_ms(|| maxpool2x2_backward(&p, &argmax, &g_pooled, &mut g_act));
+        let pool_b = median_ms(|| maxpool2x2_backward(&p, &winners, &g_pooled, &mut g_act));
 
         let fused_f = median_ms(|| {
-            conv3x3_relu_maxpool_forward(&d, &input, &weight, &bias, &mut pooled, &mut argmax)
+            conv3x3_relu_maxpool_forward(&d, &input, &weight, &bias, &mut pooled, &mut winners)
         });
         let fused_b = median_ms(|| {
             let gi = if i == 0 { None } else { Some(&mut grad_in[..]) };
@@ -114,7 +114,7 @@ fn main() {
                 &d,
                 &input,
                 &weight,
-                &argmax,
+                &winners,
                 &g_pooled,
                 gi,
                 &mut grad_w,

@@ -10,8 +10,9 @@
 //!
 //! The results are bit-identical to [`conv3x3_forward`](super::conv3x3_forward), then
 //! [`relu`](super::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
-//! backward passes: the same GEMM calls on the same values, the same comparisons
-//! (`tests/layers.rs` checks this).
+//! backward passes: each output sums the same products in the same order (a band's GEMM
+//! computes its columns exactly as the whole image's would), and the pooling makes the same
+//! comparisons (`tests/layers.rs` checks this, bit for bit).
 
 use rayon::prelude::*;
 
