@@ -10,15 +10,15 @@
 use std::time::Instant;
 
 use head_ct::kernels::{
-    conv3x3_backward, conv3x3_forward, conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward,
-    maxpool2x2_backward, maxpool2x2_forward, ConvDims, PoolDims,
+    conv3x3_backward, conv3x3_forward, conv3x3_forward_im2col, conv3x3_relu_maxpool_backward,
+    conv3x3_relu_maxpool_forward, maxpool2x2_backward, maxpool2x2_forward, ConvDims, PoolDims,
 };
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: usize = 10;
-const REPEATS: usize = 15;
+const REPEATS: usize = 31;
 
 /// Median wall time of `REPEATS` calls of `f`, in milliseconds, after one warm-up call.
 fn median_ms(mut f: impl FnMut()) -> f64 {
@@ -55,9 +55,10 @@ fn main() {
         (64, 128, 7),
     ];
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
+        "{:<22} {:>9} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
         "block (batch 10)",
         "fwd ms",
+        "im2col ms",
         "bwd ms",
         "pool f ms",
         "pool b ms",
@@ -81,6 +82,8 @@ fn main() {
         let bias = values(o, 3);
         let mut output = vec![0.0; BATCH * d.output_len()];
         let fwd = median_ms(|| conv3x3_forward(&d, &input, &weight, &bias, &mut output));
+        let fwd_im2col =
+            median_ms(|| conv3x3_forward_im2col(&d, &input, &weight, &bias, &mut output));
 
         let grad_out = values(output.len(), 4);
         let mut grad_in = vec![0.0; input.len()];
@@ -125,9 +128,10 @@ fn main() {
         let fwd_flop = 2.0 * (BATCH * d.output_len() * d.patch_len()) as f64;
         let bwd_flop = fwd_flop * if i == 0 { 1.0 } else { 2.0 };
         println!(
-            "{:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>9.1} {:>11.2} {:>11.2}",
+            "{:<22} {:>9.2} {:>11.2} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>9.1} {:>11.2} {:>11.2}",
             format!("{c}->{o} @ {side}x{side}"),
             fwd,
+            fwd_im2col,
             bwd,
             pool_f,
             pool_b,

@@ -1,7 +1,8 @@
 //! Each layer against a naive reference, and its gradients against finite differences.
 //!
 //! The references are written the obvious way (nested loops over every index) so that they are
-//! easy to check by eye; the layers under test use im2col + GEMM and recorded backward closures.
+//! easy to check by eye; the layers under test use im2col + GEMM (and, for the first block's
+//! sizes, the direct kernels of `head_ct::kernels`) and recorded backward closures.
 
 use dfdx::prelude::*;
 use head_ct::{
@@ -169,15 +170,25 @@ fn check_gradient(what: &str, values: &[f32], analytic: &[f32], loss_with: impl 
 
 #[test]
 fn conv_gradients_match_finite_differences() {
-    const I: usize = 2;
-    const O: usize = 3;
-    let dev = Cpu::seed_from_u64(13);
-    let mut rng = StdRng::seed_from_u64(13);
+    check_conv_gradients::<2, 3>(2, 6, 5, 13);
+}
+
+/// The sizes on which the first block's direct kernels run (3 input channels, output channels
+/// in fours, rows of 8 or more outputs): here 11 per row, one vector and a masked tail of 3.
+#[test]
+fn conv_gradients_match_finite_differences_with_the_direct_kernels() {
+    check_conv_gradients::<3, 4>(2, 5, 13, 14);
+}
+
+/// The input, weight and bias gradients of a [`Conv2D`] on a batch of `b` random `I x h x w`
+/// images against finite differences of the naive convolution.
+fn check_conv_gradients<const I: usize, const O: usize>(b: usize, h: usize, w: usize, seed: u64) {
+    let dev = Cpu::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let conv = dev.build_module::<head_ct::layers::builders::Conv2D<I, O>, f32>();
     // A nonzero bias so that the bias gradient is not trivially tested at zero.
     let mut conv = conv;
     conv.bias = dev.tensor_from_vec(random_vec(&mut rng, O), (Const::<O>,));
-    let (b, h, w) = (2usize, 6usize, 5usize);
     let input = random_vec(&mut rng, b * I * h * w);
     let r = random_vec(&mut rng, b * O * (h - 2) * (w - 2));
     let r_t = dev.tensor_from_vec(r.clone(), (b, Const::<O>, h - 2, w - 2));

@@ -9,12 +9,17 @@
 //! number of threads: nothing is ever summed in an order that depends on scheduling (the weight
 //! gradient is summed over images in image order).
 //!
+//! The first block (3 input channels, so only 27 products per output) is the exception: there
+//! im2col's copies cost as much as the arithmetic, and [`direct`] kernels compute the forward
+//! pass and the weight gradient from the image in place, on CPUs with AVX2 and FMA.
+//!
 //! Scratch matrices live in thread-local buffers that grow once and are reused, so the hot loop
 //! does not allocate.
 
 use rayon::prelude::*;
 use std::{cell::RefCell, ops::Range};
 
+mod direct;
 mod fused;
 pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward};
 
@@ -231,6 +236,33 @@ pub fn conv3x3_forward(
     bias: &[f32],
     output: &mut [f32],
 ) {
+    conv3x3_forward_by(conv_forward_rows, d, input, weight, bias, output);
+}
+
+/// [`conv3x3_forward`] always by im2col + GEMM, never by the [`direct`] kernel: the baseline
+/// that `benches/layer_times.rs` measures the direct kernel against (same results, bit for bit).
+pub fn conv3x3_forward_im2col(
+    d: &ConvDims,
+    input: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    output: &mut [f32],
+) {
+    conv3x3_forward_by(conv_forward_rows_gemm, d, input, weight, bias, output);
+}
+
+/// The rows function of [`conv_forward_rows`] or [`conv_forward_rows_gemm`].
+type ForwardRows = fn(&ConvDims, &[f32], &[f32], &[f32], Range<usize>, &mut [f32]);
+
+/// A batch's forward convolution, one image per rayon task, each computed by `rows`.
+fn conv3x3_forward_by(
+    rows: ForwardRows,
+    d: &ConvDims,
+    input: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    output: &mut [f32],
+) {
     assert_eq!(input.len(), d.batch * d.input_len());
     assert_eq!(weight.len(), d.weight_len());
     assert_eq!(bias.len(), d.out_channels);
@@ -241,18 +273,30 @@ pub fn conv3x3_forward(
     output
         .par_chunks_exact_mut(d.output_len())
         .zip(input.par_chunks_exact(d.input_len()))
-        .for_each(|(out, image)| conv_forward_image(d, image, weight, bias, out));
-}
-
-/// The forward convolution of one image (`C x H x W`) into `out` (`O x OH x OW`, overwritten).
-fn conv_forward_image(d: &ConvDims, image: &[f32], weight: &[f32], bias: &[f32], out: &mut [f32]) {
-    conv_forward_rows(d, image, weight, bias, 0..d.out_height(), out);
+        .for_each(|(out, image)| rows(d, image, weight, bias, 0..d.out_height(), out));
 }
 
 /// [`conv_forward_image`] for the output rows `rows` only: `out` is `O x rows.len() x OW`.
 /// Each output is `bias + (the products summed in patch order)`, whichever rows are computed
-/// together.
+/// together, and whichever of the two paths computes them: the [`direct`] kernel where it
+/// applies (few input channels, AVX2 + FMA), im2col + GEMM elsewhere.
 fn conv_forward_rows(
+    d: &ConvDims,
+    image: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    rows: Range<usize>,
+    out: &mut [f32],
+) {
+    if direct::applies(d) {
+        direct::forward_rows(d, image, weight, bias, rows, out)
+    } else {
+        conv_forward_rows_gemm(d, image, weight, bias, rows, out)
+    }
+}
+
+/// [`conv_forward_rows`] by im2col + GEMM.
+fn conv_forward_rows_gemm(
     d: &ConvDims,
     image: &[f32],
     weight: &[f32],
@@ -365,11 +409,15 @@ fn conv_backward_image(
         *gb = lane_sum(plane);
     }
     with_scratch(k * n, |col| {
-        im2col(d, image, col);
-        // dW = dY (O x N) * col^T (N x K)
-        matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
+        if direct::applies(d) {
+            direct::weight_gradient(d, image, g_out, gw);
+        } else {
+            im2col(d, image, col);
+            // dW = dY (O x N) * col^T (N x K)
+            matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
+        }
         if let Some(grad_in) = grad_in {
-            // dcol = W^T (K x O) * dY (O x N), reusing the col buffer.
+            // dcol = W^T (K x O) * dY (O x N), in the col buffer.
             matmul(k, n, o, col, false, weight, (1, k), g_out, (n, 1));
             col2im_add(d, col, grad_in);
         }

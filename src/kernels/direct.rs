@@ -1,0 +1,441 @@
+//! Direct 3x3 convolution kernels for the first block, on x86-64 CPUs with AVX2 and FMA.
+//!
+//! im2col + GEMM first copies every 3x3 neighbourhood into a column matrix (9 copies of the
+//! image), then the GEMM packs that matrix again before multiplying. With 3 input channels (27
+//! products per output) those copies cost as much as the arithmetic, and the first block ran at
+//! half the GEMM rate of the others. These kernels read the image in place instead
+//! (`cargo bench --bench layer_times`, batch 10, both cores):
+//!
+//! - [`forward_rows`]: a tile of 4 output channels x 16 pixels lives in 8 AVX registers while the
+//!   27 products are added in, each input vector loaded once for 4 channels: about 1.5 ms
+//!   against 3.5 ms by im2col + GEMM. It computes exactly the GEMM's bits: every output is
+//!   `bias + (0 + w₀x₀ + w₁x₁ + …)`, fused-multiply-added one product at a time in patch order
+//!   `(c, ky, kx)` into one accumulator, as the GEMM's microkernel does when a patch fits one
+//!   of its depth blocks (the tests check this).
+//! - [`weight_gradient`]: 4 output channels x 3 kernel columns of weight sums in 12 registers,
+//!   over bands of rows that stay in L1: about 2.4 ms against 4.3 ms. Its sums are split into
+//!   8 lanes instead of the GEMM's depth blocks, so its last bits differ from the GEMM's (still
+//!   the same whatever the number of threads).
+//!
+//! Everywhere else, and on other CPUs, im2col + GEMM runs.
+
+use std::ops::Range;
+
+use super::{ConvDims, KERNEL};
+
+/// Output channels per register tile.
+const TILE_CHANNELS: usize = 4;
+
+/// Floats per AVX register: output pixels per vector.
+const LANES: usize = 8;
+
+/// The largest patch (`in_channels * 9`) this kernel is used for: the first block's. Measured
+/// (`layer_times`, batch 10): 3 → 16 channels at 150x150, 1.5 ms against 3.5 ms by im2col +
+/// GEMM; with 16 or 32 input channels the GEMM is as fast or faster (3.9 against 4.1 ms, 3.8
+/// against 4.8 ms), its copies being small next to the arithmetic.
+pub(super) const MAX_PATCH: usize = 27;
+
+/// Up to this patch length, gemm 0.18 sums a whole patch in one depth block (`gemm-common`'s
+/// `kernel_params`: its depth block is at least 512), which is what makes the two paths agree
+/// bit for bit. The test below checks patches up to it.
+#[cfg(test)]
+const ONE_DEPTH_BLOCK: usize = 512;
+
+/// Whether the convolution runs this kernel: the first block's small patch, on a CPU with AVX2
+/// and FMA (elsewhere, im2col + GEMM computes the same bits).
+pub(super) fn applies(d: &ConvDims) -> bool {
+    d.patch_len() <= MAX_PATCH && supports(d)
+}
+
+/// Whether [`forward_rows`] can compute a convolution of sizes `d` on this CPU: whole tiles of
+/// output channels, rows of at least one vector, AVX2 and FMA.
+fn supports(d: &ConvDims) -> bool {
+    d.out_channels.is_multiple_of(TILE_CHANNELS) && d.out_width() >= LANES && cpu_has_avx2_fma()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn cpu_has_avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_has_avx2_fma() -> bool {
+    false
+}
+
+/// The output rows `rows` of one image's convolution (`image` is `C x H x W`) into `out`
+/// (`O x rows.len() x OW`, overwritten). Panics unless [`supports`] is true.
+pub(super) fn forward_rows(
+    d: &ConvDims,
+    image: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    rows: Range<usize>,
+    out: &mut [f32],
+) {
+    assert!(
+        supports(d),
+        "direct convolution called where it does not apply"
+    );
+    assert_eq!(image.len(), d.input_len());
+    assert_eq!(weight.len(), d.weight_len());
+    assert_eq!(bias.len(), d.out_channels);
+    assert!(rows.end <= d.out_height());
+    assert_eq!(out.len(), d.out_channels * rows.len() * d.out_width());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `supports` checked that the CPU has AVX2 and FMA; the asserts above bound every
+    // index the kernel reads or writes (see `x86::forward_rows`).
+    unsafe {
+        x86::forward_rows(d, image, weight, bias, rows, out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("supports() is false on this architecture")
+}
+
+/// The weight gradient of one image, written (not added) into `grad_weight` (`O x C x 3 x 3`):
+/// `grad_weight[o][c][ky][kx] = Σ_{y,x} grad_output[o][y][x] · image[c][y+ky][x+kx]`.
+/// Panics unless [`supports`] is true.
+///
+/// Unlike the forward pass, this is not bit-identical to the GEMM: each weight's sum over the
+/// image's pixels is split over 8 vector lanes (summed at the end, in a fixed order), where the
+/// GEMM splits it into its depth blocks. Both orders are fixed, so results still do not depend
+/// on the number of threads.
+pub(super) fn weight_gradient(
+    d: &ConvDims,
+    image: &[f32],
+    grad_output: &[f32],
+    grad_weight: &mut [f32],
+) {
+    assert!(
+        supports(d),
+        "direct convolution called where it does not apply"
+    );
+    assert_eq!(image.len(), d.input_len());
+    assert_eq!(grad_output.len(), d.output_len());
+    assert_eq!(grad_weight.len(), d.weight_len());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `supports` checked that the CPU has AVX2 and FMA; the asserts above bound every
+    // index the kernel reads or writes (see `x86::weight_gradient`).
+    unsafe {
+        x86::weight_gradient(d, image, grad_output, grad_weight)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("supports() is false on this architecture")
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    use super::{ConvDims, KERNEL, LANES, TILE_CHANNELS};
+
+    /// See [`super::forward_rows`]. Safety: the CPU has AVX2 and FMA, and the slices have the
+    /// lengths that function asserts.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn forward_rows(
+        d: &ConvDims,
+        image: &[f32],
+        weight: &[f32],
+        bias: &[f32],
+        rows: Range<usize>,
+        out: &mut [f32],
+    ) {
+        let ow = d.out_width();
+        let plane = rows.len() * ow;
+        for first_channel in (0..d.out_channels).step_by(TILE_CHANNELS) {
+            let tile = Tile {
+                d,
+                image,
+                weight: &weight[first_channel * d.patch_len()..],
+                bias: &bias[first_channel..first_channel + TILE_CHANNELS],
+            };
+            let out = &mut out[first_channel * plane..(first_channel + TILE_CHANNELS) * plane];
+            for (r, oy) in rows.clone().enumerate() {
+                let mut ox = 0;
+                while ox + 2 * LANES <= ow {
+                    tile.vectors::<2>(oy, ox, out, plane, r * ow + ox);
+                    ox += 2 * LANES;
+                }
+                while ox + LANES <= ow {
+                    tile.vectors::<1>(oy, ox, out, plane, r * ow + ox);
+                    ox += LANES;
+                }
+                if ox < ow {
+                    // The last few pixels: one vector ending at the row's end, overlapping
+                    // outputs already written (recomputed to the same bits). A serial chain of
+                    // scalar multiply-adds per pixel would cost more than the rest of the row.
+                    let ox = ow - LANES;
+                    tile.vectors::<1>(oy, ox, out, plane, r * ow + ox);
+                }
+            }
+        }
+    }
+
+    /// The inputs of one tile of [`TILE_CHANNELS`] output channels: `weight` and `bias` start
+    /// at the tile's first channel.
+    struct Tile<'a> {
+        d: &'a ConvDims,
+        image: &'a [f32],
+        weight: &'a [f32],
+        bias: &'a [f32],
+    }
+
+    impl Tile<'_> {
+        /// Outputs `(oy, ox .. ox + V * 8)` of the tile's channels, written at `at` of each
+        /// channel's plane (`plane` floats apart) in `out`.
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn vectors<const V: usize>(
+            &self,
+            oy: usize,
+            ox: usize,
+            out: &mut [f32],
+            plane: usize,
+            at: usize,
+        ) {
+            let (h, w, k) = (self.d.height, self.d.width, self.d.patch_len());
+            debug_assert!(ox + V * LANES + KERNEL - 1 <= w && oy + KERNEL <= h);
+            debug_assert!(at + V * LANES + (TILE_CHANNELS - 1) * plane <= out.len());
+            let (image, weight) = (self.image.as_ptr(), self.weight.as_ptr());
+            let mut acc = [[_mm256_setzero_ps(); V]; TILE_CHANNELS];
+            let mut tap = 0;
+            for c in 0..self.d.in_channels {
+                for ky in 0..KERNEL {
+                    let row = image.add((c * h + oy + ky) * w + ox);
+                    for kx in 0..KERNEL {
+                        let mut x = [_mm256_setzero_ps(); V];
+                        for (v, x) in x.iter_mut().enumerate() {
+                            *x = _mm256_loadu_ps(row.add(kx + v * LANES));
+                        }
+                        for (o, acc) in acc.iter_mut().enumerate() {
+                            let wv = _mm256_broadcast_ss(&*weight.add(o * k + tap));
+                            for (acc, x) in acc.iter_mut().zip(x) {
+                                *acc = _mm256_fmadd_ps(wv, x, *acc);
+                            }
+                        }
+                        tap += 1;
+                    }
+                }
+            }
+            let out = out.as_mut_ptr();
+            for (o, acc) in acc.iter().enumerate() {
+                let b = _mm256_set1_ps(self.bias[o]);
+                for (v, acc) in acc.iter().enumerate() {
+                    _mm256_storeu_ps(out.add(o * plane + at + v * LANES), _mm256_add_ps(b, *acc));
+                }
+            }
+        }
+    }
+
+    /// Output channels per pass of [`weight_gradient`]: 4 channels x 3 kernel columns = 12
+    /// accumulators, with 3 input vectors and 1 gradient vector: the 16 AVX registers. (2
+    /// channels measured 10-25 % slower in `layer_times`.)
+    const GRAD_CHANNELS: usize = 4;
+    // `supports` checks whole tiles of `TILE_CHANNELS`; they must split into passes.
+    const _: () = assert!(TILE_CHANNELS % GRAD_CHANNELS == 0);
+
+    /// Output rows per band in [`weight_gradient`]: a band's gradient rows (2 channels) and
+    /// input rows stay in the L1 cache across the `C x 3` passes over it.
+    const GRAD_BAND_ROWS: usize = 8;
+
+    /// See [`super::weight_gradient`]. Safety: the CPU has AVX2 and FMA, and the slices have the
+    /// lengths that function asserts.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn weight_gradient(
+        d: &ConvDims,
+        image: &[f32],
+        grad_output: &[f32],
+        grad_weight: &mut [f32],
+    ) {
+        let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
+        let (plane, k) = (oh * ow, d.patch_len());
+        // The row's last `ow % 8` pixels, loaded under a mask (zeros elsewhere, no reads past
+        // the row's end).
+        let tail = ow % LANES;
+        let tail_mask = {
+            let lanes: [i32; LANES] = std::array::from_fn(|i| if i < tail { -1 } else { 0 });
+            _mm256_loadu_si256(lanes.as_ptr().cast())
+        };
+        // Per weight, 8 lane sums carried from band to band; summed across lanes at the end.
+        let mut lane_sums = vec![_mm256_setzero_ps(); d.weight_len()];
+        let (image, grad) = (image.as_ptr(), grad_output.as_ptr());
+        for first_row in (0..oh).step_by(GRAD_BAND_ROWS) {
+            let rows = first_row..(first_row + GRAD_BAND_ROWS).min(oh);
+            for o0 in (0..d.out_channels).step_by(GRAD_CHANNELS) {
+                for c in 0..d.in_channels {
+                    for ky in 0..KERNEL {
+                        // Weights (o0 + o, c, ky, 0..3) at lane_sums[(o0 + o) * k + (c*3 + ky)*3 ..].
+                        let at = |o: usize| (o0 + o) * k + (c * KERNEL + ky) * KERNEL;
+                        let mut acc = [[_mm256_setzero_ps(); KERNEL]; GRAD_CHANNELS];
+                        for (o, acc) in acc.iter_mut().enumerate() {
+                            acc.copy_from_slice(&lane_sums[at(o)..at(o) + KERNEL]);
+                        }
+                        for y in rows.clone() {
+                            let g_row = grad.add(o0 * plane + y * ow);
+                            let in_row = image.add((c * h + y + ky) * w);
+                            let mut x = 0;
+                            while x + LANES <= ow {
+                                let input: [__m256; KERNEL] =
+                                    std::array::from_fn(|kx| _mm256_loadu_ps(in_row.add(x + kx)));
+                                for (o, acc) in acc.iter_mut().enumerate() {
+                                    let g = _mm256_loadu_ps(g_row.add(o * plane + x));
+                                    for (acc, input) in acc.iter_mut().zip(input) {
+                                        *acc = _mm256_fmadd_ps(g, input, *acc);
+                                    }
+                                }
+                                x += LANES;
+                            }
+                            if tail > 0 {
+                                let input: [__m256; KERNEL] = std::array::from_fn(|kx| {
+                                    _mm256_maskload_ps(in_row.add(x + kx), tail_mask)
+                                });
+                                for (o, acc) in acc.iter_mut().enumerate() {
+                                    let g = _mm256_maskload_ps(g_row.add(o * plane + x), tail_mask);
+                                    for (acc, input) in acc.iter_mut().zip(input) {
+                                        *acc = _mm256_fmadd_ps(g, input, *acc);
+                                    }
+                                }
+                            }
+                        }
+                        for (o, acc) in acc.iter().enumerate() {
+                            lane_sums[at(o)..at(o) + KERNEL].copy_from_slice(acc);
+                        }
+                    }
+                }
+            }
+        }
+        for (gw, sums) in grad_weight.iter_mut().zip(&lane_sums) {
+            let mut lanes = [0.0f32; LANES];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), *sums);
+            *gw = lanes.iter().sum();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::conv_forward_rows_gemm;
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// The direct kernel against the im2col + GEMM path, bit for bit: the first block's sizes,
+    /// rows whose last vector overlaps (widths 37, 29, 34), 1 to 56 input channels (patches up to
+    /// the GEMM's depth block), whole images and bands of rows.
+    #[test]
+    fn direct_forward_equals_gemm_bit_for_bit() {
+        if !cpu_has_avx2_fma() {
+            return; // The kernel is never used here: nothing to compare.
+        }
+        let dims = [
+            (3, 16, 150, 150),
+            (3, 4, 9, 37),
+            (1, 8, 12, 10),
+            (2, 12, 20, 29),
+            (3, 16, 11, 34),
+            (16, 32, 74, 74),
+            (32, 64, 36, 36),
+            (56, 8, 12, 17),
+        ];
+        for (seed, &(c, o, h, w)) in dims.iter().enumerate() {
+            let d = ConvDims {
+                batch: 1,
+                in_channels: c,
+                out_channels: o,
+                height: h,
+                width: w,
+            };
+            assert!(supports(&d) && d.patch_len() <= ONE_DEPTH_BLOCK, "{d:?}");
+            let seed = seed as u32 * 3;
+            let image = values(d.input_len(), seed + 1);
+            let weight = values(d.weight_len(), seed + 2);
+            let bias = values(o, seed + 3);
+            for rows in [0..d.out_height(), 1..d.out_height().min(4)] {
+                let len = o * rows.len() * d.out_width();
+                let (mut direct, mut gemm) = (vec![f32::NAN; len], vec![f32::NAN; len]);
+                forward_rows(&d, &image, &weight, &bias, rows.clone(), &mut direct);
+                conv_forward_rows_gemm(&d, &image, &weight, &bias, rows.clone(), &mut gemm);
+                for (i, (a, b)) in direct.iter().zip(&gemm).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "{d:?} rows {rows:?} [{i}]: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The direct weight gradient against a naive sum in f64: the first block's size, rows
+    /// with and without a masked tail (widths 150, 13, 17), bands that end early (heights 6, 20).
+    #[test]
+    fn direct_weight_gradient_matches_naive_sum() {
+        if !cpu_has_avx2_fma() {
+            return;
+        }
+        for (seed, &(c, o, h, w)) in [
+            (3, 16, 150, 150),
+            (3, 4, 6, 13),
+            (2, 8, 20, 17),
+            (1, 4, 11, 10),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let d = ConvDims {
+                batch: 1,
+                in_channels: c,
+                out_channels: o,
+                height: h,
+                width: w,
+            };
+            let seed = seed as u32 * 2;
+            let image = values(d.input_len(), seed + 1);
+            let grad_output = values(d.output_len(), seed + 2);
+            let mut direct = vec![f32::NAN; d.weight_len()];
+            weight_gradient(&d, &image, &grad_output, &mut direct);
+            let (oh, ow) = (d.out_height(), d.out_width());
+            for (i, &got) in direct.iter().enumerate() {
+                let (o, c, ky, kx) = (i / (c * 9), i / 9 % c, i / 3 % 3, i % 3);
+                let mut sum = 0.0f64;
+                for y in 0..oh {
+                    for x in 0..ow {
+                        let g = grad_output[(o * oh + y) * ow + x] as f64;
+                        sum += g * image[(c * h + y + ky) * w + x + kx] as f64;
+                    }
+                }
+                // Each sum has up to 21,904 products of values in [-1, 1).
+                let tolerance = 1e-6 * (oh * ow) as f64;
+                assert!(
+                    (got as f64 - sum).abs() <= tolerance,
+                    "{d:?} [{i}]: {got} vs {sum}"
+                );
+            }
+        }
+    }
+
+    /// The teaching net's first block runs the direct kernel, the others the GEMM.
+    #[test]
+    fn only_the_first_block_runs_the_direct_kernel() {
+        let block = |c, o, side| ConvDims {
+            batch: 10,
+            in_channels: c,
+            out_channels: o,
+            height: side,
+            width: side,
+        };
+        assert_eq!(applies(&block(3, 16, 150)), cpu_has_avx2_fma());
+        for (c, o, side) in [(16, 32, 74), (32, 64, 36), (64, 64, 17), (64, 128, 7)] {
+            assert!(!applies(&block(c, o, side)));
+        }
+    }
+}
