@@ -233,7 +233,7 @@ mod x86 {
     /// channels measured 10-25 % slower in `layer_times`.)
     const GRAD_CHANNELS: usize = 4;
     // `supports` checks whole tiles of `TILE_CHANNELS`; they must split into passes.
-    const _: () = assert!(TILE_CHANNELS % GRAD_CHANNELS == 0);
+    const _: () = assert!(TILE_CHANNELS.is_multiple_of(GRAD_CHANNELS));
 
     /// Output rows per band in [`weight_gradient`]: a band's gradient rows (2 channels) and
     /// input rows stay in the L1 cache across the `C x 3` passes over it.
