@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::{
     add_to_winners, conv_backward_image, conv_backward_per_image, conv_forward_rows, maxpool_image,
-    relu, with_activation_scratch, ConvDims, PoolDims, Winner, NO_GRADIENT,
+    with_activation_scratch, ConvDims, PoolDims, PoolInput, Winner, NO_GRADIENT,
 };
 
 /// How many floats of im2col columns one band of output rows may take: the band's columns and
@@ -93,7 +93,7 @@ pub fn conv3x3_relu_maxpool_forward(
                             &mut out[at + pooled_rows.start..at + pooled_rows.end],
                             &mut win[at + pooled_rows.start..at + pooled_rows.end],
                         );
-                        maxpool_image(&band_pool, plane, out, win, relu);
+                        maxpool_image(&band_pool, plane, out, win, PoolInput::Relu);
                     }
                 }
             });

@@ -21,6 +21,10 @@ use std::{cell::RefCell, ops::Range};
 
 mod direct;
 mod fused;
+mod pool_simd;
+
+/// Floats per AVX register.
+const LANES: usize = 8;
 pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward};
 
 /// Side of the square convolution kernel.
@@ -462,18 +466,27 @@ pub fn maxpool2x2_forward(d: &PoolDims, input: &[f32], output: &mut [f32], winne
         .par_chunks_exact_mut(d.output_len())
         .zip(winners.par_chunks_exact_mut(d.output_len()))
         .zip(input.par_chunks_exact(d.input_len()))
-        .for_each(|((out, win), image)| maxpool_image(d, image, out, win, |v| v));
+        .for_each(|((out, win), image)| maxpool_image(d, image, out, win, PoolInput::AsIs));
+}
+
+/// What the pooling applies to each value before comparing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PoolInput {
+    /// The values themselves ([`maxpool2x2_forward`]).
+    AsIs,
+    /// [`relu`] of the values (the fused block).
+    Relu,
 }
 
 /// Max-pools one image (`C x H x W`) into `out` and `win` (`C x H/2 x W/2`), after applying
-/// `act` to every input value (the identity for [`maxpool2x2_forward`], [`relu`] in the fused
-/// block).
+/// `input` to every value. Eight windows at a time with AVX2 ([`pool_simd`]), one at a time for
+/// the rest of each row and on other CPUs: the same comparisons either way.
 fn maxpool_image(
     d: &PoolDims,
     image: &[f32],
     out: &mut [f32],
     win: &mut [Winner],
-    act: impl Fn(f32) -> f32,
+    input: PoolInput,
 ) {
     let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
     // Row by row over exact chunks: no index arithmetic or bounds checks per window.
@@ -481,31 +494,52 @@ fn maxpool_image(
         out.chunks_exact_mut(oh * ow)
             .zip(win.chunks_exact_mut(oh * ow)),
     );
+    let relu_first = input == PoolInput::Relu;
     for (plane, (out, win)) in planes {
         let rows = out.chunks_exact_mut(ow).zip(win.chunks_exact_mut(ow));
         for (oy, (out, win)) in rows.enumerate() {
             let top_start = 2 * oy * w;
             let top = &plane[top_start..top_start + 2 * ow];
             let bottom = &plane[top_start + w..top_start + w + 2 * ow];
-            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-            for ((o, at), (t, b)) in out.iter_mut().zip(win).zip(windows) {
-                // Same order and strict `>` as row-major scanning: the first max wins.
-                // A NaN wins too, so that a broken input reaches the loss.
-                let beats = |candidate: f32, best: f32| candidate > best || candidate.is_nan();
-                let (mut best, mut winner) = (act(t[0]), 0);
-                if beats(act(t[1]), best) {
-                    (best, winner) = (act(t[1]), 1);
-                }
-                if beats(act(b[0]), best) {
-                    (best, winner) = (act(b[0]), 2);
-                }
-                if beats(act(b[1]), best) {
-                    (best, winner) = (act(b[1]), 3);
-                }
-                *o = best;
-                *at = winner;
-            }
+            let done = pool_simd::pool_row(top, bottom, out, win, relu_first);
+            pool_windows(
+                &top[2 * done..],
+                &bottom[2 * done..],
+                &mut out[done..],
+                &mut win[done..],
+                relu_first,
+            );
         }
+    }
+}
+
+/// Pools the windows of one row pair one at a time (`top` and `bottom` hold 2 values per
+/// window), after [`relu`] when `relu_first`.
+fn pool_windows(
+    top: &[f32],
+    bottom: &[f32],
+    out: &mut [f32],
+    win: &mut [Winner],
+    relu_first: bool,
+) {
+    let act = |v: f32| if relu_first { relu(v) } else { v };
+    let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+    for ((o, at), (t, b)) in out.iter_mut().zip(win).zip(windows) {
+        // Same order and strict `>` as row-major scanning: the first max wins.
+        // A NaN wins too, so that a broken input reaches the loss.
+        let beats = |candidate: f32, best: f32| candidate > best || candidate.is_nan();
+        let (mut best, mut winner) = (act(t[0]), 0);
+        if beats(act(t[1]), best) {
+            (best, winner) = (act(t[1]), 1);
+        }
+        if beats(act(b[0]), best) {
+            (best, winner) = (act(b[0]), 2);
+        }
+        if beats(act(b[1]), best) {
+            (best, winner) = (act(b[1]), 3);
+        }
+        *o = best;
+        *at = winner;
     }
 }
 
