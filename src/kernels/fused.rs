@@ -17,8 +17,8 @@
 use rayon::prelude::*;
 
 use super::{
-    add_to_winners, conv_backward_image, conv_backward_per_image, conv_forward_rows, maxpool_image,
-    with_activation_scratch, ConvDims, PoolDims, PoolInput, Winner, NO_GRADIENT,
+    conv_backward_image, conv_backward_per_image, conv_forward_rows, expand_to_winners,
+    maxpool_image, with_activation_scratch, ConvDims, PoolDims, PoolInput, Winner, NO_GRADIENT,
 };
 
 /// How many floats of im2col columns one band of output rows may take: the band's columns and
@@ -137,9 +137,8 @@ pub fn conv3x3_relu_maxpool_backward(
             with_activation_scratch(d.output_len(), |grad_activations| {
                 // Each window's gradient goes to its winner, if the ReLU let it through; every
                 // other activation (losers, dropped odd rows and columns) gets zero.
-                grad_activations.fill(0.0);
                 let (win, g_out) = (&winners[pooled.clone()], &grad_output[pooled]);
-                add_to_winners(&p, win, g_out, grad_activations);
+                expand_to_winners(&p, win, g_out, grad_activations);
                 conv_backward_image(d, image, weight, grad_activations, grad_in, gw, gb);
             });
         },

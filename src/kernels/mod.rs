@@ -585,6 +585,36 @@ fn add_to_winners(d: &PoolDims, win: &[Winner], g_out: &[f32], g_in: &mut [f32])
     }
 }
 
+/// Writes one image's activation gradients (`g_in`, `C x H x W`, overwritten) from its pooled
+/// gradients: each window's gradient at its winner, zero everywhere else (losers, windows marked
+/// [`NO_GRADIENT`], dropped odd rows and columns). The same values as zero-filling `g_in` and
+/// then [`add_to_winners`] (`0.0 + g`, so a `-0.0` gradient becomes `0.0` in both), in one pass
+/// that writes each value once, in order, instead of a fill and a scatter.
+fn expand_to_winners(d: &PoolDims, win: &[Winner], g_out: &[f32], g_in: &mut [f32]) {
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
+    let planes = g_in
+        .chunks_exact_mut(h * w)
+        .zip(win.chunks_exact(oh * ow).zip(g_out.chunks_exact(oh * ow)));
+    for (plane, (win, g_out)) in planes {
+        let (pooled_rows, dropped_row) = plane.split_at_mut(2 * oh * w);
+        dropped_row.fill(0.0);
+        let rows = win.chunks_exact(ow).zip(g_out.chunks_exact(ow));
+        for (row_pair, (win, g_out)) in pooled_rows.chunks_exact_mut(2 * w).zip(rows) {
+            let (top, bottom) = row_pair.split_at_mut(w);
+            let (top, top_dropped) = top.split_at_mut(2 * ow);
+            let (bottom, bottom_dropped) = bottom.split_at_mut(2 * ow);
+            top_dropped.fill(0.0);
+            bottom_dropped.fill(0.0);
+            let windows = top.chunks_exact_mut(2).zip(bottom.chunks_exact_mut(2));
+            for ((t, b), (&at, &g)) in windows.zip(win.iter().zip(g_out)) {
+                let g = 0.0 + g;
+                let to = |code: Winner| if at == code { g } else { 0.0 };
+                (t[0], t[1], b[0], b[1]) = (to(0), to(1), to(2), to(3));
+            }
+        }
+    }
+}
+
 /// `max(x, 0)` that lets NaN through (`f32::max` would turn it into 0): a NaN in the input must
 /// reach the loss, where training stops with a clear message, instead of being silently erased.
 #[inline(always)]
@@ -593,5 +623,35 @@ pub fn relu(x: f32) -> f32 {
         0.0
     } else {
         x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One write pass gives the same bits as a zero fill and the scatter: odd and even sides,
+    /// every winner code, windows with no gradient, and -0.0 gradients.
+    #[test]
+    fn expand_to_winners_equals_fill_and_add() {
+        for (height, width) in [(4, 6), (5, 7), (3, 2), (7, 4)] {
+            let d = PoolDims {
+                batch: 1,
+                channels: 3,
+                height,
+                width,
+            };
+            let codes = [0, 1, 2, 3, NO_GRADIENT];
+            let win: Vec<Winner> = (0..d.output_len()).map(|i| codes[(i * 7 + 3) % 5]).collect();
+            let g_out: Vec<f32> = (0..d.output_len())
+                .map(|i| if i % 4 == 0 { -0.0 } else { i as f32 - 5.5 })
+                .collect();
+            let mut added = vec![0.0; d.input_len()];
+            add_to_winners(&d, &win, &g_out, &mut added);
+            let mut expanded = vec![f32::NAN; d.input_len()];
+            expand_to_winners(&d, &win, &g_out, &mut expanded);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&expanded), bits(&added), "{height}x{width}");
+        }
     }
 }
