@@ -642,7 +642,9 @@ mod tests {
                 width,
             };
             let codes = [0, 1, 2, 3, NO_GRADIENT];
-            let win: Vec<Winner> = (0..d.output_len()).map(|i| codes[(i * 7 + 3) % 5]).collect();
+            let win: Vec<Winner> = (0..d.output_len())
+                .map(|i| codes[(i * 7 + 3) % 5])
+                .collect();
             let g_out: Vec<f32> = (0..d.output_len())
                 .map(|i| if i % 4 == 0 { -0.0 } else { i as f32 - 5.5 })
                 .collect();
