@@ -280,7 +280,8 @@ fn conv3x3_forward_by(
         .for_each(|(out, image)| rows(d, image, weight, bias, 0..d.out_height(), out));
 }
 
-/// [`conv_forward_image`] for the output rows `rows` only: `out` is `O x rows.len() x OW`.
+/// One image's forward convolution ([`conv3x3_forward`]) for the output rows `rows` only: `out`
+/// is `O x rows.len() x OW`.
 /// Each output is `bias + (the products summed in patch order)`, whichever rows are computed
 /// together, and whichever of the two paths computes them: the [`direct`] kernel where it
 /// applies (few input channels, AVX2 + FMA), im2col + GEMM elsewhere.
@@ -501,16 +502,28 @@ fn maxpool_image(
             let top_start = 2 * oy * w;
             let top = &plane[top_start..top_start + 2 * ow];
             let bottom = &plane[top_start + w..top_start + w + 2 * ow];
-            let done = pool_simd::pool_row(top, bottom, out, win, relu_first);
-            pool_windows(
-                &top[2 * done..],
-                &bottom[2 * done..],
-                &mut out[done..],
-                &mut win[done..],
-                relu_first,
-            );
+            pool_row_pair(top, bottom, out, win, relu_first);
         }
     }
+}
+
+/// Pools the windows of one row pair (`top` and `bottom` hold 2 values per window): 8 at a
+/// time with AVX2 ([`pool_simd`]), then the rest (or all, on other CPUs) one at a time.
+fn pool_row_pair(
+    top: &[f32],
+    bottom: &[f32],
+    out: &mut [f32],
+    win: &mut [Winner],
+    relu_first: bool,
+) {
+    let done = pool_simd::pool_row(top, bottom, out, win, relu_first);
+    pool_windows(
+        &top[2 * done..],
+        &bottom[2 * done..],
+        &mut out[done..],
+        &mut win[done..],
+        relu_first,
+    );
 }
 
 /// Pools the windows of one row pair one at a time (`top` and `bottom` hold 2 values per
