@@ -10,8 +10,8 @@
 //! gradient is summed over images in image order).
 //!
 //! The first block (3 input channels, so only 27 products per output) is the exception: there
-//! im2col's copies cost as much as the arithmetic, and [`direct`] kernels compute the forward
-//! pass and the weight gradient from the image in place, on CPUs with AVX2 and FMA.
+//! im2col's copies cost as much as the arithmetic, and direct kernels (`direct.rs`) compute the
+//! forward pass and the weight gradient from the image in place, on CPUs with AVX2 and FMA.
 //!
 //! Scratch matrices live in thread-local buffers that grow once and are reused, so the hot loop
 //! does not allocate.
@@ -243,8 +243,9 @@ pub fn conv3x3_forward(
     conv3x3_forward_by(conv_forward_rows, d, input, weight, bias, output);
 }
 
-/// [`conv3x3_forward`] always by im2col + GEMM, never by the [`direct`] kernel: the baseline
-/// that `benches/layer_times.rs` measures the direct kernel against (same results, bit for bit).
+/// [`conv3x3_forward`] always by im2col + GEMM, never by the direct kernel (`direct.rs`): the
+/// baseline that `benches/layer_times.rs` measures the direct kernel against (same results, bit
+/// for bit).
 pub fn conv3x3_forward_im2col(
     d: &ConvDims,
     input: &[f32],
