@@ -262,7 +262,7 @@ mod x86 {
             for o0 in (0..d.out_channels).step_by(GRAD_CHANNELS) {
                 for c in 0..d.in_channels {
                     for ky in 0..KERNEL {
-                        // Weights (o0 + o, c, ky, 0..3) at lane_sums[(o0 + o) * k + (c*3 + ky)*3 ..].
+                        // Weights (o0 + o, c, ky, 0..3): lane_sums[at(o)..at(o) + 3].
                         let at = |o: usize| (o0 + o) * k + (c * KERNEL + ky) * KERNEL;
                         let mut acc = [[_mm256_setzero_ps(); KERNEL]; GRAD_CHANNELS];
                         for (o, acc) in acc.iter_mut().enumerate() {
