@@ -5,9 +5,9 @@
 //! columns of a `(C*9) x (OH*OW)` matrix, and one matrix product with the `O x (C*9)` weights
 //! gives all output channels at once. The GEMM is the blocked, vectorised `gemm` crate (0.18;
 //! dfdx itself uses 0.15 for its matmul). Work is split over the images of a batch with rayon;
-//! each image is computed by one thread with a single-threaded GEMM. That keeps the results bit-identical whatever the
-//! number of threads: nothing is ever summed in an order that depends on scheduling (the weight
-//! gradient is summed over images in image order).
+//! each image is computed by one thread with a single-threaded GEMM. That keeps the results
+//! bit-identical whatever the number of threads: nothing is ever summed in an order that depends
+//! on scheduling (the weight gradient is summed over images in image order).
 //!
 //! The first block (3 input channels, so only 27 products per output) is the exception: there
 //! im2col's copies cost as much as the arithmetic, and direct kernels (`direct.rs`) compute the
