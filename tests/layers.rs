@@ -381,15 +381,27 @@ fn block_results<const I: usize, const O: usize>(
 #[test]
 fn conv_block_equals_conv_relu_pool_bit_for_bit() {
     let dev = Cpu::seed_from_u64(21);
+    // 5 output channels: the im2col + GEMM path, and pooled rows too short for a vector.
+    let mut zeros_seen =
+        block_equals_layers::<5>(&dev, &[(1, 4, 4), (3, 9, 8), (2, 17, 12), (4, 11, 15)]);
+    // 8 output channels and rows of 19 and 32 outputs: on an AVX2 CPU, the first block's
+    // direct kernels (forward and weight gradient) and pooling 8 windows at a time (pooled rows
+    // of 9 and 16: one group and a remainder, two whole groups).
+    zeros_seen += block_equals_layers::<8>(&dev, &[(2, 10, 21), (3, 20, 34)]);
+    assert!(
+        zeros_seen > 10,
+        "the cases should include outputs zeroed by the ReLU"
+    );
+}
+
+/// [`block_results`] through the layers and through the fused block, compared bit for bit on
+/// `(batch, height, width)` inputs of 3 channels, with the input gradient on and off; returns how
+/// many outputs were exactly zero.
+fn block_equals_layers<const O: usize>(dev: &Cpu, sizes: &[(usize, usize, usize)]) -> usize {
     let mut zeros_seen = 0;
-    for (batch, side_h, side_w) in [
-        (1usize, 4usize, 4usize),
-        (3, 9, 8),
-        (2, 17, 12),
-        (4, 11, 15),
-    ] {
+    for &(batch, side_h, side_w) in sizes {
         for input_gradient in [true, false] {
-            let mut conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, 5>, f32>();
+            let mut conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, O>, f32>();
             conv.input_gradient = input_gradient;
             // Some exact zeros and ties in the input, so that ReLU and pooling see them.
             let mut x: Tensor<(usize, Const<3>, usize, usize), f32, Cpu> =
@@ -403,7 +415,9 @@ fn conv_block_equals_conv_relu_pool_bit_for_bit() {
             x.copy_from(&v);
             let separate = block_results(&conv, false, &x);
             let fused = block_results(&conv, true, &x);
-            let case = format!("batch {batch}, {side_h}x{side_w}, input gradient {input_gradient}");
+            let case = format!(
+                "{O} channels, batch {batch}, {side_h}x{side_w}, input gradient {input_gradient}"
+            );
             zeros_seen += separate.0.iter().filter(|&&v| v == 0.0).count();
             assert_eq!(separate.0, fused.0, "{case}: outputs differ");
             assert_eq!(separate.1, fused.1, "{case}: weight gradients differ");
@@ -411,10 +425,7 @@ fn conv_block_equals_conv_relu_pool_bit_for_bit() {
             assert_eq!(separate.3, fused.3, "{case}: input gradients differ");
         }
     }
-    assert!(
-        zeros_seen > 10,
-        "the cases should include outputs zeroed by the ReLU"
-    );
+    zeros_seen
 }
 
 /// A NaN activation still reaches the block's output, as it does through the separate layers.

@@ -38,16 +38,30 @@ pub(super) const MAX_PATCH: usize = 27;
 #[cfg(test)]
 const ONE_DEPTH_BLOCK: usize = 512;
 
-/// Whether the convolution runs this kernel: the first block's small patch, on a CPU with AVX2
-/// and FMA (elsewhere, im2col + GEMM computes the same bits).
+/// Whether the convolution runs these kernels: the first block's small patch, on a CPU with AVX2
+/// and FMA. Elsewhere im2col + GEMM runs: with the same bits in the forward pass, with other
+/// last bits in the weight gradient.
 pub(super) fn applies(d: &ConvDims) -> bool {
     d.patch_len() <= MAX_PATCH && supports(d)
 }
 
-/// Whether [`forward_rows`] can compute a convolution of sizes `d` on this CPU: whole tiles of
-/// output channels, rows of at least one vector, AVX2 and FMA.
+/// Whether [`forward_rows`] and [`weight_gradient`] can compute a convolution of sizes `d` on
+/// this CPU: whole tiles of output channels, rows of at least one vector, lengths that do not
+/// overflow (the kernels index by the sizes, so the length checks must not wrap), AVX2 and FMA.
 fn supports(d: &ConvDims) -> bool {
-    d.out_channels.is_multiple_of(TILE_CHANNELS) && d.out_width() >= LANES && cpu_has_avx2_fma()
+    let lengths_fit = || -> Option<()> {
+        d.in_channels.checked_mul(d.height)?.checked_mul(d.width)?;
+        d.out_channels
+            .checked_mul(d.in_channels)?
+            .checked_mul(KERNEL * KERNEL)?;
+        let out_pixels = d.out_height().checked_mul(d.out_width())?;
+        d.out_channels.checked_mul(out_pixels).map(|_| ())
+    };
+    d.height >= KERNEL
+        && d.width >= KERNEL - 1 + LANES
+        && d.out_channels.is_multiple_of(TILE_CHANNELS)
+        && lengths_fit().is_some()
+        && cpu_has_avx2_fma()
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -232,7 +246,7 @@ mod x86 {
     // `supports` checks whole tiles of `TILE_CHANNELS`; they must split into passes.
     const _: () = assert!(TILE_CHANNELS.is_multiple_of(GRAD_CHANNELS));
 
-    /// Output rows per band in [`weight_gradient`]: a band's gradient rows (2 channels) and
+    /// Output rows per band in [`weight_gradient`]: a band's gradient rows (`GRAD_CHANNELS`) and
     /// input rows stay in the L1 cache across the `C x 3` passes over it.
     const GRAD_BAND_ROWS: usize = 8;
 
@@ -418,6 +432,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Sizes whose lengths would wrap around never reach the kernels, which index by the sizes:
+    /// a 1x1 image (its output side wraps to `usize::MAX`) and a row so long that the image's
+    /// length overflows.
+    #[test]
+    fn sizes_that_wrap_are_not_supported() {
+        let dims = |c, h, w| ConvDims {
+            batch: 1,
+            in_channels: c,
+            out_channels: 4,
+            height: h,
+            width: w,
+        };
+        assert!(!supports(&dims(3, 1, 1)));
+        assert!(!supports(&dims(3, 2, 20)));
+        assert!(!supports(&dims(1, 4, (1 << 62) + 10)));
+        assert!(
+            !supports(&dims(3, 20, 9)),
+            "an output row shorter than a vector"
+        );
+        assert_eq!(supports(&dims(3, 20, 10)), cpu_has_avx2_fma());
     }
 
     /// The teaching net's first block runs the direct kernel, the others the GEMM.

@@ -199,9 +199,30 @@ fn matmul(
     rhs: &[f32],
     rhs_strides: (usize, usize),
 ) {
-    assert!(dst.len() >= m * n);
-    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_strides.0 + (k - 1) * lhs_strides.1);
-    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_strides.0 + (n - 1) * rhs_strides.1);
+    // The last element a (rows x cols) matrix with these strides touches, if it has any and the
+    // index does not overflow (an overflow must fail the check, not wrap past it).
+    let last = |rows: usize, cols: usize, (row_stride, col_stride): (usize, usize)| {
+        if rows == 0 || cols == 0 {
+            return Some(None);
+        }
+        let at = (rows - 1).checked_mul(row_stride)?;
+        at.checked_add((cols - 1).checked_mul(col_stride)?)
+            .map(Some)
+    };
+    let fits = |len: usize, last: Option<Option<usize>>| match last {
+        Some(Some(at)) => at < len,
+        Some(None) => true,
+        None => false,
+    };
+    assert!(fits(dst.len(), last(m, n, (n, 1))), "matmul: dst too short");
+    assert!(
+        k == 0 || fits(lhs.len(), last(m, k, lhs_strides)),
+        "matmul: lhs too short"
+    );
+    assert!(
+        k == 0 || fits(rhs.len(), last(k, n, rhs_strides)),
+        "matmul: rhs too short"
+    );
     // SAFETY: the asserts above keep every index that gemm reads or writes inside the slices.
     unsafe {
         gemm::gemm(
@@ -284,7 +305,7 @@ fn conv3x3_forward_by(
 /// One image's forward convolution ([`conv3x3_forward`]) for the output rows `rows` only: `out`
 /// is `O x rows.len() x OW`.
 /// Each output is `bias + (the products summed in patch order)`, whichever rows are computed
-/// together, and whichever of the two paths computes them: the [`direct`] kernel where it
+/// together, and whichever of the two paths computes them: the direct kernel where it
 /// applies (few input channels, AVX2 + FMA), im2col + GEMM elsewhere.
 fn conv_forward_rows(
     d: &ConvDims,
@@ -414,10 +435,15 @@ fn conv_backward_image(
     for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
         *gb = lane_sum(plane);
     }
+    let direct_weight_gradient = direct::applies(d);
+    if direct_weight_gradient {
+        direct::weight_gradient(d, image, g_out, gw);
+    }
+    if direct_weight_gradient && grad_in.is_none() {
+        return; // No column matrix needed.
+    }
     with_scratch(k * n, |col| {
-        if direct::applies(d) {
-            direct::weight_gradient(d, image, g_out, gw);
-        } else {
+        if !direct_weight_gradient {
             im2col(d, image, col);
             // dW = dY (O x N) * col^T (N x K)
             matmul(o, k, n, gw, false, g_out, (n, 1), col, (1, n));
