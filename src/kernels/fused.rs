@@ -7,12 +7,14 @@
 //! output rows: a band's im2col columns and activations live in thread-local scratch buffers
 //! small enough to stay in the core's L2 cache from the matrix product to the pooling, and only
 //! the pooled output (a quarter of the size) and the winner of each pooling window leave them.
+//! (The first block's direct kernel has no columns: it reads the image in place, and only its
+//! band of activations uses the scratch buffer.)
 //!
 //! The results are bit-identical to [`conv3x3_forward`](super::conv3x3_forward), then
 //! [`relu`](super::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
-//! backward passes: each output sums the same products in the same order (a band's GEMM
-//! computes its columns exactly as the whole image's would), and the pooling makes the same
-//! comparisons (`tests/layers.rs` checks this, bit for bit).
+//! backward passes: both run the same convolution kernels, each output sums the same products
+//! in the same order (a band's GEMM computes its columns exactly as the whole image's would),
+//! and the pooling makes the same comparisons (`tests/layers.rs` checks this, bit for bit).
 
 use rayon::prelude::*;
 
