@@ -13,8 +13,11 @@ use dfdx::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    data::{Augmentation, DataSource, ImageSet},
     fsutil::{replace_atomically, write_atomically},
+    labels::Threshold,
     model::{build_teaching_net, TeachingNet, CHANNELS, IMAGE_SIZE, TEACHING_NET_PARAMS},
+    training::{History, Recipe},
     Error, Result,
 };
 
@@ -24,8 +27,10 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const METADATA_FILE: &str = "model.json";
 /// The model name written into, and expected in, the metadata.
 pub const MODEL_NAME: &str = "head-ct TeachingNet";
-/// Version of the metadata layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the metadata layout. Version 2 records the training settings as a [`Recipe`]
+/// (data, not a `Debug` string) and keeps the threshold in it; version 1 files are still read
+/// (see [`load_checkpoint`]).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What a checkpoint says about its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,8 +47,6 @@ pub struct ModelMetadata {
     pub positive_class: String,
     /// How an image becomes model input.
     pub scaling: String,
-    /// Probability at or above which an image is called the positive class.
-    pub threshold: f32,
     pub training: TrainingSettings,
     /// Metrics at the end of training (on the last epoch).
     pub final_metrics: Option<FinalMetrics>,
@@ -52,11 +55,12 @@ pub struct ModelMetadata {
 /// How the weights were trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSettings {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
+    /// Every setting of the training, including the threshold that predictions use.
+    pub recipe: Recipe,
+    /// The seed of the initial weights, the batch order and the augmentation.
     pub seed: u64,
-    pub augmentation: String,
+    /// The augmentation ranges the recipe trained with, for the record.
+    pub augmentation: Augmentation,
     /// Where the data came from (a folder, or "synthetic phantoms (seed N)").
     pub data: String,
     pub train_images: usize,
@@ -74,21 +78,20 @@ pub struct FinalMetrics {
 }
 
 impl TrainingSettings {
-    /// The settings of a [`fit`](crate::training::fit) run with `config` on `train` and
-    /// `validate`; `data` says where the images came from.
-    pub fn from_fit(
-        config: &crate::training::FitConfig,
-        data: impl Into<String>,
-        train: &crate::data::ImageSet,
-        validate: &crate::data::ImageSet,
+    /// The settings of a model trained with `recipe` and `seed` on `train` and `validate`,
+    /// which came from `source`.
+    pub fn new(
+        recipe: &Recipe,
+        seed: u64,
+        source: &DataSource,
+        train: &ImageSet,
+        validate: &ImageSet,
     ) -> Self {
         Self {
-            epochs: config.epochs,
-            batch_size: config.batch_size,
-            learning_rate: config.learning_rate,
-            seed: config.seed,
-            augmentation: format!("{:?}", config.augmentation),
-            data: data.into(),
+            recipe: *recipe,
+            seed,
+            augmentation: recipe.augmentation(),
+            data: source.short_name(),
             train_images: train.len(),
             validate_images: validate.len(),
         }
@@ -97,7 +100,7 @@ impl TrainingSettings {
 
 impl FinalMetrics {
     /// The last epoch of `history` (`None` when it has no epoch), with the validation AUC.
-    pub fn from_history(history: &crate::history::History, val_auc: Option<f64>) -> Option<Self> {
+    pub fn from_history(history: &History, val_auc: Option<f64>) -> Option<Self> {
         let last = history.epochs().checked_sub(1)?;
         Some(Self {
             loss: history.loss[last],
@@ -124,10 +127,14 @@ impl ModelMetadata {
                 "RGB, resized to {IMAGE_SIZE}x{IMAGE_SIZE} with the {:?} filter, pixel values / 255",
                 crate::data::RESIZE_FILTER
             ),
-            threshold: crate::inference::DEFAULT_THRESHOLD,
             training,
             final_metrics: None,
         }
+    }
+
+    /// The threshold predictions use: the recipe's.
+    pub fn threshold(&self) -> Threshold {
+        self.training.recipe.threshold
     }
 
     /// Refuses metadata written for another model or input size.
@@ -184,7 +191,9 @@ pub fn save_checkpoint(dir: &Path, model: &TeachingNet, metadata: &ModelMetadata
 }
 
 /// Loads a checkpoint folder (or the path of its `model.safetensors`), checking that it fits the
-/// teaching model before reading the weights.
+/// teaching model before reading the weights. Metadata of format version 1 (before the recipe
+/// was recorded as data) is read and converted; its augmentation, a `Debug` string, is
+/// recognised when it is one of the two that version wrote (none or the Keras tutorial's).
 pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMetadata)> {
     let dir: PathBuf = if path.is_dir() {
         path.to_path_buf()
@@ -196,10 +205,7 @@ pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMeta
         path: meta_path.clone(),
         source,
     })?;
-    let metadata: ModelMetadata = serde_json::from_str(&text).map_err(|e| Error::Data {
-        path: meta_path.clone(),
-        message: format!("not a head-ct checkpoint description: {e}"),
-    })?;
+    let metadata = parse_metadata(&text, &meta_path)?;
     metadata.check_fits_teaching_net(&meta_path)?;
 
     let weights = dir.join(WEIGHTS_FILE);
@@ -229,5 +235,102 @@ fn describe_load_error(e: &dfdx::tensor::safetensors::Error) -> String {
         }
         E::SafeTensorError(inner) => format!("{inner:?}"),
         E::IoError(inner) => inner.to_string(),
+    }
+}
+
+/// Reads `model.json`: the current format, or version 1 converted to it.
+fn parse_metadata(text: &str, path: &Path) -> Result<ModelMetadata> {
+    let bad = |e: serde_json::Error| Error::Data {
+        path: path.to_path_buf(),
+        message: format!("not a head-ct checkpoint description: {e}"),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(bad)?;
+    match value.get("format_version").and_then(serde_json::Value::as_u64) {
+        Some(1) => serde_json::from_value::<v1::ModelMetadata>(value)
+            .map_err(bad)?
+            .upgrade(path),
+        _ => serde_json::from_value(value).map_err(bad),
+    }
+}
+
+/// The metadata layout of format version 1 (head-ct 0.1 before the recipe type).
+mod v1 {
+    use std::path::Path;
+
+    use serde::Deserialize;
+
+    use super::FinalMetrics;
+    use crate::{data::Augmentation, labels::Threshold, training::Recipe, Error, Result};
+
+    #[derive(Deserialize)]
+    pub(super) struct ModelMetadata {
+        model: String,
+        crate_version: String,
+        input_shape: [usize; 3],
+        parameters: usize,
+        class_names: Vec<String>,
+        positive_class: String,
+        scaling: String,
+        threshold: Threshold,
+        training: TrainingSettings,
+        final_metrics: Option<FinalMetrics>,
+    }
+
+    #[derive(Deserialize)]
+    struct TrainingSettings {
+        epochs: usize,
+        batch_size: usize,
+        learning_rate: f64,
+        seed: u64,
+        augmentation: String,
+        data: String,
+        train_images: usize,
+        validate_images: usize,
+    }
+
+    impl ModelMetadata {
+        pub(super) fn upgrade(self, path: &Path) -> Result<super::ModelMetadata> {
+            let t = self.training;
+            let augment = if t.augmentation == format!("{:?}", Augmentation::none()) {
+                false
+            } else if t.augmentation == format!("{:?}", Augmentation::keras_tutorial()) {
+                true
+            } else {
+                return Err(Error::Data {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "this version-1 checkpoint records an augmentation this program does not \
+                         know ({}); retrain the model with this version of head-ct",
+                        t.augmentation
+                    ),
+                });
+            };
+            let recipe = Recipe {
+                epochs: t.epochs,
+                batch_size: t.batch_size,
+                learning_rate: t.learning_rate,
+                augment,
+                threshold: self.threshold,
+            };
+            Ok(super::ModelMetadata {
+                format_version: super::FORMAT_VERSION,
+                model: self.model,
+                crate_version: self.crate_version,
+                input_shape: self.input_shape,
+                parameters: self.parameters,
+                class_names: self.class_names,
+                positive_class: self.positive_class,
+                scaling: self.scaling,
+                training: super::TrainingSettings {
+                    augmentation: recipe.augmentation(),
+                    recipe,
+                    seed: t.seed,
+                    data: t.data,
+                    train_images: t.train_images,
+                    validate_images: t.validate_images,
+                },
+                final_metrics: self.final_metrics,
+            })
+        }
     }
 }

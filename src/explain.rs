@@ -44,12 +44,14 @@
 use dfdx::prelude::*;
 
 use crate::{
-    model::{Column, TeachingNet, CHANNELS, IMAGE_SIZE},
+    model::{
+        Column, TeachingNet, TeachingNetParts, BLOCK_CHANNELS as C, BLOCK_SIDES as S, CHANNELS,
+        IMAGE_LEN, IMAGE_SIZE,
+    },
     Error, Result,
 };
 
-/// Convolution blocks of the teaching model, numbered 1 (next to the image) to 5.
-pub const BLOCKS: usize = 5;
+pub use crate::model::BLOCKS;
 
 /// The block the CLI and the examples use: block 3 (34x34 activations, one cell per 4 input
 /// pixels). Measured on held-out phantoms (`tests/explain.rs`): there Grad-CAM puts at least
@@ -62,7 +64,6 @@ pub const DEFAULT_BLOCK: usize = 3;
 const CHUNK: usize = 16;
 
 const N: usize = IMAGE_SIZE;
-const IMAGE_LEN: usize = CHANNELS * N * N;
 
 /// How a heat map was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +197,8 @@ pub struct BlockGradients {
     /// The block (1–5).
     pub block: usize,
     /// `[batch, channels, height, width]` of the activations (after the block's ReLU, before
-    /// its pooling): block 1 is `[n, 16, 148, 148]`, ..., block 5 `[n, 128, 5, 5]`.
+    /// its pooling): `[n, BLOCK_CHANNELS[b - 1], BLOCK_SIDES[b - 1], BLOCK_SIDES[b - 1]]` for block `b`
+    /// (see [`crate::model::BLOCK_SIDES`]).
     pub shape: [usize; 4],
     /// The activations, NCHW, row-major.
     pub activations: Vec<f32>,
@@ -282,56 +284,52 @@ type Act<const C: usize, const H: usize, T> =
 
 fn after_block1<T: Tape<f32, Cpu>>(
     m: &TeachingNet,
-    a: Act<16, 148, T>,
+    a: Act<{ C[0] }, { S[0] }, T>,
 ) -> Result<Column<T>, CpuError> {
-    let f = &m.0;
-    let x = f.0.pool(a)?;
-    let x = f.1.try_forward(x)?;
-    let x = f.2.try_forward(x)?;
-    let x = f.3.try_forward(x)?;
-    let x = f.4.try_forward(x)?;
-    m.1.try_forward(x)
+    let x = m.block1().pool(a)?;
+    let x = m.block2().try_forward(x)?;
+    let x = m.block3().try_forward(x)?;
+    let x = m.block4().try_forward(x)?;
+    let x = m.block5().try_forward(x)?;
+    m.classifier().try_forward(x)
 }
 
 fn after_block2<T: Tape<f32, Cpu>>(
     m: &TeachingNet,
-    a: Act<32, 72, T>,
+    a: Act<{ C[1] }, { S[1] }, T>,
 ) -> Result<Column<T>, CpuError> {
-    let f = &m.0;
-    let x = f.1.pool(a)?;
-    let x = f.2.try_forward(x)?;
-    let x = f.3.try_forward(x)?;
-    let x = f.4.try_forward(x)?;
-    m.1.try_forward(x)
+    let x = m.block2().pool(a)?;
+    let x = m.block3().try_forward(x)?;
+    let x = m.block4().try_forward(x)?;
+    let x = m.block5().try_forward(x)?;
+    m.classifier().try_forward(x)
 }
 
 fn after_block3<T: Tape<f32, Cpu>>(
     m: &TeachingNet,
-    a: Act<64, 34, T>,
+    a: Act<{ C[2] }, { S[2] }, T>,
 ) -> Result<Column<T>, CpuError> {
-    let f = &m.0;
-    let x = f.2.pool(a)?;
-    let x = f.3.try_forward(x)?;
-    let x = f.4.try_forward(x)?;
-    m.1.try_forward(x)
+    let x = m.block3().pool(a)?;
+    let x = m.block4().try_forward(x)?;
+    let x = m.block5().try_forward(x)?;
+    m.classifier().try_forward(x)
 }
 
 fn after_block4<T: Tape<f32, Cpu>>(
     m: &TeachingNet,
-    a: Act<64, 15, T>,
+    a: Act<{ C[3] }, { S[3] }, T>,
 ) -> Result<Column<T>, CpuError> {
-    let f = &m.0;
-    let x = f.3.pool(a)?;
-    let x = f.4.try_forward(x)?;
-    m.1.try_forward(x)
+    let x = m.block4().pool(a)?;
+    let x = m.block5().try_forward(x)?;
+    m.classifier().try_forward(x)
 }
 
 fn after_block5<T: Tape<f32, Cpu>>(
     m: &TeachingNet,
-    a: Act<128, 5, T>,
+    a: Act<{ C[4] }, { S[4] }, T>,
 ) -> Result<Column<T>, CpuError> {
-    let x = m.0 .4.pool(a)?;
-    m.1.try_forward(x)
+    let x = m.block5().pool(a)?;
+    m.classifier().try_forward(x)
 }
 
 /// Makes `activation` a traced leaf, runs `rest` on it with a tape, and reads the gradient of
@@ -395,32 +393,33 @@ pub fn block_gradients(
 ) -> Result<BlockGradients> {
     check_block(block)?;
     let x = image_batch(dev, images)?;
-    let f = &model.0;
+    let m = model;
     // The blocks before the chosen one run without a tape: nothing is recorded for them.
     match block {
         1 => {
-            let a = f.0.activations(x)?;
+            let a = m.block1().activations(x)?;
             trace_from(1, a, |t| after_block1(model, t))
         }
         2 => {
-            let x = f.0.try_forward(x)?;
-            let a = f.1.activations(x)?;
+            let x = m.block1().try_forward(x)?;
+            let a = m.block2().activations(x)?;
             trace_from(2, a, |t| after_block2(model, t))
         }
         3 => {
-            let x = f.1.try_forward(f.0.try_forward(x)?)?;
-            let a = f.2.activations(x)?;
+            let x = m.block2().try_forward(m.block1().try_forward(x)?)?;
+            let a = m.block3().activations(x)?;
             trace_from(3, a, |t| after_block3(model, t))
         }
         4 => {
-            let x = f.2.try_forward(f.1.try_forward(f.0.try_forward(x)?)?)?;
-            let a = f.3.activations(x)?;
+            let x = m.block2().try_forward(m.block1().try_forward(x)?)?;
+            let x = m.block3().try_forward(x)?;
+            let a = m.block4().activations(x)?;
             trace_from(4, a, |t| after_block4(model, t))
         }
         _ => {
-            let x = f.2.try_forward(f.1.try_forward(f.0.try_forward(x)?)?)?;
-            let x = f.3.try_forward(x)?;
-            let a = f.4.activations(x)?;
+            let x = m.block2().try_forward(m.block1().try_forward(x)?)?;
+            let x = m.block4().try_forward(m.block3().try_forward(x)?)?;
+            let a = m.block5().activations(x)?;
             trace_from(5, a, |t| after_block5(model, t))
         }
     }
@@ -439,18 +438,11 @@ pub fn logits_from_block(
     activations: &[f32],
 ) -> Result<Vec<f32>> {
     check_block(block)?;
-    let per_image = [
-        16 * 148 * 148,
-        32 * 72 * 72,
-        64 * 34 * 34,
-        64 * 15 * 15,
-        128 * 5 * 5,
-    ];
-    if activations.len() != batch * per_image[block - 1] {
+    let per_image = C[block - 1] * S[block - 1] * S[block - 1];
+    if activations.len() != batch * per_image {
         return Err(Error::InvalidInput(format!(
-            "{} activations for {batch} images of block {block} ({} each)",
+            "{} activations for {batch} images of block {block} ({per_image} each)",
             activations.len(),
-            per_image[block - 1]
         )));
     }
     let v = activations.to_vec();
@@ -564,11 +556,11 @@ pub fn input_gradients(
     images: &[&[f32]],
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     let x = image_batch(dev, images)?;
-    let mut first = model.0 .0.conv.clone();
+    let mut first = model.block1().conv.clone();
     first.input_gradient = true;
     let leaf = x.clone();
     let t = first.try_forward(x.traced(Gradients::leaky()))?;
-    let t = crate::layers::ReLU.try_forward(t)?;
+    let t = crate::model::layers::ReLU.try_forward(t)?;
     let logits = after_block1(model, t)?;
     let logit_values = logits.retaped::<NoneTape>().as_vec();
     let grads = logits.try_sum::<Rank0, _>()?.try_backward()?;

@@ -5,16 +5,12 @@ use dfdx::prelude::Cpu;
 use crate::{
     data::{load_image_files, sequential_batches, ImageSet},
     error::Result,
+    labels::{Label, Threshold, Verdict},
     metrics::BinaryMetrics,
     model::TeachingNet,
-    plots::Verdict,
     training::{predict_probabilities, EVAL_BATCH_SIZE},
 };
 use std::path::{Path, PathBuf};
-
-/// The default decision threshold: a probability of hemorrhage of 0.5 or more is called
-/// "hemorrhage". Lower it to miss fewer bleeds at the cost of more false alarms.
-pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
 /// The model's call on one image.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,29 +19,30 @@ pub struct Prediction {
     /// Probability of hemorrhage, in `[0, 1]`.
     pub probability: f32,
     /// The threshold the call was made with.
-    pub threshold: f32,
-    /// The true label when known (1 = hemorrhage, 0 = normal).
-    pub truth: Option<u8>,
+    pub threshold: Threshold,
+    /// The true label when known.
+    pub truth: Option<Label>,
 }
 
 impl Prediction {
+    /// The model's call: [`Threshold::call`] on the probability.
+    pub fn call(&self) -> Label {
+        self.threshold.call(self.probability)
+    }
+
     /// True when the model calls this image "hemorrhage".
     pub fn is_hemorrhage(&self) -> bool {
-        self.probability >= self.threshold
+        self.call().is_hemorrhage()
     }
 
     /// "hemorrhage" or "normal".
     pub fn class_name(&self) -> &'static str {
-        if self.is_hemorrhage() {
-            "hemorrhage"
-        } else {
-            "normal"
-        }
+        self.call().name()
     }
 
     /// Correct, missed or false alarm, when the truth is known.
     pub fn verdict(&self) -> Option<Verdict> {
-        self.truth.map(|t| Verdict::of(self.is_hemorrhage(), t))
+        self.truth.map(|t| Verdict::of(self.call(), t))
     }
 
     /// The file name for display; for a labelled image, with its class folder
@@ -84,7 +81,7 @@ pub fn predict_set(
     model: &TeachingNet,
     dev: &Cpu,
     set: &ImageSet,
-    threshold: f32,
+    threshold: Threshold,
 ) -> Result<Vec<Prediction>> {
     let mut predictions = Vec::with_capacity(set.len());
     for indices in sequential_batches(set.len(), EVAL_BATCH_SIZE) {
@@ -107,7 +104,7 @@ pub fn predict_files(
     model: &TeachingNet,
     dev: &Cpu,
     paths: &[PathBuf],
-    threshold: f32,
+    threshold: Threshold,
 ) -> Result<Vec<Prediction>> {
     let set = load_image_files(paths)?;
     predict_set(model, dev, &set, threshold)
@@ -117,11 +114,7 @@ pub fn predict_files(
 pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<()> {
     let mut csv = String::from("file,probability_hemorrhage,predicted,truth,verdict\n");
     for p in predictions {
-        let truth = match p.truth {
-            Some(1) => "hemorrhage",
-            Some(_) => "normal",
-            None => "",
-        };
+        let truth = p.truth.map_or("", Label::name);
         let verdict = p.verdict().map(Verdict::as_str).unwrap_or("");
         csv.push_str(&format!(
             "{},{:.6},{},{},{}\n",
@@ -136,9 +129,10 @@ pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<
 }
 
 /// Accuracy, sensitivity, specificity, precision and ROC AUC (with 95% intervals) of labelled
-/// predictions, at their threshold. `seed` seeds the bootstrap of the AUC interval. Errors if a
-/// prediction has no label (an unlabelled image cannot be scored) or the list is empty.
-pub fn score_predictions(predictions: &[Prediction], seed: u64) -> Result<BinaryMetrics> {
+/// predictions, at their threshold (the AUC's bootstrap follows [`BinaryMetrics::compute`]: the
+/// same predictions always get the same interval). Errors if a prediction has no label (an
+/// unlabelled image cannot be scored) or the list is empty.
+pub fn score_predictions(predictions: &[Prediction]) -> Result<BinaryMetrics> {
     let mut probabilities = Vec::with_capacity(predictions.len());
     let mut labels = Vec::with_capacity(predictions.len());
     for p in predictions {
@@ -153,8 +147,8 @@ pub fn score_predictions(predictions: &[Prediction], seed: u64) -> Result<Binary
     }
     let threshold = predictions
         .first()
-        .map_or(DEFAULT_THRESHOLD, |p| p.threshold);
-    BinaryMetrics::compute(&probabilities, &labels, threshold, seed)
+        .map_or(Threshold::DEFAULT, |p| p.threshold);
+    BinaryMetrics::compute(&probabilities, &labels, threshold)
 }
 
 /// One [`Prediction::sentence`] a line, indented by two spaces, then `"  9 of 10 correct"` when

@@ -1,41 +1,54 @@
 //! head-ct: a small convolutional network, on dfdx and stable Rust, that tells a head CT slice
 //! with hemorrhage from a normal one.
 //!
-//! The layout follows the path of the data:
-//! - [`data`]: the seed folder layout, preparing the Kaggle set, synthetic phantoms, augmentation.
-//! - [`model`]: the teaching model, [`model::TeachingNet`], with every shape known at compile time.
-//! - [`layers`]: `Conv2D`, `MaxPool2D`, `ReLU`, `Flatten` and `Dense` as dfdx modules (dfdx 0.13
-//!   keeps its own convolution behind a `nightly` feature that no longer builds), and
-//!   `ConvBlock`, the three convolution-block layers computed in one pass (the same values,
-//!   faster); their kernels are in [`kernels`], the compile-time side lengths in [`shapes`].
-//! - [`training`]: one training step, one evaluation pass, and the epoch loop [`training::fit`];
-//!   [`progress`] reports it, [`history`] records it.
-//! - [`inference`]: predictions in plain language; [`metrics`]: accuracy, sensitivity,
-//!   specificity, ROC and AUC with 95% intervals; [`plots`]: the figures.
-//! - [`checkpoint`]: weights (safetensors) plus metadata, written atomically.
-//! - [`crossval`]: stratified k-fold cross-validation with pooled metrics; [`seeds`]: the spread
-//!   of a result over training seeds.
+//! # The pipeline
+//!
+//! ```text
+//!  images on disk ──► data ──► model ──► training ──► run folder ──► inference / explain
+//!  (or phantoms)      ImageSet  TeachingNet  train_model   run::train     predictions, heat maps
+//!                                            (Recipe, seed)  (checkpoint,   metrics, plots
+//!                                                             figures)
+//!                              experiments: cross-validation and the seed spread repeat
+//!                              training with other folds and seeds
+//! ```
+//!
+//! 1. [`data`]: the folder layout (Keras' `flow_from_directory`), preparing the Kaggle set,
+//!    synthetic phantoms, augmentation, and [`data::source`], the one rule that picks real data
+//!    or phantoms and says which.
+//! 2. [`model`]: the teaching model, [`model::TeachingNet`], with every shape known at compile
+//!    time; its layers, kernels and compile-time sides live inside it.
+//! 3. [`training`]: the [`training::Recipe`] (every setting, one place), the training step,
+//!    and [`training::train_model`], which seeds its own device.
+//! 4. [`run`]: one whole training run, as the command line and notebook 03 do it: train, score
+//!    on the validation images, predict the test images, and save weights, metadata, history,
+//!    predictions and figures into a run folder ([`checkpoint`] writes the weights).
+//! 5. [`inference`]: predictions in plain language; [`metrics`]: accuracy, sensitivity,
+//!    specificity, ROC and AUC with 95% intervals; [`explain`]: Grad-CAM, LayerCAM and
+//!    saliency; [`plots`]: the figures.
+//! 6. [`experiments`]: stratified k-fold cross-validation and the spread over training seeds.
+//!
+//! The words of the task, used by every stage: [`labels::Label`] (normal / hemorrhage),
+//! [`labels::Threshold`] (the one call rule) and [`labels::Verdict`].
+//!
+//! Infrastructure: [`error`], [`allocator`] (the command's memory reuse), atomic file writes.
 
 pub mod allocator;
 pub mod checkpoint;
-pub mod crossval;
 pub mod data;
 pub mod error;
+pub mod experiments;
 pub mod explain;
 mod fsutil;
-pub mod history;
 pub mod inference;
-pub mod kernels;
-pub mod layers;
+pub mod labels;
 pub mod metrics;
 pub mod model;
 pub mod plots;
-pub mod progress;
-pub mod seeds;
-pub mod shapes;
+pub mod run;
 pub mod training;
 
 pub use error::{Error, Result};
+pub use labels::{Label, Threshold, Verdict};
 
 /// The dfdx this crate is built on, so that notebooks and programs use the very same version
 /// (`use head_ct::dfdx::prelude::*;`) without pinning it themselves.

@@ -1,8 +1,8 @@
 //! How good is the classifier? Accuracy, sensitivity, specificity, precision and the ROC curve,
 //! each with a 95% confidence interval.
 //!
-//! The positive class is **hemorrhage** (label 1); an image counts as a hemorrhage call when its
-//! probability is **at or above** the threshold.
+//! The positive class is [`Label::Hemorrhage`]; an image counts as a hemorrhage call when
+//! [`Threshold::call`] says so (its probability is **at or above** the threshold).
 //!
 //! # Why the intervals matter
 //!
@@ -14,11 +14,11 @@
 //! differ. Always report the interval and the counts (`42 of 50`), not the rate alone.
 //!
 //! ```
-//! use head_ct::metrics::BinaryMetrics;
+//! use head_ct::{metrics::BinaryMetrics, Label::{Hemorrhage, Normal}, Threshold};
 //!
 //! let probabilities = [0.9, 0.8, 0.3, 0.6, 0.2, 0.1];
-//! let labels = [1, 1, 1, 0, 0, 0];
-//! let m = BinaryMetrics::compute(&probabilities, &labels, 0.5, 42).unwrap();
+//! let labels = [Hemorrhage, Hemorrhage, Hemorrhage, Normal, Normal, Normal];
+//! let m = BinaryMetrics::compute(&probabilities, &labels, Threshold::DEFAULT).unwrap();
 //! assert_eq!(m.confusion.true_positives, 2);
 //! assert_eq!(m.accuracy.successes, 4);
 //! println!("{m}");
@@ -28,13 +28,21 @@ use std::fmt;
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::{Error, Result};
+use crate::{
+    labels::{Label, Threshold},
+    Error, Result,
+};
 
 /// The `z` of a two-sided 95% interval: the 97.5th percentile of the standard normal.
 pub const Z_95: f64 = 1.959964;
 
 /// Bootstrap resamples that [`BinaryMetrics::compute`] draws for the AUC interval.
 pub const DEFAULT_BOOTSTRAP_RESAMPLES: usize = 2000;
+
+/// The seed of every AUC bootstrap that [`BinaryMetrics`] draws: one fixed stream, so the
+/// interval depends on the predictions and labels alone. The same model on the same images
+/// gets the same interval from `train`, `evaluate`, cross-validation and the notebooks.
+pub const BOOTSTRAP_SEED: u64 = 0;
 
 /// The Wilson score interval for a proportion: `successes` out of `n`, with `z` standard errors
 /// (use [`Z_95`] for 95%). Returns `(low, high)`, both within `[0, 1]`.
@@ -85,22 +93,18 @@ pub struct ConfusionMatrix {
 }
 
 impl ConfusionMatrix {
-    /// Counts the outcomes when every image whose probability is `>= threshold` is called
-    /// hemorrhage. `labels` are 1 for hemorrhage and 0 for normal.
+    /// Counts the outcomes of calling each image with [`Threshold::call`].
     ///
-    /// Errors if the lengths differ, a label is not 0 or 1, or a probability is NaN.
+    /// Errors if the lengths differ or a probability is NaN.
     pub fn from_probabilities(
         probabilities: &[f32],
-        labels: &[u8],
-        threshold: f32,
+        labels: &[Label],
+        threshold: Threshold,
     ) -> Result<Self> {
         validate(probabilities, labels)?;
-        if threshold.is_nan() {
-            return Err(Error::InvalidInput("the threshold is NaN".into()));
-        }
         let mut m = Self::default();
         for (&p, &y) in probabilities.iter().zip(labels) {
-            match (y == 1, p >= threshold) {
+            match (y.is_hemorrhage(), threshold.calls_hemorrhage(p)) {
                 (true, true) => m.true_positives += 1,
                 (true, false) => m.false_negatives += 1,
                 (false, true) => m.false_positives += 1,
@@ -212,7 +216,7 @@ pub struct RocPoint {
 ///
 /// Errors if the inputs are invalid (see [`ConfusionMatrix::from_probabilities`]) or if either
 /// class is missing: a ROC curve needs at least one hemorrhage and one normal image.
-pub fn roc_curve(probabilities: &[f32], labels: &[u8]) -> Result<Vec<RocPoint>> {
+pub fn roc_curve(probabilities: &[f32], labels: &[Label]) -> Result<Vec<RocPoint>> {
     let groups = ScoreGroups::new(probabilities, labels)?;
     let (pos, neg) = (groups.positives as f64, groups.negatives as f64);
     let mut points = Vec::with_capacity(groups.scores.len() + 1);
@@ -250,7 +254,7 @@ pub fn auc_from_roc(points: &[RocPoint]) -> f64 {
 /// perfect ranking.
 ///
 /// Errors like [`roc_curve`].
-pub fn mann_whitney_auc(probabilities: &[f32], labels: &[u8]) -> Result<f64> {
+pub fn mann_whitney_auc(probabilities: &[f32], labels: &[Label]) -> Result<f64> {
     let groups = ScoreGroups::new(probabilities, labels)?;
     Ok(groups.auc(&groups.pos_counts, &groups.neg_counts))
 }
@@ -265,7 +269,7 @@ pub fn mann_whitney_auc(probabilities: &[f32], labels: &[u8]) -> Result<f64> {
 /// Errors like [`roc_curve`], and if `resamples` is 0.
 pub fn bootstrap_auc_interval(
     probabilities: &[f32],
-    labels: &[u8],
+    labels: &[Label],
     resamples: usize,
     seed: u64,
 ) -> Result<(f64, f64)> {
@@ -330,8 +334,8 @@ impl fmt::Display for AucEstimate {
 /// `Display` (or [`BinaryMetrics::summary`]) prints a plain-language report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BinaryMetrics {
-    /// An image is called hemorrhage when its probability is `>= threshold`.
-    pub threshold: f32,
+    /// The call rule the counts were made with.
+    pub threshold: Threshold,
     /// The four counts.
     pub confusion: ConfusionMatrix,
     /// Images classified correctly, of all images.
@@ -352,24 +356,18 @@ pub struct BinaryMetrics {
 }
 
 impl BinaryMetrics {
-    /// Computes every metric for `probabilities` (of hemorrhage) against `labels` (1 =
-    /// hemorrhage, 0 = normal) at `threshold`. The AUC interval uses
-    /// [`DEFAULT_BOOTSTRAP_RESAMPLES`] resamples drawn from `seed`.
+    /// Computes every metric for `probabilities` (of hemorrhage) against `labels` at
+    /// `threshold`. The AUC interval uses [`DEFAULT_BOOTSTRAP_RESAMPLES`] resamples drawn from
+    /// [`BOOTSTRAP_SEED`].
     ///
-    /// Errors if there are no predictions, the lengths differ, a label is not 0 or 1, or a
-    /// probability or the threshold is NaN. A set with a single class is fine: the rates that
-    /// need the missing class are "not defined" and there is no ROC curve or AUC.
-    pub fn compute(
-        probabilities: &[f32],
-        labels: &[u8],
-        threshold: f32,
-        seed: u64,
-    ) -> Result<Self> {
+    /// Errors if there are no predictions, the lengths differ, or a probability is NaN. A set
+    /// with a single class is fine: the rates that need the missing class are "not defined" and
+    /// there is no ROC curve or AUC.
+    pub fn compute(probabilities: &[f32], labels: &[Label], threshold: Threshold) -> Result<Self> {
         Self::compute_with_resamples(
             probabilities,
             labels,
             threshold,
-            seed,
             DEFAULT_BOOTSTRAP_RESAMPLES,
         )
     }
@@ -377,9 +375,8 @@ impl BinaryMetrics {
     /// [`BinaryMetrics::compute`] with a chosen number of bootstrap resamples (at least 1).
     pub fn compute_with_resamples(
         probabilities: &[f32],
-        labels: &[u8],
-        threshold: f32,
-        seed: u64,
+        labels: &[Label],
+        threshold: Threshold,
         resamples: usize,
     ) -> Result<Self> {
         if probabilities.is_empty() && labels.is_empty() {
@@ -392,7 +389,8 @@ impl BinaryMetrics {
         let (roc, auc) = if c.positives() > 0 && c.negatives() > 0 {
             let roc = roc_curve(probabilities, labels)?;
             let value = auc_from_roc(&roc);
-            let (low, high) = bootstrap_auc_interval(probabilities, labels, resamples, seed)?;
+            let (low, high) =
+                bootstrap_auc_interval(probabilities, labels, resamples, BOOTSTRAP_SEED)?;
             (
                 roc,
                 Some(AucEstimate {
@@ -441,7 +439,7 @@ impl fmt::Display for BinaryMetrics {
             c.total(),
             c.positives(),
             c.negatives(),
-            self.threshold
+            self.threshold.value()
         )?;
         writeln!(
             f,
@@ -494,19 +492,13 @@ impl fmt::Display for BinaryMetrics {
     }
 }
 
-/// Checks lengths, labels and probabilities.
-fn validate(probabilities: &[f32], labels: &[u8]) -> Result<()> {
+/// Checks lengths and probabilities.
+fn validate(probabilities: &[f32], labels: &[Label]) -> Result<()> {
     if probabilities.len() != labels.len() {
         return Err(Error::InvalidInput(format!(
             "{} probabilities but {} labels",
             probabilities.len(),
             labels.len()
-        )));
-    }
-    if let Some(i) = labels.iter().position(|&y| y > 1) {
-        return Err(Error::InvalidInput(format!(
-            "label {} at index {i} is neither 0 (normal) nor 1 (hemorrhage)",
-            labels[i]
         )));
     }
     if let Some(i) = probabilities.iter().position(|p| p.is_nan()) {
@@ -529,9 +521,9 @@ struct ScoreGroups {
 }
 
 impl ScoreGroups {
-    fn new(probabilities: &[f32], labels: &[u8]) -> Result<Self> {
+    fn new(probabilities: &[f32], labels: &[Label]) -> Result<Self> {
         validate(probabilities, labels)?;
-        let positives = labels.iter().filter(|&&y| y == 1).count();
+        let positives = labels.iter().filter(|y| y.is_hemorrhage()).count();
         let negatives = labels.len() - positives;
         if positives == 0 || negatives == 0 {
             return Err(Error::InvalidInput(format!(
@@ -556,7 +548,7 @@ impl ScoreGroups {
                 groups.neg_counts.push(0);
             }
             let last = groups.scores.len() - 1;
-            if labels[i] == 1 {
+            if labels[i].is_hemorrhage() {
                 groups.pos_counts[last] += 1;
             } else {
                 groups.neg_counts[last] += 1;

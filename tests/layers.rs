@@ -2,7 +2,7 @@
 //!
 //! The references are written the obvious way (nested loops over every index) so that they are
 //! easy to check by eye; the layers under test use im2col + GEMM (and, for the first block's
-//! sizes, the direct kernels of `head_ct::kernels`) and recorded backward closures.
+//! sizes, the direct kernels of `head_ct::model::kernels`) and recorded backward closures.
 
 use dfdx::prelude::*;
 use head_ct::{
@@ -103,7 +103,7 @@ fn conv_kernel_matches_naive_reference_on_random_sizes() {
 fn conv_module_matches_naive_reference() {
     let dev = Cpu::seed_from_u64(11);
     let mut rng = StdRng::seed_from_u64(11);
-    let conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, 5>, f32>();
+    let conv = dev.build_module::<head_ct::model::layers::builders::Conv2D<3, 5>, f32>();
     for _ in 0..5 {
         let (b, h, w) = (
             rng.gen_range(1..4),
@@ -185,7 +185,7 @@ fn conv_gradients_match_finite_differences_with_the_direct_kernels() {
 fn check_conv_gradients<const I: usize, const O: usize>(b: usize, h: usize, w: usize, seed: u64) {
     let dev = Cpu::seed_from_u64(seed);
     let mut rng = StdRng::seed_from_u64(seed);
-    let conv = dev.build_module::<head_ct::layers::builders::Conv2D<I, O>, f32>();
+    let conv = dev.build_module::<head_ct::model::layers::builders::Conv2D<I, O>, f32>();
     // A nonzero bias so that the bias gradient is not trivially tested at zero.
     let mut conv = conv;
     conv.bias = dev.tensor_from_vec(random_vec(&mut rng, O), (Const::<O>,));
@@ -262,7 +262,7 @@ fn pool_gradients_match_finite_differences() {
 fn gradients_accumulate_when_an_input_is_used_twice() {
     let dev = Cpu::seed_from_u64(15);
     let conv: Conv2D<1, 2, f32, Cpu> =
-        dev.build_module::<head_ct::layers::builders::Conv2D<1, 2>, f32>();
+        dev.build_module::<head_ct::model::layers::builders::Conv2D<1, 2>, f32>();
     let x: Tensor<(usize, Const<1>, usize, usize), f32, Cpu> =
         dev.sample_normal_like(&(1, Const, 6, 6));
 
@@ -284,7 +284,7 @@ fn gradients_accumulate_when_an_input_is_used_twice() {
 #[test]
 fn glorot_initialisation_is_bounded_and_bias_is_zero() {
     let dev = Cpu::seed_from_u64(16);
-    let conv = dev.build_module::<head_ct::layers::builders::Conv2D<64, 128>, f32>();
+    let conv = dev.build_module::<head_ct::model::layers::builders::Conv2D<64, 128>, f32>();
     let limit = (6.0f32 / (64.0 * 9.0 + 128.0 * 9.0)).sqrt();
     let w = conv.weight.as_vec();
     assert!(w.iter().all(|v| v.abs() <= limit));
@@ -299,7 +299,7 @@ fn relu_matches_dfdx_relu() {
     let dev = Cpu::seed_from_u64(17);
     let x: Tensor<(usize, Const<3>, usize), f32, Cpu> = dev.sample_normal_like(&(70_000, Const, 2));
     let r: Tensor<(usize, Const<3>, usize), f32, Cpu> = dev.sample_normal_like(&(70_000, Const, 2));
-    let ours = head_ct::layers::ReLU.forward(x.leaky_trace());
+    let ours = head_ct::model::layers::ReLU.forward(x.leaky_trace());
     let theirs = dfdx::nn::modules::ReLU.forward(x.leaky_trace());
     assert_eq!(ours.as_vec(), theirs.as_vec());
     let g_ours = (ours * r.clone()).sum().backward().get(&x).as_vec();
@@ -316,7 +316,7 @@ fn nan_propagates_through_relu_and_pooling() {
         let mut v = vec![0.5f32, -1.0, 0.25, 2.0];
         v[at] = f32::NAN;
         let x = dev.tensor_from_vec(v, (1usize, 1usize, 2usize, 2usize));
-        let pooled = MaxPool2D.forward(head_ct::layers::ReLU.forward(x));
+        let pooled = MaxPool2D.forward(head_ct::model::layers::ReLU.forward(x));
         assert!(pooled.as_vec()[0].is_nan(), "NaN at {at} was lost");
     }
 }
@@ -326,7 +326,7 @@ fn nan_propagates_through_relu_and_pooling() {
 #[test]
 fn conv_without_input_gradient_keeps_the_weight_gradients() {
     let dev = Cpu::seed_from_u64(19);
-    let mut conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, 4>, f32>();
+    let mut conv = dev.build_module::<head_ct::model::layers::builders::Conv2D<3, 4>, f32>();
     let x: Tensor<(usize, Const<3>, usize, usize), f32, Cpu> =
         dev.sample_normal_like(&(2, Const, 9, 8));
     let run = |conv: &Conv2D<3, 4, f32, Cpu>| {
@@ -358,7 +358,7 @@ fn block_results<const I: usize, const O: usize>(
         let block = ConvBlock { conv: conv.clone() };
         block.forward(x.leaky_trace())
     } else {
-        (conv.clone(), head_ct::layers::ReLU, MaxPool2D).forward(x.leaky_trace())
+        (conv.clone(), head_ct::model::layers::ReLU, MaxPool2D).forward(x.leaky_trace())
     };
     let values = out.retaped::<NoneTape>().as_vec();
     let n = values.len();
@@ -401,7 +401,7 @@ fn block_equals_layers<const O: usize>(dev: &Cpu, sizes: &[(usize, usize, usize)
     let mut zeros_seen = 0;
     for &(batch, side_h, side_w) in sizes {
         for input_gradient in [true, false] {
-            let mut conv = dev.build_module::<head_ct::layers::builders::Conv2D<3, O>, f32>();
+            let mut conv = dev.build_module::<head_ct::model::layers::builders::Conv2D<3, O>, f32>();
             conv.input_gradient = input_gradient;
             // Some exact zeros and ties in the input, so that ReLU and pooling see them.
             let mut x: Tensor<(usize, Const<3>, usize, usize), f32, Cpu> =
@@ -432,7 +432,7 @@ fn block_equals_layers<const O: usize>(dev: &Cpu, sizes: &[(usize, usize, usize)
 #[test]
 fn nan_propagates_through_the_fused_block() {
     let dev = Cpu::seed_from_u64(23);
-    let block = dev.build_module::<head_ct::layers::builders::ConvBlock<1, 2>, f32>();
+    let block = dev.build_module::<head_ct::model::layers::builders::ConvBlock<1, 2>, f32>();
     let mut v = vec![0.5f32; 16];
     v[5] = f32::NAN;
     let x: Tensor<(usize, Const<1>, usize, usize), f32, Cpu> =

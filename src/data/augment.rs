@@ -10,11 +10,11 @@
 
 use rand::Rng;
 
-use super::IMAGE_LEN;
+use crate::model::IMAGE_LEN;
 use crate::model::{CHANNELS, IMAGE_SIZE};
 
 /// Augmentation ranges; all zero / false means no augmentation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Augmentation {
     /// Rotation in degrees, drawn uniformly in `[-rotation_range, rotation_range]`.
     pub rotation_range: f32,

@@ -9,8 +9,13 @@ use std::{
 use image::{imageops::FilterType, ColorType, DynamicImage, ImageReader};
 use rayon::prelude::*;
 
-use super::{has_image_extension, is_system_junk, ImageSet, Sample, IMAGE_LEN, POSITIVE_CLASS};
-use crate::{error::Result, model::IMAGE_SIZE, Error};
+use super::{has_image_extension, is_system_junk, ImageSet, Sample, POSITIVE_CLASS};
+use crate::{
+    error::Result,
+    labels::Label,
+    model::{IMAGE_LEN, IMAGE_SIZE},
+    Error,
+};
 
 /// The resampling filter used to bring every image to 150x150: **Triangle** (bilinear with a
 /// support that widens with the downscaling factor, i.e. an area-averaging, anti-aliased
@@ -120,7 +125,7 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
                 format!("class folder `{name}` holds no images"),
             ));
         }
-        let label = u8::from(name == POSITIVE_CLASS);
+        let label = Label::of_class_folder(name);
         samples.extend(files.into_iter().map(|path| Sample {
             path,
             label: Some(label),

@@ -12,10 +12,12 @@
 //! - [`phantoms`]: synthetic head-CT slices (with lesion masks), the default when there is no
 //!   real data.
 //! - [`augment`]: `ImageDataGenerator`-style augmentation, off by default.
+//! - [`source`]: which data a program gets when it asks for "whatever is here": a named folder,
+//!   `HEAD_CT_DATA`, `data/head_ct_slices`, or the phantoms, and a sentence that says which.
 //!
 //! # Labels
-//! The learned label is **1 = hemorrhage** whatever the folder names sort to: a labelled folder
-//! must hold exactly two class folders, one of them named [`POSITIVE_CLASS`].
+//! The learned label is [`Label::Hemorrhage`] (target 1) whatever the folder names sort to: a
+//! labelled folder must hold exactly two class folders, one of them named [`POSITIVE_CLASS`].
 //!
 //! # What counts as an image; junk files
 //! Files ending in `.png`, `.jpg`, `.jpeg`, `.bmp`, `.tif` or `.tiff` (any case) are images.
@@ -25,10 +27,10 @@
 //! nothing is skipped without saying so.
 
 pub mod augment;
-pub mod lesson;
 mod load;
 pub mod phantoms;
 pub mod prepare;
+pub mod source;
 
 use std::path::{Path, PathBuf};
 
@@ -38,33 +40,33 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::{
     error::Result,
-    layers::CachedBuf,
-    model::{Column, ImageBatch, CHANNELS, IMAGE_SIZE},
+    labels::Label,
+    model::layers::CachedBuf,
+    model::{Column, ImageBatch, CHANNELS, IMAGE_LEN, IMAGE_SIZE},
     Error,
 };
 
 pub use augment::Augmentation;
-pub use lesson::{find_lesson_data, LessonData};
 pub use load::{
     load_image_file, load_image_files, load_image_folder, MIN_IMAGE_SIDE, RESIZE_FILTER,
 };
+pub use source::{find_lesson_data, load_data, DataSource, FoundData, DEFAULT_DATA_DIR};
 
-/// The positive class: label 1, the class whose probability the model outputs.
-pub const POSITIVE_CLASS: &str = "hemorrhage";
-/// The negative class name that [`prepare`] and [`phantoms`] write (label 0). Loaded folders may
-/// call their negative class anything.
-pub const NEGATIVE_CLASS: &str = "normal";
-/// Floats per image: `3 x 150 x 150`, channel-major (CHW).
-pub const IMAGE_LEN: usize = CHANNELS * IMAGE_SIZE * IMAGE_SIZE;
+/// The positive class's folder name: [`Label::Hemorrhage`], the class whose probability the
+/// model outputs.
+pub const POSITIVE_CLASS: &str = Label::Hemorrhage.name();
+/// The negative class's folder name that [`prepare`] and [`phantoms`] write
+/// ([`Label::Normal`]). Loaded folders may call their negative class anything.
+pub const NEGATIVE_CLASS: &str = Label::Normal.name();
 /// File extensions (lower case) read as images.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
 
-/// One image of a set: where it came from and its label (1 = hemorrhage, 0 = the other class,
-/// `None` = unlabelled, e.g. loose files in `test/`).
+/// One image of a set: where it came from and its label (`None` = unlabelled, e.g. loose files
+/// in `test/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sample {
     pub path: PathBuf,
-    pub label: Option<u8>,
+    pub label: Option<Label>,
 }
 
 /// A decoded set of images, all in memory: `len()` images of `3 x 150 x 150` floats in `[0, 1]`,
@@ -83,7 +85,7 @@ pub struct ImageSet {
 pub struct Batch {
     /// `(batch, 3, 150, 150)`, values in `[0, 1]`.
     pub images: ImageBatch,
-    /// `(batch, 1)`: 1.0 for hemorrhage, 0.0 for the other class, **NaN for an unlabelled
+    /// `(batch, 1)`: [`Label::target`] (1.0 for hemorrhage, 0.0 for the other class), **NaN for an unlabelled
     /// image** (so training on unlabelled data fails loudly with a non-finite loss).
     pub labels: Column,
     /// The indices into the [`ImageSet`] of the images in this batch, in batch order.
@@ -135,9 +137,22 @@ impl ImageSet {
         &self.pixels
     }
 
-    /// The label of every image (1 = hemorrhage), in order.
-    pub fn labels(&self) -> Vec<Option<u8>> {
+    /// The label of every image, in order.
+    pub fn labels(&self) -> Vec<Option<Label>> {
         self.samples.iter().map(|s| s.label).collect()
+    }
+
+    /// The labels of a labelled set, in order; an error naming the first unlabelled image.
+    pub fn known_labels(&self) -> Result<Vec<Label>> {
+        self.samples
+            .iter()
+            .map(|s| {
+                s.label.ok_or_else(|| Error::Data {
+                    path: s.path.clone(),
+                    message: "image has no label (no class folder)".into(),
+                })
+            })
+            .collect()
     }
 
     /// True when every image has a label.
@@ -151,7 +166,7 @@ impl ImageSet {
         let label = self.samples[i].label?;
         self.class_names
             .iter()
-            .find(|name| u8::from(name.as_str() == POSITIVE_CLASS) == label)
+            .find(|name| Label::of_class_folder(name) == label)
             .map(String::as_str)
     }
 
@@ -172,7 +187,7 @@ impl ImageSet {
         self.class_names
             .iter()
             .map(|name| {
-                let label = u8::from(name == POSITIVE_CLASS);
+                let label = Label::of_class_folder(name);
                 let n = self
                     .samples
                     .iter()
@@ -223,7 +238,7 @@ impl ImageSet {
         let n = indices.len();
         let mut labels = CachedBuf::zeros(dev, n).expect("allocation");
         for (label, &i) in labels.iter_mut().zip(indices) {
-            *label = self.samples[i].label.map_or(f32::NAN, f32::from);
+            *label = self.samples[i].label.map_or(f32::NAN, Label::target);
         }
         let images = data
             .into_tensor((
@@ -286,15 +301,6 @@ pub struct SeedData {
     pub test: Option<ImageSet>,
 }
 
-/// Where [`load_default`] got its data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataSource {
-    /// A seed-layout folder on disk.
-    Folder(PathBuf),
-    /// Built-in synthetic phantoms (no folder at the given path).
-    Phantoms { seed: u64 },
-}
-
 /// Loads the seed project's layout: `root/train/<class>/`, `root/validate/<class>/` (both
 /// required, labelled, with the same two class names) and, if present, `root/test/` (class
 /// folders or loose files).
@@ -351,23 +357,6 @@ fn load_labelled_split(dir: &Path) -> Result<ImageSet> {
         });
     }
     Ok(set)
-}
-
-/// The program's default data: the seed layout at `root` if that folder exists (any error in it
-/// is returned, never papered over), else synthetic phantoms from `seed`
-/// ([`phantoms::phantom_seed_data`]).
-pub fn load_default(root: &Path, seed: u64) -> Result<(SeedData, DataSource)> {
-    if root.exists() {
-        Ok((
-            load_seed_layout(root)?,
-            DataSource::Folder(root.to_path_buf()),
-        ))
-    } else {
-        Ok((
-            phantoms::phantom_seed_data(seed),
-            DataSource::Phantoms { seed },
-        ))
-    }
 }
 
 /// True for a file or folder name that loaders skip silently: hidden entries and the Windows

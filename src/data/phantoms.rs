@@ -30,9 +30,14 @@ use rayon::prelude::*;
 
 use super::{
     prepare::{self, ClassCount, SplitCounts},
-    ImageSet, Sample, SeedData, IMAGE_LEN, NEGATIVE_CLASS, POSITIVE_CLASS,
+    ImageSet, Sample, SeedData, NEGATIVE_CLASS, POSITIVE_CLASS,
 };
-use crate::{error::Result, model::IMAGE_SIZE, Error};
+use crate::{
+    error::Result,
+    labels::Label,
+    model::{IMAGE_LEN, IMAGE_SIZE},
+    Error,
+};
 
 const N: usize = IMAGE_SIZE;
 const PLANE: usize = N * N;
@@ -349,7 +354,7 @@ fn split_index(split: &str) -> u64 {
 /// as an [`ImageSet`] with classes `["hemorrhage", "normal"]` and sample paths
 /// `split/class/phantom_NNN.png` (where [`write_phantom_layout`] puts them).
 pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> PhantomSet {
-    let jobs: Vec<(u8, usize)> = [1u8, 0]
+    let jobs: Vec<(Label, usize)> = Label::POSITIVE_FIRST
         .iter()
         .flat_map(|&l| (0..per_class).map(move |i| (l, i)))
         .collect();
@@ -359,8 +364,8 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
         .map(|&(label, i)| {
             render_phantom(
                 seed,
-                (s << 40) | (u64::from(label) << 32) | i as u64,
-                label == 1,
+                (s << 40) | (u64::from(label.flag()) << 32) | i as u64,
+                label.is_hemorrhage(),
             )
         })
         .collect();
@@ -371,14 +376,9 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
         for _ in 0..3 {
             pixels.extend_from_slice(&p.gray);
         }
-        let class = if label == 1 {
-            POSITIVE_CLASS
-        } else {
-            NEGATIVE_CLASS
-        };
         samples.push(Sample {
             path: PathBuf::from(split)
-                .join(class)
+                .join(label.name())
                 .join(format!("phantom_{i:03}.png")),
             label: Some(label),
         });
@@ -452,7 +452,7 @@ pub fn write_phantom_layout(
                     message: format!("cannot encode PNG: {e}"),
                 })?;
             prepare::write_atomically(&dest, &png)?;
-            if s.label == Some(1) {
+            if s.label == Some(Label::Hemorrhage) {
                 total.hemorrhage += 1;
             } else {
                 total.normal += 1;

@@ -20,8 +20,8 @@ use std::{
 use rand::{seq::SliceRandom, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{has_image_extension, is_system_junk, NEGATIVE_CLASS, POSITIVE_CLASS};
-use crate::{error::Result, Error};
+use super::{has_image_extension, is_system_junk};
+use crate::{error::Result, labels::Label, Error};
 
 /// Images per class in each split (the same count for both classes: the split is stratified).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +88,8 @@ pub struct PrepareReport {
 pub struct LabelRow {
     /// The id as written (e.g. `000`).
     pub id: String,
-    /// 1 = hemorrhage, 0 = normal.
-    pub label: u8,
+    /// The 0/1 of the file: 1 = hemorrhage, 0 = normal.
+    pub label: Label,
     /// 1-based line number in the file.
     pub line: usize,
 }
@@ -137,7 +137,7 @@ pub fn read_labels_csv(path: &Path) -> Result<Vec<LabelRow>> {
             header_seen = true;
             let ok = fields.len() == 2
                 && fields[0].eq_ignore_ascii_case("id")
-                && fields[1].eq_ignore_ascii_case(POSITIVE_CLASS);
+                && fields[1].eq_ignore_ascii_case(Label::Hemorrhage.name());
             if !ok {
                 return Err(err(
                     line,
@@ -160,8 +160,8 @@ pub fn read_labels_csv(path: &Path) -> Result<Vec<LabelRow>> {
             return Err(err(line, format!("missing id in `{raw}`")));
         }
         let label = match value {
-            "0" => 0,
-            "1" => 1,
+            "0" => Label::Normal,
+            "1" => Label::Hemorrhage,
             other => {
                 return Err(err(
                     line,
@@ -202,10 +202,9 @@ pub fn kaggle_image_dir(source: &Path) -> PathBuf {
     }
 }
 
-/// The labelled images of a Kaggle-style folder, in `labels.csv` order: `(image file, label)`
-/// with 1 = hemorrhage. The same strict checks as [`prepare_kaggle`] (every row has exactly one
+/// The labelled images of a Kaggle-style folder, in `labels.csv` order: `(image file, label)`. The same strict checks as [`prepare_kaggle`] (every row has exactly one
 /// image and every image a row); nothing is copied. Cross-validation reads its pool this way.
-pub fn kaggle_labelled_files(source: &Path) -> Result<Vec<(PathBuf, u8)>> {
+pub fn kaggle_labelled_files(source: &Path) -> Result<Vec<(PathBuf, Label)>> {
     Ok(match_images(source)?
         .into_iter()
         .map(|it| (it.file, it.label))
@@ -216,7 +215,7 @@ pub fn kaggle_labelled_files(source: &Path) -> Result<Vec<(PathBuf, u8)>> {
 #[derive(Debug, Clone)]
 struct Item {
     id: String,
-    label: u8,
+    label: Label,
     file: PathBuf,
 }
 
@@ -346,13 +345,9 @@ pub fn prepare_kaggle(
         test: ClassCount::default(),
         unused: ClassCount::default(),
     };
-    for label in [1u8, 0] {
+    for label in Label::POSITIVE_FIRST {
         let mut class: Vec<&Item> = items.iter().filter(|it| it.label == label).collect();
-        let name = if label == 1 {
-            POSITIVE_CLASS
-        } else {
-            NEGATIVE_CLASS
-        };
+        let name = label.name();
         if class.len() < need {
             return Err(Error::Data {
                 path: source.join("labels.csv"),
@@ -370,7 +365,7 @@ pub fn prepare_kaggle(
             (id_key(&a.id).len(), id_key(&a.id)).cmp(&(id_key(&b.id).len(), id_key(&b.id)))
         });
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        rng.set_stream(u64::from(label));
+        rng.set_stream(u64::from(label.flag()));
         class.shuffle(&mut rng);
         let bounds = [counts.train, counts.validate, counts.test];
         let mut start = 0;
@@ -395,7 +390,7 @@ pub fn prepare_kaggle(
         if n == 0 {
             continue;
         }
-        for class in [POSITIVE_CLASS, NEGATIVE_CLASS] {
+        for class in Label::POSITIVE_FIRST.map(Label::name) {
             let dir = target.join(name).join(class);
             fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
         }
@@ -409,24 +404,25 @@ pub fn prepare_kaggle(
         ))
     });
     for (split, it) in &assigned {
-        let class = if it.label == 1 {
-            POSITIVE_CLASS
-        } else {
-            NEGATIVE_CLASS
-        };
+        let class = it.label.name();
         let dest = target
             .join(SPLITS[*split])
             .join(class)
             .join(it.file.file_name().unwrap());
         copy_atomically(&it.file, &dest)?;
-        manifest.push_str(&format!("{},{},{}\n", it.id, it.label, SPLITS[*split]));
+        manifest.push_str(&format!(
+            "{},{},{}\n",
+            it.id,
+            it.label.flag(),
+            SPLITS[*split]
+        ));
     }
     write_atomically(&report.manifest, manifest.as_bytes())?;
     Ok(report)
 }
 
-fn class_slot(c: &mut ClassCount, label: u8) -> &mut usize {
-    if label == 1 {
+fn class_slot(c: &mut ClassCount, label: Label) -> &mut usize {
+    if label.is_hemorrhage() {
         &mut c.hemorrhage
     } else {
         &mut c.normal

@@ -7,8 +7,9 @@ use plotters::{
 
 use super::{bold, colors, empty_state, render, text, Area, Figure, OrPlot, FONT};
 use crate::{
-    history::History,
+    labels::Label,
     metrics::{BinaryMetrics, ConfusionMatrix, RocPoint},
+    training::History,
     Error, Result,
 };
 
@@ -167,7 +168,7 @@ pub fn confusion_matrix_figure(matrix: &ConfusionMatrix) -> Result<Figure> {
             bold(18.0, colors::GREY).pos(centre),
         ))
         .or_plot()?;
-        for (k, name) in ["hemorrhage", "normal"].iter().enumerate() {
+        for (k, name) in Label::POSITIVE_FIRST.map(Label::name).iter().enumerate() {
             root.draw(&Text::new(
                 format!("called {name}"),
                 (x0 + cell_w / 2 + k as i32 * cell_w, 108),

@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 
 use super::{bold, colors, render, text, Figure, OrPlot, FONT};
-use crate::{crossval::CrossValReport, Error, Result};
+use crate::{experiments::CrossValReport, Error, Result};
 
 /// Fold colours (they repeat after ten folds).
 const FOLD_COLORS: [RGBColor; 10] = [

@@ -9,12 +9,10 @@ use super::{bold, colors, empty_state, render, text, Area, Figure, OrPlot};
 use crate::{
     data::ImageSet,
     inference::Prediction,
-    model::{CHANNELS, IMAGE_SIZE},
+    labels::{Label, Threshold, Verdict},
+    model::{CHANNELS, IMAGE_LEN, IMAGE_SIZE},
     Error, Result,
 };
-
-/// Floats in one image: 3 × 150 × 150.
-const IMAGE_LEN: usize = CHANNELS * IMAGE_SIZE * IMAGE_SIZE;
 /// Target figure width.
 const TARGET_WIDTH: u32 = 960;
 /// Columns of [`predictions_grid`].
@@ -60,7 +58,7 @@ pub fn sample_grid(images: &[&[f32]], captions: &[String], columns: usize) -> Re
 /// with their class and file name, four across. An unlabelled set shows its first images.
 pub fn class_samples(set: &ImageSet, per_class: usize) -> Result<Figure> {
     let picked: Vec<usize> = if set.is_labelled() {
-        [1u8, 0]
+        Label::POSITIVE_FIRST
             .iter()
             .flat_map(|&class| {
                 (0..set.len())
@@ -103,10 +101,10 @@ pub fn predictions_figure(predictions: &[Prediction], set: &ImageSet) -> Result<
     let shown = predictions.len().min(16);
     let images: Vec<&[f32]> = (0..shown).map(|i| set.image(i)).collect();
     let probabilities: Vec<f32> = predictions[..shown].iter().map(|p| p.probability).collect();
-    let truths: Option<Vec<u8>> = predictions[..shown].iter().map(|p| p.truth).collect();
+    let truths: Option<Vec<Label>> = predictions[..shown].iter().map(|p| p.truth).collect();
     let threshold = predictions
         .first()
-        .map_or(crate::inference::DEFAULT_THRESHOLD, |p| p.threshold);
+        .map_or(Threshold::DEFAULT, |p| p.threshold);
     predictions_grid(&images, &probabilities, truths.as_deref(), threshold)
 }
 
@@ -163,53 +161,20 @@ pub fn feature_maps(maps: &[f32], channels: usize, side: usize, title: &str) -> 
     grid(&cells, 8, title, Some(&subtitle))
 }
 
-/// What a prediction was, when the truth is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Hemorrhage called hemorrhage, or normal called normal.
-    Correct,
-    /// A hemorrhage called normal (false negative).
-    Missed,
-    /// A normal image called hemorrhage (false positive).
-    FalseAlarm,
-}
-
-impl Verdict {
-    /// The verdict for a call (`predicted_hemorrhage`) against the truth (`label`, 1 =
-    /// hemorrhage).
-    pub fn of(predicted_hemorrhage: bool, label: u8) -> Self {
-        match (predicted_hemorrhage, label == 1) {
-            (true, true) | (false, false) => Verdict::Correct,
-            (false, true) => Verdict::Missed,
-            (true, false) => Verdict::FalseAlarm,
-        }
-    }
-
-    /// "correct", "missed" or "false alarm".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Correct => "correct",
-            Verdict::Missed => "missed",
-            Verdict::FalseAlarm => "false alarm",
-        }
-    }
-}
-
 /// A grid of CT slices with the model's call under each: `"hemorrhage 0.92 — correct"`,
 /// `"normal 0.31 — missed"`, `"hemorrhage 0.71 — false alarm"`. The number is always the
-/// probability of **hemorrhage**; an image is called hemorrhage when it is `>= threshold`.
+/// probability of **hemorrhage**; the call is [`Threshold::call`].
 ///
-/// With `truths` (labels, 1 = hemorrhage) each image gets a green (correct) or red (wrong)
-/// border and the title counts the mistakes; without, captions give only the call. Four columns;
-/// with no images the figure says so.
+/// With `truths` each image gets a green (correct) or red (wrong) border and the title counts
+/// the mistakes; without, captions give only the call. Four columns; with no images the figure
+/// says so.
 ///
-/// Errors if the lengths differ, an image has the wrong length, a label is not 0 or 1, or the
-/// threshold is NaN.
+/// Errors if the lengths differ or an image has the wrong length.
 pub fn predictions_grid(
     images: &[&[f32]],
     probabilities: &[f32],
-    truths: Option<&[u8]>,
-    threshold: f32,
+    truths: Option<&[Label]>,
+    threshold: Threshold,
 ) -> Result<Figure> {
     if probabilities.len() != images.len() {
         return Err(Error::InvalidInput(format!(
@@ -226,15 +191,6 @@ pub fn predictions_grid(
                 labels.len()
             )));
         }
-        if let Some(i) = labels.iter().position(|&y| y > 1) {
-            return Err(Error::InvalidInput(format!(
-                "label {} at index {i} is neither 0 (normal) nor 1 (hemorrhage)",
-                labels[i]
-            )));
-        }
-    }
-    if threshold.is_nan() {
-        return Err(Error::InvalidInput("the threshold is NaN".into()));
     }
     let mut counts = [0usize; 3];
     let cells: Vec<Cell> = images
@@ -242,8 +198,8 @@ pub fn predictions_grid(
         .zip(probabilities)
         .enumerate()
         .map(|(i, (image, &p))| {
-            let called = p >= threshold;
-            let call = if called { "hemorrhage" } else { "normal" };
+            let called = threshold.call(p);
+            let call = called.name();
             let shown = if p.is_nan() {
                 "?".to_string()
             } else {

@@ -6,15 +6,15 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{bold, colors, empty_state, render, text, Figure, OrPlot, Verdict};
+use super::{bold, colors, empty_state, render, text, Figure, OrPlot};
 use crate::{
     explain::HeatMap,
-    model::{CHANNELS, IMAGE_SIZE},
+    labels::{Label, Threshold, Verdict},
+    model::{CHANNELS, IMAGE_LEN, IMAGE_SIZE},
     Error, Result,
 };
 
 const N: usize = IMAGE_SIZE;
-const IMAGE_LEN: usize = CHANNELS * N * N;
 /// Side of one drawn panel, in pixels (the 150x150 slice scaled 2x).
 const PANEL: u32 = 300;
 /// Width kept for the colour bar and its labels.
@@ -51,13 +51,12 @@ pub fn turbo(v: f32) -> RGBColor {
 pub fn explanation_title(
     name: &str,
     probability: f32,
-    truth: Option<u8>,
-    threshold: f32,
+    truth: Option<Label>,
+    threshold: Threshold,
 ) -> String {
-    let called = probability >= threshold;
+    let called = threshold.call(probability);
     let mut title = format!(
-        "{name} — called {} (probability of hemorrhage {probability:.2})",
-        if called { "hemorrhage" } else { "normal" }
+        "{name} — called {called} (probability of hemorrhage {probability:.2})"
     );
     if let Some(label) = truth {
         title.push_str(" — ");
@@ -68,22 +67,21 @@ pub fn explanation_title(
 
 /// One CT slice, then each heat map laid over it, side by side, with a colour bar; the title
 /// names the image, the model's call and its probability of hemorrhage (from the first map),
-/// and the verdict when `truth` (1 = hemorrhage, 0 = normal) is given.
+/// and the verdict when `truth` is given.
 ///
 /// `image` is `3 × 150 × 150` CHW floats in `[0, 1]`; maps are 150x150. With no map, the slice
 /// is shown alone.
 ///
-/// Errors if the image or a map has the wrong size, or a label is not 0 or 1.
+/// Errors if the image or a map has the wrong size.
 pub fn explanation_figure(
     image: &[f32],
     maps: &[&HeatMap],
     name: &str,
-    truth: Option<u8>,
-    threshold: f32,
+    truth: Option<Label>,
+    threshold: Threshold,
 ) -> Result<Figure> {
     check_image(image, 0)?;
     check_maps(maps)?;
-    check_truth(truth)?;
     let panels = 1 + maps.len() as u32;
     let (margin, gap, header, caption) = (16u32, 12u32, 78u32, 34u32);
     let width = 2 * margin + panels * PANEL + (panels - 1) * gap + LEGEND;
@@ -237,15 +235,6 @@ fn check_maps(maps: &[&HeatMap]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn check_truth(truth: Option<u8>) -> Result<()> {
-    match truth {
-        Some(label) if label > 1 => Err(Error::InvalidInput(format!(
-            "label {label} is neither 0 (normal) nor 1 (hemorrhage)"
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// Labels beside the colour bar at `(x, y)`, `height` tall: 1 at the top, 0 at the bottom.

@@ -7,7 +7,7 @@
 //! expression of a cell, or call [`Figure::evcxr_display`].
 //!
 //! ```no_run
-//! use head_ct::{history::History, plots};
+//! use head_ct::{plots, training::History};
 //!
 //! let history = History {
 //!     loss: vec![0.69, 0.52, 0.41],
@@ -49,7 +49,7 @@ use crate::{Error, Result};
 pub use charts::{confusion_matrix_figure, roc_figure, roc_figure_from_metrics, training_curves};
 pub use crossval::crossval_roc_figure;
 pub use grids::{
-    class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid, Verdict,
+    class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid,
 };
 pub use heatmap::{explanation_figure, explanation_title, heatmap_grid, turbo};
 

@@ -1,7 +1,7 @@
 // The last convolution block gives 128 x 2 x 2 = 512 features, but the Dense layer after
 // Flatten was written for 500. The compiler refuses the model.
 use head_ct::dfdx::prelude::*;
-use head_ct::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D};
+use head_ct::model::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D};
 
 type ConvBlock<const I: usize, const O: usize> = (Conv2D<I, O>, ReLU, MaxPool2D);
 type WrongNet = (

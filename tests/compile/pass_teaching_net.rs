@@ -1,6 +1,6 @@
 // The teaching net written out in full compiles, and its output type is one logit per image.
 use head_ct::dfdx::prelude::*;
-use head_ct::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D};
+use head_ct::model::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D};
 
 type ConvBlock<const I: usize, const O: usize> = (Conv2D<I, O>, ReLU, MaxPool2D);
 type Net = (

@@ -10,7 +10,7 @@ use dfdx::{
 use rayon::prelude::*;
 
 use super::{to_contiguous_vec, CachedBuf};
-use crate::kernels::relu;
+use crate::model::kernels::relu;
 
 /// Elements per parallel work item: large enough to amortise scheduling, small enough to split
 /// the smallest feature maps of a batch over two cores.

@@ -1,12 +1,13 @@
-//! How training reports itself while it runs: a progress bar on a terminal, one plain line per
-//! epoch everywhere else (CI logs, notebooks, files).
+//! How training reports itself while it runs: one observer trait for a single fit and for the
+//! experiments that train several models; a progress bar on a terminal, one plain line per
+//! epoch everywhere else (CI logs, notebooks, files), or one line per model.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::training::BatchStats;
+use super::step::BatchStats;
 
 /// What one finished epoch gave, for reporting.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,23 +39,40 @@ impl EpochSummary {
     }
 }
 
-/// Receives training events. Implement it to log, plot live, or stop nothing at all.
-pub trait FitObserver {
+/// Receives training events: of one fit (batches, epochs) and, in experiments that train
+/// several models (cross-validation folds, the seed spread), of each model as it starts and
+/// ends. Every method does nothing by default: implement the ones you need.
+pub trait Observer {
     /// After each training batch of epoch `epoch` (1-based): `batch` of `batches` (1-based).
     fn batch_end(&mut self, _epoch: usize, _batch: usize, _batches: usize, _stats: &BatchStats) {}
     /// After each epoch, once validation is done.
     fn epoch_end(&mut self, _summary: &EpochSummary) {}
+    /// Before model `index` (1-based) of `count` trains with `seed`.
+    fn model_start(&mut self, _index: usize, _count: usize, _seed: u64) {}
+    /// After a model has been trained and scored: `line` is its one-line result, such as
+    /// `fold 2/5 (seed 1002): ... accuracy 0.85 ...` or `seed 3: val accuracy 0.84, ...`.
+    fn model_end(&mut self, _line: &str) {}
 }
 
 /// Reports nothing.
 #[derive(Debug, Default)]
 pub struct Silent;
-impl FitObserver for Silent {}
+impl Observer for Silent {}
+
+/// Prints one line per trained model and nothing per epoch: what the command line and the
+/// notebooks want for experiments that train several models.
+#[derive(Debug, Default)]
+pub struct ModelLines;
+impl Observer for ModelLines {
+    fn model_end(&mut self, line: &str) {
+        println!("{line}");
+    }
+}
 
 /// Prints one line per epoch to standard output (what CI logs and notebooks want).
 #[derive(Debug, Default)]
 pub struct EpochLines;
-impl FitObserver for EpochLines {
+impl Observer for EpochLines {
     fn epoch_end(&mut self, summary: &EpochSummary) {
         println!("{}", summary.line());
     }
@@ -78,7 +96,7 @@ impl Default for TerminalProgress {
     }
 }
 
-impl FitObserver for TerminalProgress {
+impl Observer for TerminalProgress {
     fn batch_end(&mut self, epoch: usize, batch: usize, batches: usize, stats: &BatchStats) {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(batches as u64);
@@ -105,7 +123,7 @@ impl FitObserver for TerminalProgress {
 }
 
 /// A progress bar when standard error is a terminal, plain epoch lines otherwise.
-pub fn auto_observer() -> Box<dyn FitObserver> {
+pub fn auto_observer() -> Box<dyn Observer> {
     if std::io::stderr().is_terminal() {
         Box::new(TerminalProgress::new())
     } else {

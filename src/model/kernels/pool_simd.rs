@@ -99,7 +99,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::{pool_row_pair, pool_windows};
+    use crate::model::kernels::{pool_row_pair, pool_windows};
 
     /// The vector path against the scalar loop, bit for bit (values and winners), on values
     /// with many ties, negative values, zeros of both signs and NaNs, with and without ReLU.

@@ -2,7 +2,7 @@
 //!
 //! dfdx 0.13 keeps its own convolution and pooling behind the `nightly` feature, which no longer
 //! builds, so [`Conv2D`] and [`MaxPool2D`] are written here on top of dfdx's public tape API:
-//! each forward pass runs our kernels ([`crate::kernels`]) and records one backward closure on
+//! each forward pass runs our kernels ([`crate::model::kernels`]) and records one backward closure on
 //! the tape. [`Flatten`], [`Dense`] and a fast [`ReLU`] complete the Keras layer set.
 //! [`ConvBlock`] computes Conv2D + ReLU + MaxPool2D in one pass, with the same results, for
 //! speed: the teaching net is built from it.

@@ -11,8 +11,8 @@ use rand_distr::Uniform;
 use std::sync::Arc;
 
 use super::{check_runtime_side, glorot_uniform_limit, to_contiguous_vec, CachedBuf};
-use crate::kernels::{conv3x3_backward, conv3x3_forward, ConvDims, KERNEL};
-use crate::shapes::ConvSide;
+use crate::model::kernels::{conv3x3_backward, conv3x3_forward, ConvDims, KERNEL};
+use crate::model::shapes::ConvSide;
 
 /// Builder types, used in model type definitions: `builder::Conv2D<3, 16>`.
 pub mod builder {

@@ -6,23 +6,23 @@
 //! seed and reports each metric's mean, standard deviation, minimum and maximum ([`Spread`]).
 //!
 //! ```no_run
-//! use head_ct::{crossval::RunLines, data::phantoms::phantom_seed_data, seeds::*, training::FitConfig};
+//! use head_ct::{data::phantoms::phantom_seed_data, experiments::seed_spread};
+//! use head_ct::training::{observer::ModelLines, Recipe};
 //!
 //! let data = phantom_seed_data(1);
-//! let fit = FitConfig { epochs: 3, ..FitConfig::default() };
-//! let report = seed_spread(&data.train, &data.validate, &[1, 2, 3], &fit, 0.5, &mut RunLines)?;
+//! let recipe = Recipe { epochs: 3, ..Recipe::TEACHING };
+//! let report = seed_spread(&data.train, &data.validate, &[1, 2, 3], &recipe, &mut ModelLines)?;
 //! println!("{}", report.table());
 //! # Ok::<(), head_ct::Error>(())
 //! ```
 
 use std::{fmt::Write as _, path::Path, time::Duration, time::Instant};
 
+use super::Spread;
 use crate::{
-    crossval::{labels_of, train_and_evaluate, RunLines, Spread},
     data::ImageSet,
     metrics::BinaryMetrics,
-    progress::{FitObserver, Silent},
-    training::FitConfig,
+    training::{evaluate_set, observer::Observer, train_model, Recipe},
     Error, Result,
 };
 
@@ -176,54 +176,38 @@ impl SeedSpreadReport {
     }
 }
 
-/// Hears about each seed's run as it starts and ends, and (as a [`FitObserver`]) about every
-/// epoch.
-pub trait SeedObserver: FitObserver {
-    /// Before run `index` (1-based) of `count`, with seed `seed`, trains.
-    fn seed_start(&mut self, _index: usize, _count: usize, _seed: u64) {}
-    /// After a run has been evaluated.
-    fn seed_end(&mut self, _run: &SeedRun) {}
-}
-
-impl SeedObserver for Silent {}
-
-impl SeedObserver for RunLines {
-    fn seed_end(&mut self, run: &SeedRun) {
-        println!("{}", run.line());
-    }
-}
-
-/// Trains a fresh teaching net on `train` once per seed in `seeds` (the seed replaces
-/// `fit.seed`: weights, batch order, augmentation), evaluates it on `validate` after the last
-/// epoch at `threshold`, and reports every run. The AUC's bootstrap interval is not needed here,
-/// so the metrics use a single resample.
+/// Trains a fresh teaching model on `train` once per seed in `seeds` with
+/// [`train_model`] (the seed sets the weights, batch order and augmentation), evaluates it on
+/// `validate` after the last epoch at the recipe's threshold, and reports every run (one line
+/// each through `observer`). The AUC's bootstrap interval is not needed here, so the metrics use
+/// a single resample.
 ///
 /// Errors if `seeds` is empty or `validate` is unlabelled, and as training does.
 pub fn seed_spread(
     train: &ImageSet,
     validate: &ImageSet,
     seeds: &[u64],
-    fit: &FitConfig,
-    threshold: f32,
-    observer: &mut dyn SeedObserver,
+    recipe: &Recipe,
+    observer: &mut dyn Observer,
 ) -> Result<SeedSpreadReport> {
     if seeds.is_empty() {
         return Err(Error::InvalidInput("no seeds given".into()));
     }
-    let labels = labels_of(validate)?;
+    let labels = validate.known_labels()?;
     let mut runs = Vec::with_capacity(seeds.len());
     for (i, &seed) in seeds.iter().enumerate() {
         let started = Instant::now();
-        observer.seed_start(i + 1, seeds.len(), seed);
-        let config = FitConfig { seed, ..*fit };
-        let (history, eval) = train_and_evaluate(train, validate, validate, &config, observer)?;
-        let m = BinaryMetrics::compute_with_resamples(
-            &eval.probabilities,
-            &labels,
-            threshold,
-            seed,
-            1,
-        )?;
+        observer.model_start(i + 1, seeds.len(), seed);
+        let trained = train_model(train, validate, recipe, seed, observer)?;
+        let eval = evaluate_set(&trained.model, &trained.dev, validate, recipe.threshold)?;
+        let final_loss = trained
+            .history
+            .loss
+            .last()
+            .map_or(f64::NAN, |&l| f64::from(l));
+        drop(trained);
+        let m =
+            BinaryMetrics::compute_with_resamples(&eval.probabilities, &labels, recipe.threshold, 1)?;
         let run = SeedRun {
             seed,
             val_accuracy: m.accuracy.value,
@@ -238,11 +222,11 @@ pub fn seed_spread(
             } else {
                 f64::NAN
             },
-            final_loss: history.loss.last().map_or(f64::NAN, |&l| f64::from(l)),
+            final_loss,
             val_loss: f64::from(eval.loss),
             elapsed: started.elapsed(),
         };
-        observer.seed_end(&run);
+        observer.model_end(&run.line());
         runs.push(run);
     }
     Ok(SeedSpreadReport { runs })

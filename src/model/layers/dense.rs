@@ -10,7 +10,7 @@ use dfdx::{
 use rand_distr::Uniform;
 
 use super::glorot_uniform_limit;
-use crate::shapes::Flat;
+use crate::model::shapes::Flat;
 
 /// Builder types, used in model type definitions: `builder::Dense<512, 256>`.
 pub mod builder {

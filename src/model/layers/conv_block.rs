@@ -10,10 +10,10 @@ use dfdx::{
 use std::sync::Arc;
 
 use super::{check_runtime_side, to_contiguous_vec, CachedBuf, Conv2D, MaxPool2D, ReLU};
-use crate::kernels::{
+use crate::model::kernels::{
     conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward, ConvDims, Winner, KERNEL,
 };
-use crate::shapes::{ConvSide, PoolSide};
+use crate::model::shapes::{ConvSide, PoolSide};
 
 /// Builder types, used in model type definitions: `builder::ConvBlock<3, 16>`.
 pub mod builder {
@@ -37,7 +37,7 @@ impl<const I: usize, const O: usize> BuildOnDevice<Cpu, f32> for builder::ConvBl
 ///
 /// It computes exactly what the three layers compute one after the other (bit for bit, forward
 /// and backward; `tests/layers.rs` checks it), but in one pass per image
-/// ([`crate::kernels::conv3x3_relu_maxpool_forward`]): the full-size activations between the
+/// ([`crate::model::kernels::conv3x3_relu_maxpool_forward`]): the full-size activations between the
 /// three layers never leave a per-thread scratch buffer. That saves about a third of a training
 /// step (`docs/BENCHMARKS.md`). Its only parameters are the convolution's, in [`Self::conv`].
 ///

@@ -1,5 +1,5 @@
-//! The CPU kernels behind [`Conv2D`](crate::layers::Conv2D) and
-//! [`MaxPool2D`](crate::layers::MaxPool2D), on plain `f32` slices in NCHW order.
+//! The CPU kernels behind [`Conv2D`](crate::model::layers::Conv2D) and
+//! [`MaxPool2D`](crate::model::layers::MaxPool2D), on plain `f32` slices in NCHW order.
 //!
 //! The convolution is im2col + GEMM: the 3x3 neighbourhoods of one image are laid out as the
 //! columns of a `(C*9) x (OH*OW)` matrix, and one matrix product with the `O x (C*9)` weights

@@ -19,6 +19,14 @@ impl History {
     pub fn epochs(&self) -> usize {
         self.loss.len()
     }
+
+    /// Appends one epoch.
+    pub fn push(&mut self, epoch: &super::observer::EpochSummary) {
+        self.loss.push(epoch.loss);
+        self.accuracy.push(epoch.accuracy);
+        self.val_loss.push(epoch.val_loss);
+        self.val_accuracy.push(epoch.val_accuracy);
+    }
 }
 
 impl History {

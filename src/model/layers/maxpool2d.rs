@@ -10,8 +10,8 @@ use dfdx::{
 use std::sync::Arc;
 
 use super::{check_runtime_side, to_contiguous_vec, CachedBuf};
-use crate::kernels::{maxpool2x2_backward, maxpool2x2_forward, PoolDims, Winner};
-use crate::shapes::PoolSide;
+use crate::model::kernels::{maxpool2x2_backward, maxpool2x2_forward, PoolDims, Winner};
+use crate::model::shapes::PoolSide;
 
 /// 2x2 max-pooling with stride 2: input `(batch, C, H, W)` → `(batch, C, H / 2, W / 2)`.
 ///

@@ -8,7 +8,7 @@ use dfdx::{
     tensor_ops::ReshapeTo,
 };
 
-use crate::shapes::Flat;
+use crate::model::shapes::Flat;
 
 /// Flattens `(batch, C, H, W)` into `(batch, Flat<C, H, W>)`: `C * H * W` features per image, in
 /// channel-major order (as PyTorch does; Keras flattens channels-last, which only permutes the

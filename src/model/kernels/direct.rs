@@ -327,7 +327,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::conv_forward_rows_gemm;
+    use crate::model::kernels::conv_forward_rows_gemm;
 
     fn values(len: usize, seed: u32) -> Vec<f32> {
         let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);

@@ -1,0 +1,407 @@
+//! `head-ct`: train, evaluate and use a small CNN that tells a head CT slice with hemorrhage from
+//! a normal one. Run `head-ct --help` for the commands; with no command it trains.
+//!
+//! This file is the command line only: the flags (clap) and what is printed. Every step is a
+//! library call: [`head_ct::run::train`], [`head_ct::experiments`], [`head_ct::inference`],
+//! [`head_ct::explain`], [`head_ct::data`].
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use head_ct::{
+    checkpoint::load_checkpoint,
+    data::{
+        load_data, load_image_files, load_image_folder, load_seed_layout,
+        phantoms::write_phantom_layout,
+        prepare::{prepare_kaggle, PrepareOptions},
+        FoundData, ImageSet, DEFAULT_DATA_DIR,
+    },
+    experiments::{self, CrossValConfig},
+    explain::{self, HeatMap},
+    inference::{
+        predict_files, predict_set, predictions_report, score_predictions, write_predictions_csv,
+        Prediction,
+    },
+    plots,
+    run::{self, new_run_folder, RUN_FILES},
+    training::{
+        observer::{auto_observer, ModelLines},
+        SeededDevice,
+    },
+    Error, Result,
+};
+
+/// Large buffers are reused instead of being returned to the system after every batch.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Where run folders go.
+const RUNS_DIR: &str = "runs";
+
+mod args;
+use args::*;
+
+fn main() -> ExitCode {
+    head_ct::allocator::keep_freed_memory();
+    let cli = Cli::parse();
+    let result = match cli
+        .command
+        .unwrap_or_else(|| Command::Train(TrainArgs::default()))
+    {
+        Command::Train(args) => train(args),
+        Command::Evaluate(args) => evaluate(args),
+        Command::Predict(args) => predict(args),
+        Command::Prepare(args) => prepare(args),
+        Command::Phantoms(args) => phantoms(args),
+        Command::CrossValidate(args) => cross_validate(args),
+        Command::Seeds(args) => seeds(args),
+        Command::Explain(args) => explain(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    args.recipe.check()?;
+    let found = find_data(args.data.as_deref(), args.seed)?;
+    let data = &found.data;
+    describe_set("train", &data.train);
+    describe_set("validate", &data.validate);
+    if let Some(test) = &data.test {
+        describe_set("test", test);
+    }
+    let folder = args
+        .out
+        .unwrap_or_else(|| new_run_folder(Path::new(RUNS_DIR), args.seed, None));
+    println!("Writing the run to {}", folder.display());
+    println!("Training: {}, seed {}", args.recipe.sentence(), args.seed);
+
+    let mut observer = auto_observer();
+    let done = run::train(&folder, &found, &args.recipe, args.seed, observer.as_mut())?;
+
+    println!(
+        "\nOn the {} validation images:\n{}",
+        data.validate.len(),
+        done.validation_metrics.summary()
+    );
+    println!("\nPredictions on the {} images:", done.predicted.describe());
+    print!("{}", predictions_report(&done.predictions));
+    println!(
+        "\nSaved in {}: {}.",
+        folder.display(),
+        RUN_FILES.join(", ")
+    );
+    remind_if_synthetic(&found);
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> Result<()> {
+    let dev = SeededDevice::new(0);
+    let (model, metadata) = load_checkpoint(&dev, &args.model)?;
+    let threshold = args.threshold.unwrap_or(metadata.threshold());
+    let data = load_seed_layout(&args.data)?;
+    let set = match args.split.as_str() {
+        "validate" => data.validate,
+        "train" => data.train,
+        "test" => data.test.ok_or_else(|| Error::Data {
+            path: args.data.join("test"),
+            message: "there is no test/ folder".into(),
+        })?,
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "--split must be validate, test or train, not {other:?}"
+            )))
+        }
+    };
+    if !set.is_labelled() {
+        return Err(Error::Data {
+            path: args.data.join(&args.split),
+            message: "holds unlabelled images (no class folders): nothing to score against; use `head-ct predict` instead".into(),
+        });
+    }
+    let predictions = predict_set(&model, &dev, &set, threshold)?;
+    let metrics = score_predictions(&predictions)?;
+    println!(
+        "On the {} {} images:\n{}",
+        set.len(),
+        args.split,
+        metrics.summary()
+    );
+    if let Some(dir) = args.figures {
+        create_dir(&dir)?;
+        run::save_evaluation_figures(&metrics, &dir)?;
+        println!("Figures written to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn predict(args: PredictArgs) -> Result<()> {
+    let dev = SeededDevice::new(0);
+    let (model, metadata) = load_checkpoint(&dev, &args.model)?;
+    let threshold = args.threshold.unwrap_or(metadata.threshold());
+    let mut predictions = Vec::new();
+    let mut files = Vec::new();
+    for path in &args.images {
+        if path.is_dir() {
+            let set = load_image_folder(path)?;
+            predictions.extend(predict_set(&model, &dev, &set, threshold)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if !files.is_empty() {
+        predictions.extend(predict_files(&model, &dev, &files, threshold)?);
+    }
+    print!("{}", predictions_report(&predictions));
+    if let Some(csv) = args.csv {
+        write_predictions_csv(&csv, &predictions)?;
+        println!("Written to {}", csv.display());
+    }
+    Ok(())
+}
+
+fn prepare(args: PrepareArgs) -> Result<()> {
+    let counts = args.split.per_class()?;
+    let report = prepare_kaggle(
+        &args.source,
+        &args.target,
+        &PrepareOptions {
+            counts,
+            seed: args.seed,
+            force: args.force,
+        },
+    )?;
+    for (name, c) in [
+        ("train", report.train),
+        ("validate", report.validate),
+        ("test", report.test),
+    ] {
+        println!(
+            "{name:>9}: {:3} hemorrhage + {:3} normal",
+            c.hemorrhage, c.normal
+        );
+    }
+    println!(
+        "Wrote {} (the split is listed in {}). Train with: cargo run --release -- train --data {}",
+        report.target.display(),
+        report.manifest.display(),
+        report.target.display()
+    );
+    Ok(())
+}
+
+fn phantoms(args: PhantomsArgs) -> Result<()> {
+    let counts = args.split.per_class()?;
+    let total = write_phantom_layout(&args.out, args.seed, counts, args.force)?;
+    println!(
+        "Wrote {} synthetic phantoms ({} with a bleed, {} without) to {}",
+        total.hemorrhage + total.normal,
+        total.hemorrhage,
+        total.normal,
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn cross_validate(args: CrossValidateArgs) -> Result<()> {
+    args.recipe.check()?;
+    let (pool, found) = match &args.source {
+        Some(source) => {
+            println!("Data: {} (labels.csv + images)", source.display());
+            (experiments::kaggle_pool(source)?, None)
+        }
+        None => {
+            let found = find_data(args.data.as_deref(), args.seed)?;
+            let pool = experiments::seed_layout_pool(&found.data, args.include_test)?;
+            let test_note = match (&found.data.test, args.include_test) {
+                (_, true) => "train/ + validate/ + test/",
+                (Some(_), false) => "train/ + validate/; test/ left out (--include-test adds it)",
+                (None, false) => "train/ + validate/",
+            };
+            println!("Pool: {test_note}");
+            (pool, Some(found))
+        }
+    };
+    describe_set("pool", &pool);
+    let config = CrossValConfig {
+        folds: args.folds,
+        seed: args.seed,
+        recipe: args.recipe,
+    };
+    // Check the folds before creating anything on disk.
+    experiments::stratified_folds(&pool.known_labels()?, config.folds, config.seed)?;
+    let out = args
+        .out
+        .unwrap_or_else(|| new_run_folder(Path::new(RUNS_DIR), args.seed, Some("cv")));
+    create_dir(&out)?;
+    println!(
+        "{}-fold cross-validation (fold assignment seed {}, fold f trains with seed {} × 1000 + f), \
+         {}",
+        config.folds,
+        config.seed,
+        config.seed,
+        config.recipe.sentence()
+    );
+    let report = experiments::cross_validate(&pool, &config, &mut ModelLines)?;
+    println!("\n{}\n{}", report.table(), report.pooled_line());
+    report.write_csv(&out.join("cross_validation.csv"))?;
+    report.write_predictions_csv(&out.join("oof_predictions.csv"), &pool)?;
+    plots::crossval_roc_figure(&report)?.save_png(out.join("crossval_roc.png"))?;
+    println!(
+        "Saved in {}: cross_validation.csv, oof_predictions.csv, crossval_roc.png.",
+        out.display()
+    );
+    if let Some(found) = &found {
+        remind_if_synthetic(found);
+    }
+    Ok(())
+}
+
+fn seeds(args: SeedsArgs) -> Result<()> {
+    args.recipe.check()?;
+    let seed_list = experiments::parse_seeds(&args.seeds)?;
+    let found = find_data(args.data.as_deref(), 1)?;
+    describe_set("train", &found.data.train);
+    describe_set("validate", &found.data.validate);
+    let out = args
+        .out
+        .unwrap_or_else(|| new_run_folder(Path::new(RUNS_DIR), seed_list[0], Some("seeds")));
+    create_dir(&out)?;
+    let list: Vec<String> = seed_list.iter().map(u64::to_string).collect();
+    println!(
+        "Training with seeds {}: {}",
+        list.join(", "),
+        args.recipe.sentence()
+    );
+    let report = experiments::seed_spread(
+        &found.data.train,
+        &found.data.validate,
+        &seed_list,
+        &args.recipe,
+        &mut ModelLines,
+    )?;
+    println!("\n{}", report.table());
+    report.write_csv(&out.join("seeds.csv"))?;
+    println!("Saved in {}: seeds.csv.", out.display());
+    remind_if_synthetic(&found);
+    Ok(())
+}
+
+fn explain(args: ExplainArgs) -> Result<()> {
+    if !args.model.exists() {
+        return Err(Error::Data {
+            path: args.model,
+            message: "no such model: give a run folder holding model.safetensors and model.json"
+                .into(),
+        });
+    }
+    let dev = SeededDevice::new(0);
+    let (model, metadata) = load_checkpoint(&dev, &args.model)?;
+    let threshold = args.threshold.unwrap_or(metadata.threshold());
+    // Every image first, so that a bad one stops the command before anything is written.
+    let mut sets = Vec::new();
+    let mut files = Vec::new();
+    for path in &args.images {
+        if path.is_dir() {
+            sets.push(load_image_folder(path)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if !files.is_empty() {
+        sets.push(load_image_files(&files)?);
+    }
+    create_dir(&args.out)?;
+    let methods = args.method.methods(usize::from(args.block));
+    let names: Vec<String> = methods.iter().map(|m| m.describe()).collect();
+    println!(
+        "Heat maps: {}. Warm colours show where the evidence for hemorrhage lies; they are not \
+         a diagnosis.",
+        names.join("; ")
+    );
+    let mut used = HashSet::new();
+    let mut written = 0;
+    for set in &sets {
+        let images: Vec<&[f32]> = (0..set.len()).map(|i| set.image(i)).collect();
+        let mut maps = Vec::new();
+        for &method in &methods {
+            maps.push(explain::heat_maps(&model, &dev, &images, method)?);
+        }
+        for (i, sample) in set.samples.iter().enumerate() {
+            let prediction = Prediction {
+                path: sample.path.clone(),
+                probability: maps[0][i].probability,
+                threshold,
+                truth: sample.label,
+            };
+            let per_image: Vec<&HeatMap> = maps.iter().map(|m| &m[i]).collect();
+            let figure = plots::explanation_figure(
+                images[i],
+                &per_image,
+                &prediction.name(),
+                sample.label,
+                threshold,
+            )?;
+            let dest = explain_path(&args.out, &sample.path, &mut used);
+            figure.save_png(&dest)?;
+            println!("  {} → {}", prediction.sentence(), dest.display());
+            written += 1;
+        }
+    }
+    println!(
+        "Wrote {written} figure{} to {}",
+        if written == 1 { "" } else { "s" },
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `out/<stem>-explain.png`, with `-2`, `-3`, ... when two images share a name.
+fn explain_path(out: &Path, image: &Path, used: &mut HashSet<PathBuf>) -> PathBuf {
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let mut dest = out.join(format!("{stem}-explain.png"));
+    let mut n = 2;
+    while !used.insert(dest.clone()) {
+        dest = out.join(format!("{stem}-{n}-explain.png"));
+        n += 1;
+    }
+    dest
+}
+
+/// The seed layout named by `--data`, or the default folder, or phantoms
+/// ([`head_ct::data::load_data`]); prints which.
+fn find_data(named: Option<&Path>, phantom_seed: u64) -> Result<FoundData> {
+    let found = load_data(named, Path::new(DEFAULT_DATA_DIR), phantom_seed)?;
+    println!("{}", found.description);
+    Ok(found)
+}
+
+fn remind_if_synthetic(found: &FoundData) {
+    if found.is_synthetic() {
+        println!(
+            "Reminder: these were synthetic phantoms; the figures say nothing about real CT images."
+        );
+    }
+}
+
+fn describe_set(name: &str, set: &ImageSet) {
+    println!("{name:>9}: {}", set.describe());
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,206 @@
+//! "Whatever data is here": the one rule by which the command line, the notebooks and any other
+//! program that should just work on a fresh clone get their images, and a sentence that says
+//! plainly which ones they got.
+//!
+//! The order, first match wins:
+//! 1. a folder the user named (`--data`; for the notebooks the environment variable
+//!    [`DATA_ENV`], `HEAD_CT_DATA`): a folder in the seed layout (`train/`, `validate/`), or, for
+//!    `HEAD_CT_DATA`, also `phantoms` or a Kaggle-style folder (`labels.csv` + images, prepared
+//!    into a work folder with the default 140/50/10 split). A folder named but missing is an
+//!    error, never a reason to fall back to phantoms;
+//! 2. the default folder `data/head_ct_slices/` (what `head-ct prepare` writes); any error in
+//!    it is returned, never papered over;
+//! 3. the built-in synthetic phantoms.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    load_seed_layout, phantoms,
+    prepare::{self, PrepareOptions},
+    SeedData,
+};
+use crate::{error::Result, Error};
+
+/// Environment variable naming the notebooks' data: a Kaggle-style folder, a seed-layout
+/// folder, or the word `phantoms` (to use the synthetic images even where real data is present).
+pub const DATA_ENV: &str = "HEAD_CT_DATA";
+
+/// The seed-layout folder, relative to the repository, that `head-ct prepare` fills by default.
+pub const DEFAULT_DATA_DIR: &str = "data/head_ct_slices";
+
+/// Where the images came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    /// A seed-layout folder on disk.
+    Folder(PathBuf),
+    /// Built-in synthetic phantoms drawn from `seed`.
+    Phantoms { seed: u64 },
+}
+
+impl DataSource {
+    /// True for the built-in phantoms.
+    pub fn is_synthetic(&self) -> bool {
+        matches!(self, DataSource::Phantoms { .. })
+    }
+
+    /// A short name for records (`model.json`): the folder, or `synthetic phantoms (seed 1)`.
+    pub fn short_name(&self) -> String {
+        match self {
+            DataSource::Folder(path) => path.display().to_string(),
+            DataSource::Phantoms { seed } => format!("synthetic phantoms (seed {seed})"),
+        }
+    }
+}
+
+/// Data found by [`load_data`] or [`find_lesson_data`], with where it came from.
+#[derive(Debug, Clone)]
+pub struct FoundData {
+    pub data: SeedData,
+    pub source: DataSource,
+    /// One plain-language paragraph: which images, how many, from where; for phantoms it says
+    /// loudly that they are not real CT images and how to get the real ones.
+    pub description: String,
+}
+
+impl FoundData {
+    /// True for the built-in phantoms.
+    pub fn is_synthetic(&self) -> bool {
+        self.source.is_synthetic()
+    }
+}
+
+/// The command line's rule: the seed layout at `named` if given (it must exist), else at
+/// `default_dir` if that exists, else synthetic phantoms from `phantom_seed`.
+pub fn load_data(
+    named: Option<&Path>,
+    default_dir: &Path,
+    phantom_seed: u64,
+) -> Result<FoundData> {
+    match named {
+        Some(folder) => folder_data(folder, String::new()),
+        None if default_dir.exists() => folder_data(default_dir, String::new()),
+        None => Ok(phantom_data(
+            phantom_seed,
+            format!("there is no data folder at {}", default_dir.display()),
+        )),
+    }
+}
+
+/// The notebooks' rule: [`DATA_ENV`] first (read from the environment), then
+/// `repo_root/data/head_ct_slices`, then phantoms.
+///
+/// `repo_root` is the repository (the notebooks pass `".."`); `work_dir` is where a Kaggle
+/// folder named by `HEAD_CT_DATA` is prepared (it is replaced each time: it holds nothing but
+/// the copied split). `seed` is the phantoms' seed.
+pub fn find_lesson_data(repo_root: &Path, work_dir: &Path, seed: u64) -> Result<FoundData> {
+    let env = std::env::var_os(DATA_ENV).filter(|v| !v.is_empty());
+    resolve_lesson_data(env.as_deref().map(Path::new), repo_root, work_dir, seed)
+}
+
+/// [`find_lesson_data`] with the value of `HEAD_CT_DATA` given (`None` = not set), for tests
+/// and for programs that take the folder from elsewhere.
+pub fn resolve_lesson_data(
+    named: Option<&Path>,
+    repo_root: &Path,
+    work_dir: &Path,
+    seed: u64,
+) -> Result<FoundData> {
+    let Some(named) = named else {
+        let default_dir = repo_root.join(DEFAULT_DATA_DIR);
+        if default_dir.exists() {
+            return folder_data(&default_dir, String::new());
+        }
+        return Ok(phantom_data(
+            seed,
+            format!(
+                "there is no {} and {DATA_ENV} is not set",
+                default_dir.display()
+            ),
+        ));
+    };
+    if named == Path::new("phantoms") {
+        return Ok(phantom_data(
+            seed,
+            format!("{DATA_ENV}=phantoms asks for them"),
+        ));
+    }
+    if named.join("labels.csv").is_file() {
+        let target = work_dir.join("head_ct_slices");
+        let options = PrepareOptions {
+            force: true,
+            ..PrepareOptions::default()
+        };
+        prepare::prepare_kaggle(named, &target, &options)?;
+        let origin = format!(
+            "the Kaggle folder {} (named by {DATA_ENV}), split at random (seed {}) into",
+            named.display(),
+            options.seed,
+        );
+        return folder_data(&target, origin);
+    }
+    if named.join("train").is_dir() {
+        return folder_data(named, format!("(named by {DATA_ENV})"));
+    }
+    Err(Error::Data {
+        path: named.to_path_buf(),
+        message: format!(
+            "{DATA_ENV} names this folder, but it holds neither labels.csv (the Kaggle \
+             download) nor train/ (the prepared layout); set {DATA_ENV}=phantoms for the \
+             synthetic images"
+        ),
+    })
+}
+
+/// The seed layout at `folder`; `origin` says how the folder was chosen, around its name.
+fn folder_data(folder: &Path, origin: String) -> Result<FoundData> {
+    let data = load_seed_layout(folder)?;
+    let description = if origin.ends_with("into") {
+        format!(
+            "Real CT images: {origin} {} and loaded: {}.",
+            folder.display(),
+            count_sentence(&data)
+        )
+    } else {
+        let origin = if origin.is_empty() {
+            String::new()
+        } else {
+            format!(" {origin}")
+        };
+        format!(
+            "Real images from {}{origin}: {}.",
+            folder.display(),
+            count_sentence(&data)
+        )
+    };
+    Ok(FoundData {
+        data,
+        source: DataSource::Folder(folder.to_path_buf()),
+        description,
+    })
+}
+
+fn phantom_data(seed: u64, why: String) -> FoundData {
+    let data = phantoms::phantom_seed_data(seed);
+    let description = format!(
+        "SYNTHETIC PHANTOMS (seed {seed}), not real CT images ({why}): {}. They are drawn by \
+         the program to look a little like head CT slices, some with a bright bleed, so that \
+         every step works on a fresh clone. What a model learns on them says nothing about real \
+         patients. data/README.md says how to get the real Kaggle \"Head CT - hemorrhage\" set.",
+        count_sentence(&data)
+    );
+    FoundData {
+        data,
+        source: DataSource::Phantoms { seed },
+        description,
+    }
+}
+
+fn count_sentence(data: &SeedData) -> String {
+    let test = data.test.as_ref().map_or(0, |t| t.len());
+    format!(
+        "{} training, {} validation and {} test images",
+        data.train.len(),
+        data.validate.len(),
+        test
+    )
+}

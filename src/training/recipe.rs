@@ -1,0 +1,170 @@
+//! The training recipe: every setting that decides how a model is trained and called, with its
+//! defaults in one place.
+//!
+//! The same struct is the library's configuration, the command line's flags (`#[command(flatten)]`
+//! in every command that trains), the record in a checkpoint's `model.json` (as data, through
+//! serde) and a sentence in the log ([`Recipe::sentence`]). The seed is not part of it: a recipe
+//! is what cross-validation and the seed spread repeat with different seeds.
+
+use dfdx::optim::AdamConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::{data::Augmentation, labels::Threshold, Error, Result};
+
+/// How to train the teaching model. [`Recipe::TEACHING`] (the default) is the seed project's:
+/// 10 epochs, batch size 10, Adam with learning rate 1e-3, no augmentation, threshold 0.5.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Passes over the training images.
+    #[arg(long, default_value_t = Recipe::TEACHING.epochs)]
+    pub epochs: usize,
+    /// Images per training step.
+    #[arg(long, default_value_t = Recipe::TEACHING.batch_size)]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = Recipe::TEACHING.learning_rate)]
+    pub learning_rate: f64,
+    /// Randomly rotate, shift, zoom and mirror the training images (Keras-tutorial ranges).
+    #[arg(long)]
+    pub augment: bool,
+    /// Probability of hemorrhage at or above which an image is called "hemorrhage" (in the
+    /// training accuracy, the predictions, the metrics and the figures).
+    #[arg(long, default_value_t = Recipe::TEACHING.threshold)]
+    pub threshold: Threshold,
+}
+
+impl Recipe {
+    /// The seed project's recipe, as the Keras tutorial trains it.
+    pub const TEACHING: Recipe = Recipe {
+        epochs: 10,
+        batch_size: 10,
+        learning_rate: 1e-3,
+        augment: false,
+        threshold: Threshold::DEFAULT,
+    };
+
+    /// The augmentation the recipe trains with: [`Augmentation::keras_tutorial`] when
+    /// `augment` is set, none otherwise.
+    pub fn augmentation(&self) -> Augmentation {
+        if self.augment {
+            Augmentation::keras_tutorial()
+        } else {
+            Augmentation::none()
+        }
+    }
+
+    /// The optimizer settings of the Keras reference: Adam with this learning rate, betas
+    /// (0.9, 0.999) and Keras' epsilon 1e-7 (dfdx's default is 1e-8).
+    pub fn adam(&self) -> AdamConfig {
+        AdamConfig {
+            lr: self.learning_rate,
+            betas: [0.9, 0.999],
+            eps: 1e-7,
+            weight_decay: None,
+        }
+    }
+
+    /// Refuses a recipe that cannot train: no epoch, a batch of 0 images, or a learning rate
+    /// that is not a positive finite number. Called before any data is loaded or any file is
+    /// written.
+    pub fn check(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::InvalidInput(
+                "--epochs 0 trains nothing: give at least 1 epoch".into(),
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::InvalidInput(
+                "the batch size must be at least 1".into(),
+            ));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "the learning rate must be a positive number, not {}",
+                self.learning_rate
+            )));
+        }
+        Ok(())
+    }
+
+    /// `10 epochs, batch size 10, Adam with learning rate 0.001, no augmentation, threshold 0.5`.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} epoch{}, batch size {}, Adam with learning rate {}, {}, threshold {}",
+            self.epochs,
+            if self.epochs == 1 { "" } else { "s" },
+            self.batch_size,
+            self.learning_rate,
+            if self.augment {
+                "with augmentation"
+            } else {
+                "no augmentation"
+            },
+            self.threshold
+        )
+    }
+}
+
+impl Default for Recipe {
+    fn default() -> Self {
+        Self::TEACHING
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        recipe: Recipe,
+    }
+
+    #[test]
+    fn the_flags_default_to_the_teaching_recipe() {
+        let flags = Flags::try_parse_from(["test"]).unwrap();
+        assert_eq!(flags.recipe, Recipe::TEACHING);
+        let flags = Flags::try_parse_from(["test", "--epochs", "3", "--augment", "--threshold", "0.3"])
+            .unwrap();
+        assert_eq!(flags.recipe.epochs, 3);
+        assert!(flags.recipe.augment);
+        assert_eq!(flags.recipe.threshold.value(), 0.3);
+        assert!(Flags::try_parse_from(["test", "--threshold", "1.5"]).is_err());
+        assert!(Flags::try_parse_from(["test", "--threshold", "nan"]).is_err());
+    }
+
+    #[test]
+    fn a_recipe_round_trips_through_json_as_data() {
+        let recipe = Recipe {
+            augment: true,
+            threshold: Threshold::new(0.25).unwrap(),
+            ..Recipe::TEACHING
+        };
+        let json = serde_json::to_string(&recipe).unwrap();
+        assert_eq!(
+            json,
+            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"threshold":0.25}"#
+        );
+        assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), recipe);
+    }
+
+    #[test]
+    fn recipes_that_cannot_train_are_refused() {
+        for bad in [
+            Recipe { epochs: 0, ..Recipe::TEACHING },
+            Recipe { batch_size: 0, ..Recipe::TEACHING },
+            Recipe { learning_rate: f64::NAN, ..Recipe::TEACHING },
+            Recipe { learning_rate: -1e-3, ..Recipe::TEACHING },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        assert!(Recipe::TEACHING.check().is_ok());
+        assert_eq!(
+            Recipe::TEACHING.sentence(),
+            "10 epochs, batch size 10, Adam with learning rate 0.001, no augmentation, threshold 0.5"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! One training step and one evaluation pass on a batch: the two operations that everything
+//! above the model (the fit loop, the run, the experiments, the benchmarks) is built from.
+
+use dfdx::{
+    losses::binary_cross_entropy_with_logits_loss,
+    nn::{tensor_collection::TensorCollection, Module, ModuleMut, ZeroGrads},
+    optim::{Adam, Optimizer},
+    prelude::{Cpu, CpuError},
+    shapes::{HasShape, Shape},
+    tensor::{AsArray, Gradients, NoneTape, OwnedTape, Tensor, Trace},
+    tensor_ops::Backward,
+};
+
+use super::Recipe;
+use crate::{error::Result, labels::Threshold, model::Column, Error};
+
+/// What one batch gave.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchStats {
+    /// Mean binary cross-entropy over the batch.
+    pub loss: f32,
+    /// Images whose call ([`Threshold::call`] on `sigmoid(logit)`) equals their label.
+    pub correct: usize,
+    /// Images in the batch.
+    pub count: usize,
+}
+
+/// The model's verdicts on one batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchEvaluation {
+    pub stats: BatchStats,
+    /// Probability of hemorrhage, one per image, in batch order.
+    pub probabilities: Vec<f32>,
+}
+
+/// A model with its optimizer state and gradient buffers: call [`Trainer::train_step`] once per
+/// batch. `M` is any model that maps a batch `S` to one logit per image, such as
+/// [`TeachingNet`](crate::model::TeachingNet).
+pub struct Trainer<M> {
+    pub model: M,
+    optimizer: Adam<M, f32, Cpu>,
+    /// The recipe's call rule, for the accuracy of each batch.
+    threshold: Threshold,
+    /// Kept between steps so their memory is reused (`None` only while a step runs).
+    grads: Option<Gradients<f32, Cpu>>,
+}
+
+impl<M: TensorCollection<f32, Cpu>> Trainer<M> {
+    /// Wraps `model` with a fresh Adam optimizer ([`Recipe::adam`]) and the recipe's threshold.
+    pub fn new(model: M, recipe: &Recipe) -> Self {
+        let grads = model.alloc_grads();
+        let optimizer = Adam::new(&model, recipe.adam());
+        Self {
+            model,
+            optimizer,
+            threshold: recipe.threshold,
+            grads: Some(grads),
+        }
+    }
+
+    /// One step of gradient descent on a batch: forward pass, binary cross-entropy on the
+    /// logits against `labels` (1 = hemorrhage), backward pass, Adam update.
+    ///
+    /// The statistics describe the batch *before* the update, as Keras reports them. A loss that
+    /// is not finite stops here with [`Error::NonFiniteLoss`], before the weights are touched.
+    pub fn train_step<S: Shape>(
+        &mut self,
+        images: Tensor<S, f32, Cpu>,
+        labels: &Column,
+    ) -> Result<BatchStats>
+    where
+        M: ModuleMut<
+            Tensor<S, f32, Cpu, OwnedTape<f32, Cpu>>,
+            Output = Column<OwnedTape<f32, Cpu>>,
+            Error = CpuError,
+        >,
+    {
+        let grads = self
+            .grads
+            .take()
+            .unwrap_or_else(|| self.model.alloc_grads());
+        let logits = self.model.try_forward_mut(images.traced(grads))?;
+        let correct = count_correct(&logits.retaped::<NoneTape>(), labels, self.threshold);
+        let count = labels.shape().0;
+        let loss = binary_cross_entropy_with_logits_loss(logits, labels.clone());
+        let loss_value = loss.array();
+        let mut grads = loss.try_backward()?;
+        if !loss_value.is_finite() {
+            self.model.zero_grads(&mut grads);
+            self.grads = Some(grads);
+            return Err(Error::NonFiniteLoss {
+                loss: loss_value,
+                context: "a training step".into(),
+            });
+        }
+        self.optimizer
+            .update(&mut self.model, &grads)
+            .map_err(|e| Error::Optimizer(e.to_string()))?;
+        self.model.zero_grads(&mut grads);
+        self.grads = Some(grads);
+        Ok(BatchStats {
+            loss: loss_value,
+            correct,
+            count,
+        })
+    }
+}
+
+/// One evaluation pass on a batch, without gradients: the mean loss, how many are right at
+/// `threshold`, and the probability of hemorrhage for each image.
+pub fn evaluate_batch<M, S: Shape>(
+    model: &M,
+    images: Tensor<S, f32, Cpu>,
+    labels: &Column,
+    threshold: Threshold,
+) -> Result<BatchEvaluation>
+where
+    M: Module<Tensor<S, f32, Cpu>, Output = Column, Error = CpuError>,
+{
+    let logits = model.try_forward(images)?;
+    let correct = count_correct(&logits, labels, threshold);
+    let count = labels.shape().0;
+    let probabilities = logits.clone().sigmoid().as_vec();
+    let loss = binary_cross_entropy_with_logits_loss(logits, labels.clone()).array();
+    Ok(BatchEvaluation {
+        stats: BatchStats {
+            loss,
+            correct,
+            count,
+        },
+        probabilities,
+    })
+}
+
+/// Probabilities of hemorrhage for a batch of images: `sigmoid(logit)`.
+pub fn predict_probabilities<M, S: Shape>(
+    model: &M,
+    images: Tensor<S, f32, Cpu>,
+) -> Result<Vec<f32>>
+where
+    M: Module<Tensor<S, f32, Cpu>, Output = Column, Error = CpuError>,
+{
+    Ok(model.try_forward(images)?.sigmoid().as_vec())
+}
+
+/// How many images the threshold calls right: the probability is dfdx's `sigmoid(logit)`, the
+/// same number predictions report, so an image at exactly the threshold is called the same way
+/// in the epoch's accuracy and in the predictions.
+fn count_correct(logits: &Column, labels: &Column, threshold: Threshold) -> usize {
+    logits
+        .clone()
+        .sigmoid()
+        .as_vec()
+        .iter()
+        .zip(labels.as_vec())
+        .filter(|(&p, label)| threshold.calls_hemorrhage(p) == (*label >= 0.5))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dfdx::{shapes::Const, tensor::TensorFromVec};
+
+    #[test]
+    fn accuracy_counts_an_image_at_exactly_the_threshold_as_hemorrhage() {
+        let dev = Cpu::default();
+        // sigmoid(0) = 0.5 exactly; a logit just below 0 still rounds to 0.5 in f32.
+        let logits = dev.tensor_from_vec(vec![0.0, -1e-9, -1.0, 1.0], (4, Const::<1>));
+        let hemorrhage = dev.tensor_from_vec(vec![1.0; 4], (4, Const::<1>));
+        let t = Threshold::DEFAULT;
+        assert_eq!(logits.clone().sigmoid().as_vec()[1], 0.5);
+        assert_eq!(count_correct(&logits, &hemorrhage, t), 3);
+        let normal = dev.tensor_from_vec(vec![0.0; 4], (4, Const::<1>));
+        assert_eq!(count_correct(&logits, &normal, t), 1);
+        let strict = Threshold::new(0.9).unwrap();
+        assert_eq!(count_correct(&logits, &hemorrhage, strict), 0);
+    }
+}
