@@ -5,8 +5,9 @@
 //! cache) on a prepared seed-layout folder, then prints **one JSON line** with:
 //!
 //! - `load_s`: decoding and resizing train + validate + test (not part of `fit_s`);
-//! - `fit_s`: the 10-epoch `fit` call, validation passes included (as Keras' `model.fit` with
-//!   `validation_data`);
+//! - `fit_s`: the 10-epoch `train_model` call, validation passes included (as Keras' `model.fit`
+//!   with `validation_data`; it also creates the seeded device and the initial weights, a few
+//!   milliseconds);
 //! - `train_images_per_s`: training images seen per second of `fit_s` (epochs x 140 / `fit_s`);
 //! - `infer_images_per_s`: forward passes over the 50 validation images already in memory,
 //!   batch 25 (best of 5);
@@ -23,11 +24,10 @@ use std::{path::PathBuf, time::Instant};
 
 use dfdx::prelude::*;
 use head_ct::{
-    data::{load_image_file, load_seed_layout, IMAGE_LEN},
+    data::{load_image_file, load_seed_layout},
     metrics::mann_whitney_auc,
-    model::{build_teaching_net, CHANNELS, IMAGE_SIZE},
-    progress::Silent,
-    training::{evaluate_set, fit, keras_adam, predict_probabilities, FitConfig, Trainer},
+    model::{CHANNELS, IMAGE_LEN, IMAGE_SIZE},
+    training::{evaluate_set, observer::Silent, predict_probabilities, train_model, Recipe},
 };
 
 #[global_allocator]
@@ -76,39 +76,25 @@ fn main() {
     });
     let load_s = t.elapsed().as_secs_f64();
 
-    let dev = Cpu::seed_from_u64(seed);
-    dev.enable_cache();
-    let config = FitConfig {
+    let recipe = Recipe {
         epochs,
-        seed,
-        ..FitConfig::default()
+        ..Recipe::TEACHING
     };
-    let mut trainer = Trainer::new(build_teaching_net(&dev), keras_adam(config.learning_rate));
     let t = Instant::now();
-    let history = fit(
-        &mut trainer,
-        &dev,
-        &data.train,
-        &data.validate,
-        &config,
-        &mut Silent,
-    )
-    .expect("training");
+    // Seeds its own device (`Cpu::seed_from_u64(seed)` with the tensor cache on).
+    let trained = train_model(&data.train, &data.validate, &recipe, seed, &mut Silent)
+        .expect("training");
     let fit_s = t.elapsed().as_secs_f64();
+    let (model, dev, history) = (&trained.model, &*trained.dev, &trained.history);
 
-    let val = evaluate_set(&trainer.model, &dev, &data.validate).expect("validation");
-    let labels: Vec<u8> = data
-        .validate
-        .labels()
-        .into_iter()
-        .map(|l| l.expect("labelled"))
-        .collect();
+    let val = evaluate_set(model, dev, &data.validate, recipe.threshold).expect("validation");
+    let labels = data.validate.known_labels().expect("labelled");
     let val_auc = mann_whitney_auc(&val.probabilities, &labels).expect("AUC");
 
     let infer_s = (0..5)
         .map(|_| {
             let t = Instant::now();
-            evaluate_set(&trainer.model, &dev, &data.validate).expect("validation");
+            evaluate_set(model, dev, &data.validate, recipe.threshold).expect("validation");
             t.elapsed().as_secs_f64()
         })
         .fold(f64::INFINITY, f64::min);
@@ -138,7 +124,7 @@ fn main() {
                     Const::<IMAGE_SIZE>,
                 ),
             );
-            let p = predict_probabilities(&trainer.model, x).expect("prediction");
+            let p = predict_probabilities(model, x).expect("prediction");
             std::hint::black_box(p);
             single.push(t.elapsed().as_secs_f64() * 1e3);
         }

@@ -12,7 +12,7 @@ use std::time::Instant;
 use dfdx::prelude::*;
 use head_ct::{
     model::{build_teaching_net, ImageBatch},
-    training::{keras_adam, Trainer},
+    training::{Recipe, Trainer},
 };
 
 #[global_allocator]
@@ -76,7 +76,7 @@ fn main() {
             dev.tensor_from_vec(v, (BATCH, Const::<1>))
         })
         .collect();
-    let mut trainer = Trainer::new(build_teaching_net(&dev), keras_adam(1e-3));
+    let mut trainer = Trainer::new(build_teaching_net(&dev), &Recipe::TEACHING);
     let mut epoch = || {
         let t = Instant::now();
         for (x, y) in images.iter().zip(&labels) {

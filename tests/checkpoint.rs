@@ -7,24 +7,64 @@ use head_ct::{
         load_checkpoint, save_checkpoint, ModelMetadata, TrainingSettings, METADATA_FILE,
         WEIGHTS_FILE,
     },
-    layers::builders::{Conv2D, Dense, Flatten, MaxPool2D, ReLU},
+    data::Augmentation,
+    model::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D, ReLU},
     model::{build_teaching_net, ImageBatch},
+    training::Recipe,
+    Threshold,
 };
+use serde_json::{json, Value};
 
 fn metadata() -> ModelMetadata {
     ModelMetadata::for_teaching_net(
         vec!["hemorrhage".into(), "normal".into()],
         TrainingSettings {
-            epochs: 10,
-            batch_size: 10,
-            learning_rate: 1e-3,
+            recipe: Recipe::TEACHING,
             seed: 7,
-            augmentation: "none".into(),
+            augmentation: Recipe::TEACHING.augmentation(),
             data: "test".into(),
             train_images: 140,
             validate_images: 50,
         },
     )
+}
+
+/// The saved `model.json` of the checkpoint in `dir`, as JSON.
+fn read_json(dir: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(dir.join(METADATA_FILE)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn write_json(dir: &std::path::Path, value: &Value) {
+    let text = serde_json::to_string_pretty(value).unwrap();
+    std::fs::write(dir.join(METADATA_FILE), text).unwrap();
+}
+
+/// `current` (a version-2 `model.json`) rewritten in the version-1 layout: the threshold at the
+/// top level and the augmentation as a `Debug` string.
+fn version_1(current: &Value, augmentation: &str) -> Value {
+    json!({
+        "format_version": 1,
+        "model": current["model"],
+        "crate_version": current["crate_version"],
+        "input_shape": current["input_shape"],
+        "parameters": current["parameters"],
+        "class_names": current["class_names"],
+        "positive_class": current["positive_class"],
+        "scaling": current["scaling"],
+        "threshold": 0.3,
+        "training": {
+            "epochs": 4,
+            "batch_size": 6,
+            "learning_rate": 0.0005,
+            "seed": 11,
+            "augmentation": augmentation,
+            "data": "version-1 data",
+            "train_images": 30,
+            "validate_images": 12,
+        },
+        "final_metrics": null,
+    })
 }
 
 #[test]
@@ -46,6 +86,7 @@ fn checkpoint_round_trip_is_bit_identical() {
 
     let (loaded, meta) = load_checkpoint(&Cpu::seed_from_u64(6), dir.path()).unwrap();
     assert_eq!(meta, metadata());
+    assert_eq!(meta.threshold(), Threshold::DEFAULT);
     let images: ImageBatch = dev.sample_uniform_like(&(3, Const, Const, Const));
     let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
     assert_eq!(
@@ -107,4 +148,70 @@ fn missing_or_garbled_files_are_named() {
     std::fs::write(dir.path().join(WEIGHTS_FILE), b"truncated").unwrap();
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(err.contains(WEIGHTS_FILE), "{err}");
+}
+
+#[test]
+fn version_1_metadata_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let current = read_json(dir.path());
+
+    let none = format!("{:?}", Augmentation::none());
+    write_json(dir.path(), &version_1(&current, &none));
+    let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(meta.format_version, 2, "upgraded to the current format");
+    assert_eq!(meta.threshold().value(), 0.3);
+    let recipe = meta.training.recipe;
+    assert_eq!(
+        (recipe.epochs, recipe.batch_size, recipe.learning_rate),
+        (4, 6, 0.0005)
+    );
+    assert!(!recipe.augment);
+    assert_eq!(recipe.threshold.value(), 0.3);
+    assert_eq!(meta.training.augmentation, Augmentation::none());
+    assert_eq!(meta.training.seed, 11);
+    assert_eq!(meta.training.data, "version-1 data");
+    assert_eq!(
+        (meta.training.train_images, meta.training.validate_images),
+        (30, 12)
+    );
+    assert_eq!(meta.final_metrics, None);
+    assert_eq!(meta.class_names, metadata().class_names);
+
+    // The other augmentation version 1 wrote, the Keras tutorial's, becomes `augment`.
+    let keras = format!("{:?}", Augmentation::keras_tutorial());
+    write_json(dir.path(), &version_1(&current, &keras));
+    let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert!(meta.training.recipe.augment);
+    assert_eq!(meta.training.augmentation, Augmentation::keras_tutorial());
+}
+
+#[test]
+fn version_1_metadata_with_an_unknown_augmentation_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let current = read_json(dir.path());
+    write_json(
+        dir.path(),
+        &version_1(&current, "Augmentation { rotation_range: 7.0 }"),
+    );
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains(METADATA_FILE), "{err}");
+    assert!(err.contains("rotation_range: 7.0"), "{err}");
+}
+
+#[test]
+fn a_recipe_threshold_outside_0_to_1_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let mut value = read_json(dir.path());
+    assert_eq!(value["training"]["recipe"]["threshold"], json!(0.5));
+    value["training"]["recipe"]["threshold"] = json!(-0.2);
+    write_json(dir.path(), &value);
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains(METADATA_FILE), "{err}");
+    assert!(err.contains("-0.2"), "{err}");
 }

@@ -5,35 +5,41 @@
 use std::time::Duration;
 
 use head_ct::{
-    crossval::{
-        cross_validate, fold_seed, seed_layout_pool, stratified_folds, subset, CrossValConfig,
-        CrossValReport, FoldPredictions, Spread,
-    },
     data::{phantoms::phantom_splits, prepare::SplitCounts},
-    history::History,
+    experiments::{
+        cross_validate, fold_seed, parse_seeds, seed_layout_pool, seed_spread, stratified_folds,
+        subset, CrossValConfig, CrossValReport, FoldPredictions, SeedRun, SeedSpreadReport,
+        Spread,
+    },
     metrics::BinaryMetrics,
     plots,
-    progress::Silent,
-    seeds::{parse_seeds, seed_spread, SeedRun, SeedSpreadReport},
-    training::FitConfig,
-    Error,
+    training::{observer::Silent, History, Recipe},
+    Error, Label, Threshold,
 };
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
 
-fn labels(positives: usize, negatives: usize) -> Vec<u8> {
+/// Labels from 0/1 flags (1 = hemorrhage), as the hand examples write them.
+fn flags(flags: &[u8]) -> Vec<Label> {
+    flags
+        .iter()
+        .map(|&f| Label::from_flag(f).expect("0 or 1"))
+        .collect()
+}
+
+fn labels(positives: usize, negatives: usize) -> Vec<Label> {
     // Interleaved, so that the classes are not simply the first and second half.
     let mut l = Vec::new();
     let (mut p, mut n) = (positives, negatives);
     while p + n > 0 {
         if p > 0 {
-            l.push(1);
+            l.push(Label::Hemorrhage);
             p -= 1;
         }
         if n > 0 && (n > p || l.len() % 3 == 0) {
-            l.push(0);
+            l.push(Label::Normal);
             n -= 1;
         }
     }
@@ -41,7 +47,7 @@ fn labels(positives: usize, negatives: usize) -> Vec<u8> {
 }
 
 #[track_caller]
-fn check_folds(labels: &[u8], k: usize, seed: u64) {
+fn check_folds(labels: &[Label], k: usize, seed: u64) {
     let folds = stratified_folds(labels, k, seed).unwrap();
     assert_eq!(folds.len(), k);
     // Complete and disjoint: every image held out by exactly one fold.
@@ -54,7 +60,7 @@ fn check_folds(labels: &[u8], k: usize, seed: u64) {
     }
     assert!(seen.iter().all(|&c| c == 1), "{seen:?}");
     // Stratified: per class, fold counts differ by at most one; so do fold sizes.
-    for class in [0u8, 1] {
+    for class in Label::POSITIVE_FIRST {
         let counts: Vec<usize> = folds
             .iter()
             .map(|f| f.iter().filter(|&&i| labels[i] == class).count())
@@ -110,7 +116,6 @@ fn folds_refuse_a_class_smaller_than_k() {
         .to_string();
     assert!(msg.contains("`normal`"), "{msg}");
     assert!(stratified_folds(&labels(20, 20), 1, 1).is_err());
-    assert!(stratified_folds(&[0, 1, 2, 0, 1], 2, 1).is_err());
 }
 
 #[test]
@@ -124,7 +129,7 @@ fn fold(
     fold: usize,
     held_out: Vec<usize>,
     probabilities: Vec<f32>,
-    labels: Vec<u8>,
+    labels: &[u8],
 ) -> FoldPredictions {
     FoldPredictions {
         fold,
@@ -132,7 +137,7 @@ fn fold(
         train_images: 10 - held_out.len(),
         held_out,
         probabilities,
-        labels,
+        labels: flags(labels),
         history: History {
             loss: vec![0.5, 0.25],
             ..History::default()
@@ -147,15 +152,15 @@ fn hand_report() -> CrossValReport {
         1,
         vec![0, 3, 4, 7, 8],
         vec![0.9, 0.6, 0.2, 0.4, 0.3],
-        vec![1, 0, 1, 0, 0],
+        &[1, 0, 1, 0, 0],
     );
     let f2 = fold(
         2,
         vec![1, 2, 5, 6, 9],
         vec![0.8, 0.45, 0.7, 0.1, 0.55],
-        vec![1, 1, 0, 0, 1],
+        &[1, 1, 0, 0, 1],
     );
-    CrossValReport::from_folds(vec![f1, f2], 0.5, 7).unwrap()
+    CrossValReport::from_folds(vec![f1, f2], Threshold::DEFAULT).unwrap()
 }
 
 #[test]
@@ -163,7 +168,7 @@ fn pooled_metrics_are_those_of_the_concatenated_out_of_fold_predictions() {
     let r = hand_report();
     // In pool order.
     let probabilities = [0.9, 0.8, 0.45, 0.6, 0.2, 0.7, 0.1, 0.4, 0.3, 0.55];
-    let labels = [1, 1, 1, 0, 1, 0, 0, 0, 0, 1];
+    let labels = flags(&[1, 1, 1, 0, 1, 0, 0, 0, 0, 1]);
     assert_eq!(r.oof_probabilities, probabilities);
     assert_eq!(r.labels, labels);
     assert_eq!(r.oof_fold, [1, 2, 2, 1, 1, 2, 2, 1, 1, 2]);
@@ -187,7 +192,7 @@ fn pooled_metrics_are_those_of_the_concatenated_out_of_fold_predictions() {
     // And exactly what BinaryMetrics says about the concatenation.
     assert_eq!(
         r.pooled,
-        BinaryMetrics::compute(&probabilities, &labels, 0.5, 7).unwrap()
+        BinaryMetrics::compute(&probabilities, &labels, Threshold::DEFAULT).unwrap()
     );
     // Per fold: fold 1 holds 2 hemorrhages (0.9, 0.2) and 3 normals (0.6, 0.4, 0.3).
     let m1 = &r.folds[0].metrics;
@@ -227,7 +232,7 @@ fn spread_across_folds_table_and_csv() {
                 label: Some(r.labels[i]),
             })
             .collect(),
-        vec![0.0; 10 * head_ct::data::IMAGE_LEN],
+        vec![0.0; 10 * head_ct::model::IMAGE_LEN],
     )
     .unwrap();
     let oof = r.predictions_csv(&pool);
@@ -246,12 +251,13 @@ fn spread_across_folds_table_and_csv() {
 
 #[test]
 fn reports_refuse_inconsistent_folds() {
-    let f1 = fold(1, vec![0, 1], vec![0.9, 0.1], vec![1, 0]);
-    let f2 = fold(2, vec![1, 2], vec![0.8, 0.2], vec![1, 0]);
-    assert!(CrossValReport::from_folds(vec![f1.clone(), f2], 0.5, 1).is_err());
-    let short = fold(2, vec![2, 3], vec![0.8], vec![1, 0]);
-    assert!(CrossValReport::from_folds(vec![f1, short], 0.5, 1).is_err());
-    assert!(CrossValReport::from_folds(Vec::new(), 0.5, 1).is_err());
+    let t = Threshold::DEFAULT;
+    let f1 = fold(1, vec![0, 1], vec![0.9, 0.1], &[1, 0]);
+    let f2 = fold(2, vec![1, 2], vec![0.8, 0.2], &[1, 0]);
+    assert!(CrossValReport::from_folds(vec![f1.clone(), f2], t).is_err());
+    let short = fold(2, vec![2, 3], vec![0.8], &[1, 0]);
+    assert!(CrossValReport::from_folds(vec![f1, short], t).is_err());
+    assert!(CrossValReport::from_folds(Vec::new(), t).is_err());
 }
 
 #[test]
@@ -263,11 +269,10 @@ fn crossval_figure_draws_folds_and_pooled_curve() {
     // Without both classes there is no pooled curve.
     let one_class = CrossValReport::from_folds(
         vec![
-            fold(1, vec![0], vec![0.9], vec![1]),
-            fold(2, vec![1], vec![0.2], vec![1]),
+            fold(1, vec![0], vec![0.9], &[1]),
+            fold(2, vec![1], vec![0.2], &[1]),
         ],
-        0.5,
-        1,
+        Threshold::DEFAULT,
     )
     .unwrap();
     assert!(plots::crossval_roc_figure(&one_class).is_err());
@@ -368,12 +373,11 @@ fn pools_subsets_and_a_tiny_cross_validation_on_phantoms() {
     let config = CrossValConfig {
         folds: 2,
         seed: 4,
-        fit: FitConfig {
+        recipe: Recipe {
             epochs: 1,
             batch_size: 5,
-            ..FitConfig::default()
+            ..Recipe::TEACHING
         },
-        ..CrossValConfig::default()
     };
     let report = cross_validate(&pool, &config, &mut Silent).unwrap();
     assert_eq!(report.folds.len(), 2);
@@ -404,8 +408,7 @@ fn pools_subsets_and_a_tiny_cross_validation_on_phantoms() {
         &data.train,
         &data.validate,
         &[1, 2],
-        &config.fit,
-        0.5,
+        &config.recipe,
         &mut Silent,
     )
     .unwrap();
@@ -416,8 +419,7 @@ fn pools_subsets_and_a_tiny_cross_validation_on_phantoms() {
         &data.train,
         &data.validate,
         &[],
-        &config.fit,
-        0.5,
+        &config.recipe,
         &mut Silent
     )
     .is_err());

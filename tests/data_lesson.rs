@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use head_ct::data::{
-    lesson::resolve_lesson_data, phantoms::write_phantom_layout, prepare::SplitCounts, DataSource,
+    phantoms::write_phantom_layout, prepare::SplitCounts, source::resolve_lesson_data, DataSource,
 };
 
 fn small_counts() -> SplitCounts {
@@ -19,7 +19,7 @@ fn without_data_it_says_plainly_that_it_uses_phantoms() {
     let repo = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let lesson = resolve_lesson_data(None, repo.path(), work.path(), 7).unwrap();
-    assert!(lesson.synthetic);
+    assert!(lesson.is_synthetic());
     assert_eq!(lesson.source, DataSource::Phantoms { seed: 7 });
     assert!(lesson.description.starts_with("SYNTHETIC PHANTOMS"));
     assert!(lesson.description.contains("data/README.md"));
@@ -36,7 +36,7 @@ fn the_prepared_folder_in_the_repository_is_used_when_present() {
     let folder = repo.path().join("data/head_ct_slices");
     write_phantom_layout(&folder, 3, small_counts(), false).unwrap();
     let lesson = resolve_lesson_data(None, repo.path(), work.path(), 1).unwrap();
-    assert!(!lesson.synthetic);
+    assert!(!lesson.is_synthetic());
     assert_eq!(lesson.source, DataSource::Folder(folder.clone()));
     assert_eq!(lesson.data.train.len(), 6);
     assert_eq!(lesson.data.validate.len(), 4);
@@ -57,7 +57,7 @@ fn head_ct_data_wins_over_the_repository_folder_and_can_ask_for_phantoms() {
     .unwrap();
     let lesson =
         resolve_lesson_data(Some(Path::new("phantoms")), repo.path(), work.path(), 1).unwrap();
-    assert!(lesson.synthetic);
+    assert!(lesson.is_synthetic());
     assert!(lesson.description.contains("HEAD_CT_DATA=phantoms"));
 
     let elsewhere = tempfile::tempdir().unwrap();
@@ -94,7 +94,7 @@ fn real_data_lesson_prepares_the_kaggle_folder() {
     for _ in 0..2 {
         let lesson =
             resolve_lesson_data(Some(Path::new(&source)), repo.path(), work.path(), 1).unwrap();
-        assert!(!lesson.synthetic);
+        assert!(!lesson.is_synthetic());
         assert_eq!(lesson.data.train.len(), 140);
         assert_eq!(lesson.data.validate.len(), 50);
         assert_eq!(lesson.data.test.as_ref().unwrap().len(), 10);

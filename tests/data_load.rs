@@ -5,10 +5,14 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use head_ct::data::{
-    load_image_file, load_image_files, load_image_folder, load_seed_layout, IMAGE_LEN,
-    MIN_IMAGE_SIDE,
+use head_ct::{
+    data::{load_image_file, load_image_files, load_image_folder, load_seed_layout, MIN_IMAGE_SIDE},
+    model::IMAGE_LEN,
+    Label,
 };
+
+const H: Option<Label> = Some(Label::Hemorrhage);
+const N: Option<Label> = Some(Label::Normal);
 use image::{ImageBuffer, Luma, Rgb, Rgba};
 
 const PLANE: usize = 150 * 150;
@@ -150,7 +154,7 @@ fn class_folders_are_sorted_and_hemorrhage_is_label_one_whatever_the_order() {
     assert_eq!(set.len(), 6);
     assert_eq!(
         set.labels(),
-        [Some(0), Some(0), Some(0), Some(1), Some(1), Some(1)]
+        [N, N, N, H, H, H]
     );
     assert!(set.samples[3].path.ends_with("hemorrhage/000.png"));
     // The pixels follow the samples: image 4 is hemorrhage/001.png, value 101.
@@ -164,7 +168,7 @@ fn class_folders_are_sorted_and_hemorrhage_is_label_one_whatever_the_order() {
     class_folder(dir.path(), &["hemorrhage", "normal"], 2);
     let set = load_image_folder(dir.path()).unwrap();
     assert_eq!(set.class_names, ["hemorrhage", "normal"]);
-    assert_eq!(set.labels(), [Some(1), Some(1), Some(0), Some(0)]);
+    assert_eq!(set.labels(), [H, H, N, N]);
 }
 
 #[test]
@@ -186,7 +190,7 @@ fn seed_layout_with_labelled_unlabelled_and_missing_test() {
     fs::remove_dir_all(root.join("test")).unwrap();
     class_folder(&root.join("test"), &["hemorrhage", "normal"], 1);
     let test = load_seed_layout(root).unwrap().test.unwrap();
-    assert_eq!(test.labels(), [Some(1), Some(0)]);
+    assert_eq!(test.labels(), [H, N]);
 }
 
 #[test]

@@ -1,12 +1,15 @@
 //! Synthetic phantoms: deterministic, varied, with masks, and loadable from disk.
 
-use head_ct::data::{
-    load_seed_layout,
-    phantoms::{
-        generate_phantom_set, phantom_seed_data, phantom_splits, render_phantom,
-        write_phantom_layout, LesionKind,
+use head_ct::{
+    data::{
+        load_seed_layout,
+        phantoms::{
+            generate_phantom_set, phantom_seed_data, phantom_splits, render_phantom,
+            write_phantom_layout, LesionKind,
+        },
+        prepare::SplitCounts,
     },
-    prepare::SplitCounts,
+    Label,
 };
 
 #[test]
@@ -38,7 +41,7 @@ fn hemorrhages_have_brighter_nonempty_masks_of_every_kind() {
     let mut kinds = Vec::new();
     for (i, (s, lesion)) in set.images.samples.iter().zip(&set.lesions).enumerate() {
         match (s.label, lesion) {
-            (Some(1), Some(l)) => {
+            (Some(Label::Hemorrhage), Some(l)) => {
                 assert!(l.area() > 0, "empty mask for image {i}");
                 kinds.push(l.kind);
                 // The lesion is brighter than the brain around it on average.
@@ -53,7 +56,7 @@ fn hemorrhages_have_brighter_nonempty_masks_of_every_kind() {
                     / l.area() as f32;
                 assert!(inside > 0.3, "lesion mean {inside}");
             }
-            (Some(0), None) => {}
+            (Some(Label::Normal), None) => {}
             other => panic!("label/lesion mismatch: {other:?}"),
         }
     }

@@ -7,9 +7,12 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use head_ct::data::{
-    load_seed_layout,
-    prepare::{prepare_kaggle, read_labels_csv, PrepareOptions, SplitCounts},
+use head_ct::{
+    data::{
+        load_seed_layout,
+        prepare::{prepare_kaggle, read_labels_csv, PrepareOptions, SplitCounts},
+    },
+    Label,
 };
 use image::{ImageBuffer, Rgb};
 
@@ -330,9 +333,12 @@ fn bom_crlf_and_spaces_are_accepted() {
     assert_eq!(rows.len(), 2);
     assert_eq!(
         (rows[0].id.as_str(), rows[0].label, rows[0].line),
-        ("000", 1, 2)
+        ("000", Label::Hemorrhage, 2)
     );
-    assert_eq!((rows[1].id.as_str(), rows[1].label), ("001", 0));
+    assert_eq!(
+        (rows[1].id.as_str(), rows[1].label),
+        ("001", Label::Normal)
+    );
 }
 
 // ---- the real Kaggle data, when HEAD_CT_DATA points to it ----

@@ -1,14 +1,13 @@
-//! The whole job on synthetic phantoms: data → fit → evaluate → predict.
+//! The whole job on synthetic phantoms: data → train → evaluate → predict.
 
 use dfdx::prelude::*;
 use head_ct::{
-    data::{phantoms::phantom_splits, prepare::SplitCounts, ImageSet, Sample, IMAGE_LEN},
-    inference::{predict_set, DEFAULT_THRESHOLD},
+    data::{phantoms::phantom_splits, prepare::SplitCounts, ImageSet, Sample},
+    inference::predict_set,
     metrics::BinaryMetrics,
-    model::build_teaching_net,
-    progress::Silent,
-    training::{fit, keras_adam, FitConfig, Trainer},
-    Error,
+    model::{build_teaching_net, TeachingNetParts, IMAGE_LEN},
+    training::{observer::Silent, train_model, History, Recipe, SeededDevice, Trainer},
+    Error, Label, Threshold,
 };
 
 fn small_phantoms(per_class_train: usize, per_class_validate: usize) -> head_ct::data::SeedData {
@@ -26,22 +25,14 @@ fn small_phantoms(per_class_train: usize, per_class_validate: usize) -> head_ct:
 #[test]
 fn the_same_seed_gives_the_same_history() {
     let data = small_phantoms(10, 5);
-    let config = FitConfig {
+    let recipe = Recipe {
         epochs: 2,
-        ..FitConfig::default()
+        ..Recipe::TEACHING
     };
     let run = || {
-        let dev = Cpu::seed_from_u64(config.seed);
-        let mut trainer = Trainer::new(build_teaching_net(&dev), keras_adam(config.learning_rate));
-        fit(
-            &mut trainer,
-            &dev,
-            &data.train,
-            &data.validate,
-            &config,
-            &mut Silent,
-        )
-        .unwrap()
+        train_model(&data.train, &data.validate, &recipe, 1, &mut Silent)
+            .unwrap()
+            .history
     };
     let (a, b) = (run(), run());
     assert_eq!(a, b);
@@ -60,6 +51,45 @@ fn the_same_seed_gives_the_same_history() {
         .all(|x| (x * 10.0 - (x * 10.0).round()).abs() < 1e-4));
 }
 
+/// Every number of a history, as bits: equal only if bit for bit the same (NaN included).
+fn history_bits(h: &History) -> Vec<Vec<u32>> {
+    [&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy]
+        .iter()
+        .map(|v| v.iter().map(|x| x.to_bits()).collect())
+        .collect()
+}
+
+/// `train_model` seeds its own device, so the seed alone decides the initial weights, the batch
+/// order and the augmentation: the same seed gives a bit-identical history and bit-identical
+/// predictions, another seed a different history.
+#[test]
+fn the_seed_decides_the_history_and_the_predictions_bit_for_bit() {
+    let data = small_phantoms(5, 5);
+    let recipe = Recipe {
+        epochs: 2,
+        batch_size: 4,
+        augment: true,
+        ..Recipe::TEACHING
+    };
+    let run = |seed: u64| {
+        let trained = train_model(&data.train, &data.validate, &recipe, seed, &mut Silent).unwrap();
+        assert_eq!((trained.seed, trained.recipe), (seed, recipe));
+        assert_eq!(trained.history.epochs(), 2);
+        let probabilities: Vec<u32> =
+            predict_set(&trained.model, &trained.dev, &data.validate, recipe.threshold)
+                .unwrap()
+                .iter()
+                .map(|p| p.probability.to_bits())
+                .collect();
+        (history_bits(&trained.history), probabilities)
+    };
+    let (first, again, other) = (run(7), run(7), run(8));
+    assert_eq!(first.0, again.0, "same seed, different history");
+    assert_eq!(first.1, again.1, "same seed, different predictions");
+    assert_eq!(first.1.len(), data.validate.len());
+    assert_ne!(first.0, other.0, "seeds 7 and 8 gave the same history");
+}
+
 #[test]
 fn a_non_finite_loss_stops_training_with_a_clear_message() {
     let good = small_phantoms(5, 5);
@@ -67,30 +97,36 @@ fn a_non_finite_loss_stops_training_with_a_clear_message() {
     pixels[..IMAGE_LEN].iter_mut().for_each(|p| *p = f32::NAN);
     let samples: Vec<Sample> = good.train.samples.clone();
     let poisoned = ImageSet::from_parts(good.train.class_names.clone(), samples, pixels).unwrap();
-    let dev = Cpu::seed_from_u64(1);
-    let mut trainer = Trainer::new(build_teaching_net(&dev), keras_adam(1e-3));
-    let config = FitConfig {
+    // One batch of all 10 images: the poisoned one is in batch 1 of 1.
+    let recipe = Recipe {
         epochs: 1,
         batch_size: 10,
-        ..FitConfig::default()
+        ..Recipe::TEACHING
     };
-    let before = trainer.model.clone();
-    let err = fit(
-        &mut trainer,
-        &dev,
-        &poisoned,
-        &good.validate,
-        &config,
-        &mut Silent,
-    )
-    .unwrap_err();
+    let err = match train_model(&poisoned, &good.validate, &recipe, 1, &mut Silent) {
+        Ok(_) => panic!("training on a NaN image succeeded"),
+        Err(e) => e,
+    };
     assert!(matches!(err, Error::NonFiniteLoss { .. }), "{err}");
     let message = err.to_string();
     assert!(message.contains("epoch 1, batch 1 of 1"), "{message}");
-    // The weights were not touched by the poisoned batch.
+
+    // The step that meets the non-finite loss leaves the weights as they were.
+    let dev = SeededDevice::new(1);
+    let mut trainer = Trainer::new(build_teaching_net(&dev), &recipe);
+    let before = trainer.model.clone();
+    let batch = poisoned.batch(&dev, &(0..poisoned.len()).collect::<Vec<_>>());
+    let err = trainer
+        .train_step(batch.images, &batch.labels)
+        .unwrap_err();
+    assert!(matches!(err, Error::NonFiniteLoss { .. }), "{err}");
     assert_eq!(
-        before.1 .3.weight.as_vec(),
-        trainer.model.1 .3.weight.as_vec()
+        before.classifier().3.weight.as_vec(),
+        trainer.model.classifier().3.weight.as_vec()
+    );
+    assert_eq!(
+        before.block1().conv.weight.as_vec(),
+        trainer.model.block1().conv.weight.as_vec()
     );
 }
 
@@ -99,24 +135,26 @@ fn a_non_finite_loss_stops_training_with_a_clear_message() {
 #[test]
 fn training_on_phantoms_clears_the_bar_on_held_out_phantoms() {
     let data = small_phantoms(70, 25);
-    let config = FitConfig::default();
-    let dev = Cpu::seed_from_u64(config.seed);
-    let mut trainer = Trainer::new(build_teaching_net(&dev), keras_adam(config.learning_rate));
-    let history = fit(
-        &mut trainer,
-        &dev,
+    let trained = train_model(
         &data.train,
         &data.validate,
-        &config,
+        &Recipe::TEACHING,
+        1,
         &mut Silent,
     )
     .unwrap();
-    assert_eq!(history.epochs(), 10);
+    assert_eq!(trained.history.epochs(), 10);
 
-    let predictions = predict_set(&trainer.model, &dev, &data.validate, DEFAULT_THRESHOLD).unwrap();
+    let predictions = predict_set(
+        &trained.model,
+        &trained.dev,
+        &data.validate,
+        Threshold::DEFAULT,
+    )
+    .unwrap();
     let probabilities: Vec<f32> = predictions.iter().map(|p| p.probability).collect();
-    let labels: Vec<u8> = predictions.iter().map(|p| p.truth.unwrap()).collect();
-    let metrics = BinaryMetrics::compute(&probabilities, &labels, DEFAULT_THRESHOLD, 0).unwrap();
+    let labels: Vec<Label> = predictions.iter().map(|p| p.truth.unwrap()).collect();
+    let metrics = BinaryMetrics::compute(&probabilities, &labels, Threshold::DEFAULT).unwrap();
     println!("{}", metrics.summary());
     assert!(
         metrics.accuracy.value >= 0.75,

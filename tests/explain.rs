@@ -13,19 +13,19 @@ use head_ct::{
         area_fraction, block_gradients, dilate, grad_cam, input_gradients, layer_cam,
         logits_from_block, saliency, HeatMap, Method, DEFAULT_BLOCK,
     },
-    model::{build_teaching_net, TeachingNet, IMAGE_SIZE},
+    model::{build_teaching_net, TeachingNet, TeachingNetParts, IMAGE_SIZE},
     plots,
-    progress::Silent,
-    training::{fit, keras_adam, FitConfig, Trainer},
+    training::{observer::Silent, train_model, Recipe, TrainedModel},
+    Label, Threshold,
 };
 
 const N: usize = IMAGE_SIZE;
 
 /// The teaching net trained as `tests/end_to_end.rs` trains it (10 epochs on 70 + 70 phantoms),
 /// once for all the tests of this file.
-fn trained() -> &'static (TeachingNet, Cpu) {
-    static MODEL: OnceLock<(TeachingNet, Cpu)> = OnceLock::new();
-    MODEL.get_or_init(|| {
+fn trained() -> (&'static TeachingNet, &'static Cpu) {
+    static MODEL: OnceLock<TrainedModel> = OnceLock::new();
+    let trained = MODEL.get_or_init(|| {
         let data = phantom_splits(
             3,
             SplitCounts {
@@ -35,20 +35,16 @@ fn trained() -> &'static (TeachingNet, Cpu) {
             },
         )
         .into_seed_data();
-        let config = FitConfig::default();
-        let dev = Cpu::seed_from_u64(config.seed);
-        let mut trainer = Trainer::new(build_teaching_net(&dev), keras_adam(config.learning_rate));
-        fit(
-            &mut trainer,
-            &dev,
+        train_model(
             &data.train,
             &data.validate,
-            &config,
+            &Recipe::TEACHING,
+            1,
             &mut Silent,
         )
-        .unwrap();
-        (trainer.model, dev)
-    })
+        .unwrap()
+    });
+    (&trained.model, &trained.dev)
 }
 
 /// Held-out phantoms (a split the model never saw): 40 with a bleed, 40 without.
@@ -246,20 +242,23 @@ fn input_gradients_match_finite_differences() {
 #[test]
 fn saliency_leaves_the_callers_model_as_it_was() {
     let (model, dev) = fresh_model(8);
-    assert!(!model.0 .0.conv.input_gradient);
+    assert!(!model.block1().conv.input_gradient);
     let before = model.clone();
     let images = phantom_images(2);
     let refs: Vec<&[f32]> = images.iter().map(|v| v.as_slice()).collect();
     let maps = saliency(&model, &dev, &refs).unwrap();
     assert!(
-        !model.0 .0.conv.input_gradient,
+        !model.block1().conv.input_gradient,
         "the flag was left switched on"
     );
     assert_eq!(
-        model.0 .0.conv.weight.as_vec(),
-        before.0 .0.conv.weight.as_vec()
+        model.block1().conv.weight.as_vec(),
+        before.block1().conv.weight.as_vec()
     );
-    assert_eq!(model.1 .3.weight.as_vec(), before.1 .3.weight.as_vec());
+    assert_eq!(
+        model.classifier().3.weight.as_vec(),
+        before.classifier().3.weight.as_vec()
+    );
     assert_eq!(maps.len(), 2);
     // The map is |gradient|, largest over channels, divided by its maximum.
     let (grads, _) = input_gradients(&model, &dev, &refs).unwrap();
@@ -274,7 +273,7 @@ fn saliency_leaves_the_callers_model_as_it_was() {
     }
     assert_eq!(maps[1].method, Method::Saliency);
     // And a model trained without the flag keeps training without it: the flag is read per pass.
-    assert!(!before.0 .0.conv.input_gradient);
+    assert!(!before.block1().conv.input_gradient);
 }
 
 #[test]
@@ -433,8 +432,8 @@ fn figures_decode_at_the_expected_size() {
         &images[0],
         &[&cams[0], &sal[0]],
         "phantom_000.png",
-        Some(1),
-        0.5,
+        Some(Label::Hemorrhage),
+        Threshold::DEFAULT,
     )
     .unwrap();
     assert_eq!(decode(&figure), (1076, 442));
@@ -450,7 +449,7 @@ fn figures_decode_at_the_expected_size() {
     let plain = at(16 + 2 * c as u32, 78 + 2 * r as u32);
     assert!(plain[0] == plain[1] && plain[1] == plain[2], "{plain:?}");
 
-    let title = plots::explanation_title("a.png", 0.92, Some(0), 0.5);
+    let title = plots::explanation_title("a.png", 0.92, Some(Label::Normal), Threshold::DEFAULT);
     assert_eq!(
         title,
         "a.png — called hemorrhage (probability of hemorrhage 0.92) — false alarm"
@@ -464,7 +463,7 @@ fn figures_decode_at_the_expected_size() {
         (2 * 16 + 2 * 220 + 10 + 120, 64 + 2 * 264 + 16)
     );
     assert!(plots::heatmap_grid(&refs, &maps[..2], &[], 2, "x").is_err());
-    assert!(plots::explanation_figure(&images[0][..5], &[], "x", None, 0.5).is_err());
+    assert!(plots::explanation_figure(&images[0][..5], &[], "x", None, Threshold::DEFAULT).is_err());
     let empty = plots::heatmap_grid(&[], &[], &[], 3, "Nothing").unwrap();
     decode(&empty);
 }

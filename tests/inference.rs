@@ -6,14 +6,14 @@ use head_ct::{
     data::phantoms::phantom_splits,
     data::prepare::SplitCounts,
     inference::{predictions_report, score_predictions, Prediction},
-    plots,
+    plots, Label, Threshold,
 };
 
-fn prediction(name: &str, probability: f32, truth: Option<u8>) -> Prediction {
+fn prediction(name: &str, probability: f32, truth: Option<Label>) -> Prediction {
     Prediction {
         path: PathBuf::from(name),
         probability,
-        threshold: 0.5,
+        threshold: Threshold::DEFAULT,
         truth,
     }
 }
@@ -21,10 +21,10 @@ fn prediction(name: &str, probability: f32, truth: Option<u8>) -> Prediction {
 #[test]
 fn the_report_says_each_verdict_and_counts_the_correct_ones() {
     let predictions = [
-        prediction("hemorrhage/1.png", 0.9, Some(1)),
-        prediction("hemorrhage/2.png", 0.2, Some(1)),
-        prediction("normal/3.png", 0.7, Some(0)),
-        prediction("normal/4.png", 0.1, Some(0)),
+        prediction("hemorrhage/1.png", 0.9, Some(Label::Hemorrhage)),
+        prediction("hemorrhage/2.png", 0.2, Some(Label::Hemorrhage)),
+        prediction("normal/3.png", 0.7, Some(Label::Normal)),
+        prediction("normal/4.png", 0.1, Some(Label::Normal)),
     ];
     let report = predictions_report(&predictions);
     let lines: Vec<&str> = report.lines().collect();
@@ -34,7 +34,7 @@ fn the_report_says_each_verdict_and_counts_the_correct_ones() {
     assert!(lines[2].ends_with("— false alarm"), "{report}");
     assert_eq!(lines[4], "  2 of 4 correct");
 
-    let metrics = score_predictions(&predictions, 0).unwrap();
+    let metrics = score_predictions(&predictions).unwrap();
     assert_eq!(metrics.confusion.true_positives, 1);
     assert_eq!(metrics.confusion.false_negatives, 1);
     assert_eq!(metrics.confusion.false_positives, 1);
@@ -47,7 +47,7 @@ fn unlabelled_predictions_are_reported_but_not_scored() {
     let predictions = [prediction("a.png", 0.9, None)];
     let report = predictions_report(&predictions);
     assert_eq!(report.lines().count(), 1, "{report}");
-    let err = score_predictions(&predictions, 0).unwrap_err().to_string();
+    let err = score_predictions(&predictions).unwrap_err().to_string();
     assert!(err.contains("a.png") && err.contains("no label"), "{err}");
 }
 
@@ -64,10 +64,10 @@ fn sets_describe_themselves_and_figures_follow_the_set() {
     let set = splits.train.images;
     assert_eq!(set.describe(), "6 images (3 hemorrhage, 3 normal)");
     let hemorrhage = (0..set.len())
-        .find(|&i| set.samples[i].label == Some(1))
+        .find(|&i| set.samples[i].label == Some(Label::Hemorrhage))
         .unwrap();
     let normal = (0..set.len())
-        .find(|&i| set.samples[i].label == Some(0))
+        .find(|&i| set.samples[i].label == Some(Label::Normal))
         .unwrap();
     assert_eq!(set.class_name_of(hemorrhage), Some("hemorrhage"));
     assert_eq!(set.class_name_of(normal), Some("normal"));
@@ -81,7 +81,7 @@ fn sets_describe_themselves_and_figures_follow_the_set() {
         .map(|s| Prediction {
             path: s.path.clone(),
             probability: 0.5,
-            threshold: 0.5,
+            threshold: Threshold::DEFAULT,
             truth: s.label,
         })
         .collect();

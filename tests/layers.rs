@@ -5,7 +5,7 @@
 //! sizes, the direct kernels of `head_ct::model::kernels`) and recorded backward closures.
 
 use dfdx::prelude::*;
-use head_ct::{
+use head_ct::model::{
     kernels::{self, ConvDims, PoolDims},
     layers::{Conv2D, ConvBlock, MaxPool2D},
 };

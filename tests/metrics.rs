@@ -4,7 +4,19 @@ use head_ct::metrics::{
     auc_from_roc, bootstrap_auc_interval, mann_whitney_auc, roc_curve, wilson_interval,
     BinaryMetrics, ConfusionMatrix, Estimate, Z_95,
 };
-use head_ct::Error;
+use head_ct::{Error, Label, Threshold};
+
+/// Labels from 0/1 flags (1 = hemorrhage), to keep the cases short.
+fn labels(flags: &[u8]) -> Vec<Label> {
+    flags
+        .iter()
+        .map(|&f| Label::from_flag(f).unwrap())
+        .collect()
+}
+
+fn t(p: f32) -> Threshold {
+    Threshold::new(p).unwrap()
+}
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol
@@ -69,7 +81,7 @@ const MIXED_Y: [u8; 6] = [1, 1, 1, 0, 0, 0];
 
 #[test]
 fn confusion_counts() {
-    let m = ConfusionMatrix::from_probabilities(&MIXED_P, &MIXED_Y, 0.6).unwrap();
+    let m = ConfusionMatrix::from_probabilities(&MIXED_P, &labels(&MIXED_Y), t(0.6)).unwrap();
     // >= threshold is hemorrhage: 0.6 itself counts as a hemorrhage call.
     assert_eq!(
         m,
@@ -84,15 +96,16 @@ fn confusion_counts() {
         (m.total(), m.positives(), m.negatives(), m.correct()),
         (6, 3, 3, 4)
     );
-    let all = ConfusionMatrix::from_probabilities(&MIXED_P, &MIXED_Y, 0.0).unwrap();
+    let all = ConfusionMatrix::from_probabilities(&MIXED_P, &labels(&MIXED_Y), t(0.0)).unwrap();
     assert_eq!((all.true_positives, all.false_positives), (3, 3));
 }
 
 #[test]
 fn auc_mixed_case_with_tie() {
-    let auc = mann_whitney_auc(&MIXED_P, &MIXED_Y).unwrap();
+    let y = labels(&MIXED_Y);
+    let auc = mann_whitney_auc(&MIXED_P, &y).unwrap();
     assert!(close(auc, 6.5 / 9.0, 1e-12), "{auc}");
-    let roc = roc_curve(&MIXED_P, &MIXED_Y).unwrap();
+    let roc = roc_curve(&MIXED_P, &y).unwrap();
     let third = 1.0 / 3.0;
     let expected = [
         (0.0, 0.0),
@@ -117,7 +130,7 @@ fn auc_mixed_case_with_tie() {
 #[test]
 fn auc_constant_scores_is_one_half() {
     let p = [0.3f32; 7];
-    let y = [1, 0, 1, 0, 0, 1, 0];
+    let y = labels(&[1, 0, 1, 0, 0, 1, 0]);
     assert_eq!(mann_whitney_auc(&p, &y).unwrap(), 0.5);
     let roc = roc_curve(&p, &y).unwrap();
     assert_eq!(roc.len(), 2, "all ties: one diagonal step");
@@ -127,10 +140,16 @@ fn auc_constant_scores_is_one_half() {
 #[test]
 fn auc_perfect_and_reversed() {
     let p = [0.1, 0.2, 0.8, 0.95, 0.3];
-    let y = [0, 0, 1, 1, 0];
+    let y = labels(&[0, 0, 1, 1, 0]);
     assert_eq!(mann_whitney_auc(&p, &y).unwrap(), 1.0);
     assert_eq!(auc_from_roc(&roc_curve(&p, &y).unwrap()), 1.0);
-    let flipped: Vec<u8> = y.iter().map(|v| 1 - v).collect();
+    let flipped: Vec<Label> = y
+        .iter()
+        .map(|v| match v {
+            Label::Hemorrhage => Label::Normal,
+            Label::Normal => Label::Hemorrhage,
+        })
+        .collect();
     assert_eq!(mann_whitney_auc(&p, &flipped).unwrap(), 0.0);
 }
 
@@ -144,7 +163,16 @@ fn roc_is_monotone_from_origin_to_corner() {
         (state >> 33) as f32 / (1u64 << 31) as f32
     };
     let p: Vec<f32> = (0..200).map(|_| (next() * 20.0).round() / 20.0).collect();
-    let y: Vec<u8> = p.iter().map(|&v| u8::from(next() < v)).collect();
+    let y: Vec<Label> = p
+        .iter()
+        .map(|&v| {
+            if next() < v {
+                Label::Hemorrhage
+            } else {
+                Label::Normal
+            }
+        })
+        .collect();
     let roc = roc_curve(&p, &y).unwrap();
     assert_eq!((roc[0].fpr, roc[0].tpr), (0.0, 0.0));
     let last = roc.last().unwrap();
@@ -163,7 +191,7 @@ fn bootstrap_interval_is_reproducible_and_contains_the_auc() {
     let p = [
         0.9, 0.8, 0.75, 0.6, 0.55, 0.4, 0.35, 0.3, 0.2, 0.1, 0.7, 0.45,
     ];
-    let y = [1, 1, 0, 1, 1, 0, 1, 0, 0, 0, 1, 0];
+    let y = labels(&[1, 1, 0, 1, 1, 0, 1, 0, 0, 0, 1, 0]);
     let auc = mann_whitney_auc(&p, &y).unwrap();
     let a = bootstrap_auc_interval(&p, &y, 2000, 7).unwrap();
     let b = bootstrap_auc_interval(&p, &y, 2000, 7).unwrap();
@@ -177,7 +205,8 @@ fn bootstrap_interval_is_reproducible_and_contains_the_auc() {
 
 #[test]
 fn binary_metrics_on_the_mixed_case() {
-    let m = BinaryMetrics::compute(&MIXED_P, &MIXED_Y, 0.5, 1).unwrap();
+    let y = labels(&MIXED_Y);
+    let m = BinaryMetrics::compute(&MIXED_P, &y, t(0.5)).unwrap();
     // 0.9, 0.6, 0.7 are calls: TP 2, FN 1, FP 1, TN 2.
     assert_eq!((m.accuracy.successes, m.accuracy.total), (4, 6));
     assert_eq!((m.sensitivity.successes, m.sensitivity.total), (2, 3));
@@ -188,10 +217,9 @@ fn binary_metrics_on_the_mixed_case() {
     assert!(auc.low <= auc.value && auc.value <= auc.high);
     assert_eq!(auc.resamples, 2000);
     assert_eq!(m.roc.len(), 6);
-    assert_eq!(
-        m,
-        BinaryMetrics::compute(&MIXED_P, &MIXED_Y, 0.5, 1).unwrap()
-    );
+    // The same predictions always get the same metrics, interval included.
+    assert_eq!(m, BinaryMetrics::compute(&MIXED_P, &y, t(0.5)).unwrap());
+    assert_eq!(m.threshold, t(0.5));
     let text = m.summary();
     assert!(text.contains("accuracy     0.67 (95% CI"), "{text}");
     assert!(text.contains("4 of 6"), "{text}");
@@ -201,7 +229,7 @@ fn binary_metrics_on_the_mixed_case() {
 
 #[test]
 fn single_class_is_not_an_error() {
-    let m = BinaryMetrics::compute(&[0.2, 0.7, 0.4], &[0, 0, 0], 0.5, 3).unwrap();
+    let m = BinaryMetrics::compute(&[0.2, 0.7, 0.4], &labels(&[0, 0, 0]), t(0.5)).unwrap();
     assert_eq!((m.accuracy.successes, m.accuracy.total), (2, 3));
     assert!(!m.sensitivity.is_defined());
     assert_eq!(m.specificity.successes, 2);
@@ -218,38 +246,35 @@ fn single_class_is_not_an_error() {
     assert!(text.contains("ROC AUC      not defined"), "{text}");
 
     // Nothing called hemorrhage: precision is not defined.
-    let m = BinaryMetrics::compute(&[0.1, 0.2], &[1, 0], 0.5, 3).unwrap();
+    let m = BinaryMetrics::compute(&[0.1, 0.2], &labels(&[1, 0]), t(0.5)).unwrap();
     assert!(!m.precision.is_defined());
     assert!(m.auc.is_some());
 
-    assert!(roc_curve(&[0.5, 0.6], &[1, 1]).is_err());
+    assert!(roc_curve(&[0.5, 0.6], &labels(&[1, 1])).is_err());
     assert!(mann_whitney_auc(&[], &[]).is_err());
 }
 
 #[test]
 fn invalid_inputs_are_errors() {
     let invalid = |r: Result<BinaryMetrics, Error>| matches!(r, Err(Error::InvalidInput(_)));
-    assert!(invalid(BinaryMetrics::compute(&[], &[], 0.5, 0)));
-    assert!(invalid(BinaryMetrics::compute(&[0.5], &[1, 0], 0.5, 0)));
+    let half = t(0.5);
+    assert!(invalid(BinaryMetrics::compute(&[], &[], half)));
     assert!(invalid(BinaryMetrics::compute(
-        &[0.5, 0.2],
-        &[1, 2],
-        0.5,
-        0
+        &[0.5],
+        &labels(&[1, 0]),
+        half
     )));
     assert!(invalid(BinaryMetrics::compute(
         &[f32::NAN, 0.2],
-        &[1, 0],
-        0.5,
-        0
+        &labels(&[1, 0]),
+        half
     )));
-    assert!(invalid(BinaryMetrics::compute(
-        &[0.5, 0.2],
-        &[1, 0],
-        f32::NAN,
-        0
-    )));
-    let message = BinaryMetrics::compute(&[0.5], &[1, 0], 0.5, 0)
+    // A NaN threshold can no longer reach the metrics: making one is the error.
+    assert!(matches!(
+        Threshold::new(f32::NAN),
+        Err(Error::InvalidInput(_))
+    ));
+    let message = BinaryMetrics::compute(&[0.5], &labels(&[1, 0]), half)
         .unwrap_err()
         .to_string();
     assert!(

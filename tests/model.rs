@@ -5,9 +5,12 @@ use dfdx::{
     prelude::*,
 };
 use head_ct::{
-    layers::builders::{Conv2D, Dense, Flatten, MaxPool2D},
-    model::{build_teaching_net, ImageBatch, TEACHING_NET_PARAMS},
-    training::{keras_adam, Trainer},
+    model::{
+        build_teaching_net,
+        layers::builders::{Conv2D, Dense, Flatten, MaxPool2D},
+        ImageBatch, TeachingNetParts, TEACHING_NET_PARAMS,
+    },
+    training::{Recipe, Trainer},
 };
 
 fn random_images(dev: &Cpu, batch: usize) -> ImageBatch {
@@ -47,7 +50,11 @@ fn tiny_model_overfits_one_batch() {
         vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0],
         (8usize, Const::<1>),
     );
-    let mut trainer = Trainer::new(model, keras_adam(1e-2));
+    let recipe = Recipe {
+        learning_rate: 1e-2,
+        ..Recipe::TEACHING
+    };
+    let mut trainer = Trainer::new(model, &recipe);
     let first = trainer.train_step(images.clone(), &labels).unwrap();
     let mut last = first;
     for _ in 0..150 {
@@ -110,14 +117,16 @@ fn teaching_net_gradients_match_finite_differences_at_full_size() {
     };
     let logits = model.forward(images.leaky_trace());
     let grads = binary_cross_entropy_with_logits_loss(logits, labels.clone()).backward();
-    let g_conv1 = grads.get(&model.0 .0.conv.weight).as_vec();
-    let g_conv3 = grads.get(&model.0 .2.conv.weight).as_vec();
-    let g_dense = grads.get(&model.1 .1.weight).as_vec();
+    let g_conv1 = grads.get(&model.block1().conv.weight).as_vec();
+    let g_conv3 = grads.get(&model.block3().conv.weight).as_vec();
+    let g_dense = grads.get(&model.classifier().1.weight).as_vec();
 
     // Small enough that no ReLU in the net flips between the two evaluations.
     let eps = 3e-4f32;
     let mut checked = 0;
     // Nudges entry `i` of the weight at `$($field)+` by ±eps and compares the loss difference.
+    // The weight is named by its tuple path (`0.0` is block 1, `0.2` block 3, `1.1` the first
+    // dense layer): `TeachingNetParts` has no mutable access to block 3 or the classifier.
     macro_rules! check_top_entries {
         ($analytic:expr, $name:literal, $($field:tt).+) => {{
             let analytic: &Vec<f32> = &$analytic;

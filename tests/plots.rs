@@ -4,13 +4,21 @@
 use std::path::{Path, PathBuf};
 
 use head_ct::{
-    history::History,
     metrics::{BinaryMetrics, ConfusionMatrix},
     plots::{self, Figure},
-    Error,
+    training::History,
+    Error, Label, Threshold,
 };
 
 const SIDE: usize = 150;
+
+/// Labels from 0/1 flags (1 = hemorrhage).
+fn labels(flags: &[u8]) -> Vec<Label> {
+    flags
+        .iter()
+        .map(|&f| Label::from_flag(f).unwrap())
+        .collect()
+}
 
 /// A phantom head CT slice: dark background, bright skull ring, grey brain and, for a
 /// hemorrhage, a bright blob.
@@ -52,12 +60,12 @@ fn history(epochs: usize) -> History {
 }
 
 /// Probabilities and labels of a decent, imperfect classifier.
-fn predictions() -> (Vec<f32>, Vec<u8>) {
+fn predictions() -> (Vec<f32>, Vec<Label>) {
     let probabilities = vec![
         0.92, 0.81, 0.35, 0.66, 0.12, 0.05, 0.71, 0.28, 0.88, 0.44, 0.18, 0.57,
     ];
-    let labels = vec![1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1];
-    (probabilities, labels)
+    let truths = labels(&[1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1]);
+    (probabilities, truths)
 }
 
 fn variance(figure: &Figure) -> f64 {
@@ -136,19 +144,19 @@ fn write_example_figures() {
     check(&f, 1000, 460, &dir, "training_curves");
 
     let (p, y) = predictions();
-    let m = BinaryMetrics::compute(&p, &y, 0.5, 42).unwrap();
+    let m = BinaryMetrics::compute(&p, &y, Threshold::DEFAULT).unwrap();
     let f = plots::confusion_matrix_figure(&m.confusion).unwrap();
     check(&f, 820, 620, &dir, "confusion_matrix");
 
     let f = plots::roc_figure_from_metrics(&m).unwrap();
     check(&f, 820, 760, &dir, "roc");
 
-    let images: Vec<Vec<f32>> = y.iter().map(|&l| phantom(l == 1, 0.0)).collect();
+    let images: Vec<Vec<f32>> = y.iter().map(|l| phantom(l.is_hemorrhage(), 0.0)).collect();
     let refs: Vec<&[f32]> = images.iter().map(Vec::as_slice).collect();
-    let f = plots::predictions_grid(&refs, &p, Some(&y), 0.5).unwrap();
+    let f = plots::predictions_grid(&refs, &p, Some(&y), Threshold::DEFAULT).unwrap();
     assert_eq!(f.width, 984);
     check(&f, 984, f.height, &dir, "predictions_grid");
-    let f = plots::predictions_grid(&refs[..3], &p[..3], None, 0.5).unwrap();
+    let f = plots::predictions_grid(&refs[..3], &p[..3], None, Threshold::DEFAULT).unwrap();
     check(&f, f.width, f.height, &dir, "predictions_unlabelled");
 }
 
@@ -188,7 +196,7 @@ fn edge_cases_do_not_panic() {
     // Nothing recorded or nothing to show: an empty-state figure.
     let empty = plots::training_curves(&History::default()).unwrap();
     check(&empty, 900, 240, &dir, "no_epochs");
-    let none = plots::predictions_grid(&[], &[], Some(&[]), 0.5).unwrap();
+    let none = plots::predictions_grid(&[], &[], Some(&[]), Threshold::DEFAULT).unwrap();
     check(&none, 900, 240, &dir, "no_predictions");
     check(
         &plots::sample_grid(&[], &[], 3).unwrap(),
@@ -205,7 +213,7 @@ fn edge_cases_do_not_panic() {
         "empty_matrix",
     );
     // A single class: the matrix shows it, the ROC figure refuses with a reason.
-    let m = BinaryMetrics::compute(&[0.2, 0.7], &[0, 0], 0.5, 1).unwrap();
+    let m = BinaryMetrics::compute(&[0.2, 0.7], &labels(&[0, 0]), Threshold::DEFAULT).unwrap();
     check(
         &plots::confusion_matrix_figure(&m.confusion).unwrap(),
         820,
@@ -237,19 +245,10 @@ fn invalid_inputs_are_errors() {
         &["a".into(), "b".into()],
         2
     )));
-    assert!(invalid(plots::predictions_grid(&[&image], &[], None, 0.5)));
-    assert!(invalid(plots::predictions_grid(
-        &[&image],
-        &[0.4],
-        Some(&[2]),
-        0.5
-    )));
-    assert!(invalid(plots::predictions_grid(
-        &[&image],
-        &[0.4],
-        None,
-        f32::NAN
-    )));
+    let half = Threshold::DEFAULT;
+    assert!(invalid(plots::predictions_grid(&[&image], &[], None, half)));
+    // A NaN threshold cannot reach the figure: making one is the error.
+    assert!(Threshold::new(f32::NAN).is_err());
     let broken = Figure {
         width: 10,
         height: 10,

@@ -301,6 +301,36 @@ pub struct SeedData {
     pub test: Option<ImageSet>,
 }
 
+impl SeedData {
+    /// The labelled split `name` (`train`, `validate` or `test`) of the layout at `root`, to
+    /// score a model on. Errors, naming the folder, if there is no such split, or if it holds
+    /// unlabelled images (nothing to score against).
+    pub fn labelled_split(self, root: &Path, name: &str) -> Result<ImageSet> {
+        let set = match name {
+            "train" => self.train,
+            "validate" => self.validate,
+            "test" => self.test.ok_or_else(|| Error::Data {
+                path: root.join("test"),
+                message: "there is no test/ folder".into(),
+            })?,
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "the split must be validate, test or train, not {other:?}"
+                )))
+            }
+        };
+        if !set.is_labelled() {
+            return Err(Error::Data {
+                path: root.join(name),
+                message: "holds unlabelled images (no class folders): nothing to score against; \
+                          use `head-ct predict` instead"
+                    .into(),
+            });
+        }
+        Ok(set)
+    }
+}
+
 /// Loads the seed project's layout: `root/train/<class>/`, `root/validate/<class>/` (both
 /// required, labelled, with the same two class names) and, if present, `root/test/` (class
 /// folders or loose files).

@@ -107,26 +107,7 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     let dev = SeededDevice::new(0);
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
-    let data = load_seed_layout(&args.data)?;
-    let set = match args.split.as_str() {
-        "validate" => data.validate,
-        "train" => data.train,
-        "test" => data.test.ok_or_else(|| Error::Data {
-            path: args.data.join("test"),
-            message: "there is no test/ folder".into(),
-        })?,
-        other => {
-            return Err(Error::InvalidInput(format!(
-                "--split must be validate, test or train, not {other:?}"
-            )))
-        }
-    };
-    if !set.is_labelled() {
-        return Err(Error::Data {
-            path: args.data.join(&args.split),
-            message: "holds unlabelled images (no class folders): nothing to score against; use `head-ct predict` instead".into(),
-        });
-    }
+    let set = load_seed_layout(&args.data)?.labelled_split(&args.data, &args.split)?;
     let predictions = predict_set(&model, &dev, &set, threshold)?;
     let metrics = score_predictions(&predictions)?;
     println!(
