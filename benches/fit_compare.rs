@@ -82,8 +82,8 @@ fn main() {
     };
     let t = Instant::now();
     // Seeds its own device (`Cpu::seed_from_u64(seed)` with the tensor cache on).
-    let trained = train_model(&data.train, &data.validate, &recipe, seed, &mut Silent)
-        .expect("training");
+    let trained =
+        train_model(&data.train, &data.validate, &recipe, seed, &mut Silent).expect("training");
     let fit_s = t.elapsed().as_secs_f64();
     let (model, dev, history) = (&trained.model, &*trained.dev, &trained.history);
 

@@ -245,7 +245,10 @@ fn parse_metadata(text: &str, path: &Path) -> Result<ModelMetadata> {
         message: format!("not a head-ct checkpoint description: {e}"),
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(bad)?;
-    match value.get("format_version").and_then(serde_json::Value::as_u64) {
+    match value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+    {
         Some(1) => serde_json::from_value::<v1::ModelMetadata>(value)
             .map_err(bad)?
             .upgrade(path),

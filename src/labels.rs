@@ -219,7 +219,10 @@ mod tests {
     fn thresholds_outside_0_to_1_are_refused_everywhere_they_enter() {
         for bad in [-0.2, 1.5, f32::INFINITY, f32::NAN] {
             assert!(Threshold::new(bad).is_err(), "{bad}");
-            assert!(serde_json::from_str::<Threshold>(&format!("{bad}")).is_err(), "{bad}");
+            assert!(
+                serde_json::from_str::<Threshold>(&format!("{bad}")).is_err(),
+                "{bad}"
+            );
         }
         assert!("inf".parse::<Threshold>().is_err());
         assert!("half".parse::<Threshold>().is_err());

@@ -201,9 +201,12 @@ mod tests {
         let second = new_run_folder(parent.path(), 3, Some("seeds"));
         assert_ne!(first, second);
         // Created within the same second, the second folder gets a number.
-        if second.file_name().unwrap().to_string_lossy().starts_with(
-            &*first.file_name().unwrap().to_string_lossy(),
-        ) {
+        if second
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(&*first.file_name().unwrap().to_string_lossy())
+        {
             assert!(second.to_string_lossy().ends_with("-seeds-2"), "{second:?}");
         }
     }

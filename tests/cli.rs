@@ -81,8 +81,18 @@ fn train_then_predict_and_evaluate_in_plain_language() {
 #[test]
 fn without_data_it_says_it_uses_phantoms() {
     let dir = tempfile::tempdir().unwrap();
-    // Only check the announcement: stop right after it by asking for zero epochs.
-    let out = head_ct(&["train", "--epochs", "0", "--out", "run"], dir.path());
+    let out = head_ct(
+        &[
+            "train",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "35",
+            "--out",
+            "run",
+        ],
+        dir.path(),
+    );
     let log = text(&out);
     assert!(log.contains("SYNTHETIC PHANTOMS"), "{log}");
     assert!(log.contains("data/README.md"), "{log}");
@@ -103,4 +113,79 @@ fn mistakes_get_clear_errors() {
     let out = head_ct(&["prepare", "--source", "src", "--train", "141"], d);
     assert!(!out.status.success());
     assert!(text(&out).contains("must be even"), "{}", text(&out));
+}
+
+#[test]
+fn train_and_evaluate_give_the_same_interval_for_the_same_model_and_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = head_ct(
+        &[
+            "phantoms",
+            "--out",
+            "ph",
+            "--train",
+            "10",
+            "--validate",
+            "12",
+            "--test",
+            "0",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // A seed other than 0: the AUC bootstrap must not follow the training seed.
+    let out = head_ct(
+        &[
+            "train", "--data", "ph", "--epochs", "1", "--seed", "3", "--out", "run",
+        ],
+        d,
+    );
+    let train_log = text(&out);
+    assert!(out.status.success(), "{train_log}");
+    let out = head_ct(
+        &[
+            "evaluate", "--model", "run", "--data", "ph", "--split", "validate",
+        ],
+        d,
+    );
+    let evaluate_log = text(&out);
+    assert!(out.status.success(), "{evaluate_log}");
+    let auc_line = |log: &str| {
+        log.lines()
+            .find(|l| l.starts_with("ROC AUC"))
+            .unwrap_or_else(|| panic!("no ROC AUC line in\n{log}"))
+            .to_string()
+    };
+    assert_eq!(auc_line(&train_log), auc_line(&evaluate_log));
+}
+
+#[test]
+fn settings_are_checked_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (args, expected) in [
+        (&["train", "--threshold", "1.5"][..], "between 0 and 1"),
+        (&["train", "--threshold", "nan"], "between 0 and 1"),
+        (
+            &["evaluate", "--model", "run", "--threshold", "inf"],
+            "between 0 and 1",
+        ),
+        (
+            &["predict", "--model", "run", "--threshold=-0.2", "x.png"],
+            "between 0 and 1",
+        ),
+        (&["train", "--learning-rate", "nan"], "learning rate"),
+        (&["train", "--batch-size", "0"], "batch size"),
+        (&["train", "--epochs", "0"], "--epochs 0"),
+        (&["seeds", "--seeds", "2", "--epochs", "0"], "--epochs 0"),
+    ] {
+        let out = head_ct(args, d);
+        let log = text(&out);
+        assert!(!out.status.success(), "{args:?}\n{log}");
+        assert!(log.contains(expected), "{args:?}\n{log}");
+        // Refused before the data was looked at.
+        assert!(!log.contains("PHANTOMS"), "{args:?}\n{log}");
+    }
+    assert!(!d.join("runs").exists());
 }

@@ -8,8 +8,7 @@ use head_ct::{
     data::{phantoms::phantom_splits, prepare::SplitCounts},
     experiments::{
         cross_validate, fold_seed, parse_seeds, seed_layout_pool, seed_spread, stratified_folds,
-        subset, CrossValConfig, CrossValReport, FoldPredictions, SeedRun, SeedSpreadReport,
-        Spread,
+        subset, CrossValConfig, CrossValReport, FoldPredictions, SeedRun, SeedSpreadReport, Spread,
     },
     metrics::BinaryMetrics,
     plots,

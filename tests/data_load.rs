@@ -6,7 +6,9 @@ use std::{
 };
 
 use head_ct::{
-    data::{load_image_file, load_image_files, load_image_folder, load_seed_layout, MIN_IMAGE_SIDE},
+    data::{
+        load_image_file, load_image_files, load_image_folder, load_seed_layout, MIN_IMAGE_SIDE,
+    },
     model::IMAGE_LEN,
     Label,
 };
@@ -152,10 +154,7 @@ fn class_folders_are_sorted_and_hemorrhage_is_label_one_whatever_the_order() {
     let set = load_image_folder(dir.path()).unwrap();
     assert_eq!(set.class_names, ["healthy", "hemorrhage"]);
     assert_eq!(set.len(), 6);
-    assert_eq!(
-        set.labels(),
-        [N, N, N, H, H, H]
-    );
+    assert_eq!(set.labels(), [N, N, N, H, H, H]);
     assert!(set.samples[3].path.ends_with("hemorrhage/000.png"));
     // The pixels follow the samples: image 4 is hemorrhage/001.png, value 101.
     assert_eq!(set.image(4)[0], 101.0 * K);

@@ -335,10 +335,7 @@ fn bom_crlf_and_spaces_are_accepted() {
         (rows[0].id.as_str(), rows[0].label, rows[0].line),
         ("000", Label::Hemorrhage, 2)
     );
-    assert_eq!(
-        (rows[1].id.as_str(), rows[1].label),
-        ("001", Label::Normal)
-    );
+    assert_eq!((rows[1].id.as_str(), rows[1].label), ("001", Label::Normal));
 }
 
 // ---- the real Kaggle data, when HEAD_CT_DATA points to it ----

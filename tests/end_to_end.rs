@@ -1,6 +1,5 @@
 //! The whole job on synthetic phantoms: data → train → evaluate → predict.
 
-use dfdx::prelude::*;
 use head_ct::{
     data::{phantoms::phantom_splits, prepare::SplitCounts, ImageSet, Sample},
     inference::predict_set,
@@ -75,12 +74,16 @@ fn the_seed_decides_the_history_and_the_predictions_bit_for_bit() {
         let trained = train_model(&data.train, &data.validate, &recipe, seed, &mut Silent).unwrap();
         assert_eq!((trained.seed, trained.recipe), (seed, recipe));
         assert_eq!(trained.history.epochs(), 2);
-        let probabilities: Vec<u32> =
-            predict_set(&trained.model, &trained.dev, &data.validate, recipe.threshold)
-                .unwrap()
-                .iter()
-                .map(|p| p.probability.to_bits())
-                .collect();
+        let probabilities: Vec<u32> = predict_set(
+            &trained.model,
+            &trained.dev,
+            &data.validate,
+            recipe.threshold,
+        )
+        .unwrap()
+        .iter()
+        .map(|p| p.probability.to_bits())
+        .collect();
         (history_bits(&trained.history), probabilities)
     };
     let (first, again, other) = (run(7), run(7), run(8));
@@ -116,9 +119,7 @@ fn a_non_finite_loss_stops_training_with_a_clear_message() {
     let mut trainer = Trainer::new(build_teaching_net(&dev), &recipe);
     let before = trainer.model.clone();
     let batch = poisoned.batch(&dev, &(0..poisoned.len()).collect::<Vec<_>>());
-    let err = trainer
-        .train_step(batch.images, &batch.labels)
-        .unwrap_err();
+    let err = trainer.train_step(batch.images, &batch.labels).unwrap_err();
     assert!(matches!(err, Error::NonFiniteLoss { .. }), "{err}");
     assert_eq!(
         before.classifier().3.weight.as_vec(),

@@ -463,7 +463,9 @@ fn figures_decode_at_the_expected_size() {
         (2 * 16 + 2 * 220 + 10 + 120, 64 + 2 * 264 + 16)
     );
     assert!(plots::heatmap_grid(&refs, &maps[..2], &[], 2, "x").is_err());
-    assert!(plots::explanation_figure(&images[0][..5], &[], "x", None, Threshold::DEFAULT).is_err());
+    assert!(
+        plots::explanation_figure(&images[0][..5], &[], "x", None, Threshold::DEFAULT).is_err()
+    );
     let empty = plots::heatmap_grid(&[], &[], &[], 3, "Nothing").unwrap();
     decode(&empty);
 }

@@ -401,7 +401,8 @@ fn block_equals_layers<const O: usize>(dev: &Cpu, sizes: &[(usize, usize, usize)
     let mut zeros_seen = 0;
     for &(batch, side_h, side_w) in sizes {
         for input_gradient in [true, false] {
-            let mut conv = dev.build_module::<head_ct::model::layers::builders::Conv2D<3, O>, f32>();
+            let mut conv =
+                dev.build_module::<head_ct::model::layers::builders::Conv2D<3, O>, f32>();
             conv.input_gradient = input_gradient;
             // Some exact zeros and ties in the input, so that ReLU and pooling see them.
             let mut x: Tensor<(usize, Const<3>, usize, usize), f32, Cpu> =

@@ -71,11 +71,7 @@ impl FoundData {
 
 /// The command line's rule: the seed layout at `named` if given (it must exist), else at
 /// `default_dir` if that exists, else synthetic phantoms from `phantom_seed`.
-pub fn load_data(
-    named: Option<&Path>,
-    default_dir: &Path,
-    phantom_seed: u64,
-) -> Result<FoundData> {
+pub fn load_data(named: Option<&Path>, default_dir: &Path, phantom_seed: u64) -> Result<FoundData> {
     match named {
         Some(folder) => folder_data(folder, String::new()),
         None if default_dir.exists() => folder_data(default_dir, String::new()),

@@ -8,21 +8,21 @@
 //! **pooled** metrics count all images, and the spread **across folds** shows how much one split
 //! can mislead.
 //!
-//! - [`stratified_folds`](super::stratified_folds): the fold assignment (pure, seeded,
-//!   stratified); [`kaggle_pool`](super::kaggle_pool) / [`seed_layout_pool`](super::seed_layout_pool):
-//!   the labelled images to cross-validate.
+//! - [`stratified_folds`]: the fold assignment (pure, seeded, stratified);
+//!   [`kaggle_pool`](super::kaggle_pool) / [`seed_layout_pool`](super::seed_layout_pool): the
+//!   labelled images to cross-validate.
 //! - [`cross_validate`]: train and evaluate one model per fold; [`CrossValReport`] holds the
 //!   per-fold and pooled metrics, prints a table and writes CSV files.
 //!
 //! # Seeds
 //! The fold assignment is drawn from `seed`; fold `f` (1-based) trains a fresh model whose
-//! weights, batch order and augmentation come from [`fold_seed`](super::fold_seed)`(seed, f)` = `seed × 1000 + f`,
+//! weights, batch order and augmentation come from [`fold_seed`]`(seed, f)` = `seed × 1000 + f`,
 //! so no two folds (and no two base seeds, for fewer than 1000 folds) share a model seed.
 //!
 //! # No leak from the held-out fold
-//! The held-out fold never influences training: it is passed to [`train_model`] only so the per-epoch
-//! log shows its loss, and nothing (no epoch count, no weights) is chosen from it. A recipe that
-//! wants early stopping must carve its own validation set out of the training folds.
+//! The held-out fold never influences training: it is passed to [`train_model`] only so the
+//! per-epoch log shows its loss, and nothing (no epoch count, no weights) is chosen from it. A
+//! recipe that wants early stopping must carve its own validation set out of the training folds.
 //!
 //! ```no_run
 //! use head_ct::{data::phantoms::phantom_seed_data, experiments::*};

@@ -15,9 +15,7 @@ pub mod folds;
 pub mod seeds;
 pub mod spread;
 
-pub use crossval::{
-    cross_validate, CrossValConfig, CrossValReport, FoldPredictions, FoldResult,
-};
+pub use crossval::{cross_validate, CrossValConfig, CrossValReport, FoldPredictions, FoldResult};
 pub use folds::{
     fold_seed, kaggle_pool, seed_layout_pool, stratified_folds, subset, DEFAULT_FOLDS,
 };

@@ -206,8 +206,12 @@ pub fn seed_spread(
             .last()
             .map_or(f64::NAN, |&l| f64::from(l));
         drop(trained);
-        let m =
-            BinaryMetrics::compute_with_resamples(&eval.probabilities, &labels, recipe.threshold, 1)?;
+        let m = BinaryMetrics::compute_with_resamples(
+            &eval.probabilities,
+            &labels,
+            recipe.threshold,
+            1,
+        )?;
         let run = SeedRun {
             seed,
             val_accuracy: m.accuracy.value,

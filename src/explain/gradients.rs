@@ -282,4 +282,3 @@ pub fn logits_from_block(
     };
     Ok(logits.as_vec())
 }
-

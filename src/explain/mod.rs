@@ -51,8 +51,8 @@ use crate::{
 mod gradients;
 
 pub use crate::model::BLOCKS;
-pub use gradients::{block_geometry, block_gradients, logits_from_block, BlockGradients};
 use gradients::{after_block1, check_block, image_batch};
+pub use gradients::{block_geometry, block_gradients, logits_from_block, BlockGradients};
 
 /// The block the CLI and the examples use: block 3 (34x34 activations, one cell per 4 input
 /// pixels). Measured on held-out phantoms (`tests/explain.rs`): there Grad-CAM puts at least

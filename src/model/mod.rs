@@ -82,7 +82,8 @@ pub type Column<T = dfdx::tensor::NoneTape> = Tensor<(usize, Const<1>), f32, Cpu
 /// A convolution block: 3x3 convolution, ReLU, then 2x2 max-pooling, computed in one pass
 /// ([`crate::model::layers::ConvBlock`]; the same values as the tuple `(Conv2D<IN, OUT>, ReLU,
 /// MaxPool2D)`, faster).
-pub type ConvBlock<const IN: usize, const OUT: usize> = crate::model::layers::builders::ConvBlock<IN, OUT>;
+pub type ConvBlock<const IN: usize, const OUT: usize> =
+    crate::model::layers::builders::ConvBlock<IN, OUT>;
 
 /// The architecture of the teaching model, as a dfdx builder type: five convolution blocks (the
 /// feature extractor), then the classifier head. Build it with
@@ -105,10 +106,8 @@ pub type TeachingNet = <TeachingNetArch as BuildOnDevice<Cpu, f32>>::Built;
 pub type Block<const IN: usize, const OUT: usize> = layers::ConvBlock<IN, OUT, f32, Cpu>;
 
 /// The classifier head: Flatten, Dense(512 → 256), ReLU, Dense(256 → 1).
-pub type Classifier = <(Flatten, Dense<FEATURES, 256>, ReLU, Dense<256, 1>) as BuildOnDevice<
-    Cpu,
-    f32,
->>::Built;
+pub type Classifier =
+    <(Flatten, Dense<FEATURES, 256>, ReLU, Dense<256, 1>) as BuildOnDevice<Cpu, f32>>::Built;
 
 /// Named access to the parts of [`TeachingNet`], a dfdx tuple whose fields only have numbers:
 /// `model.block(3)` reads better than `model.0 .2`, and says which block it is.

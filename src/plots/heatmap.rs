@@ -55,9 +55,8 @@ pub fn explanation_title(
     threshold: Threshold,
 ) -> String {
     let called = threshold.call(probability);
-    let mut title = format!(
-        "{name} — called {called} (probability of hemorrhage {probability:.2})"
-    );
+    let mut title =
+        format!("{name} — called {called} (probability of hemorrhage {probability:.2})");
     if let Some(label) = truth {
         title.push_str(" — ");
         title.push_str(Verdict::of(called, label).as_str());

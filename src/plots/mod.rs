@@ -48,9 +48,7 @@ use crate::{Error, Result};
 
 pub use charts::{confusion_matrix_figure, roc_figure, roc_figure_from_metrics, training_curves};
 pub use crossval::crossval_roc_figure;
-pub use grids::{
-    class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid,
-};
+pub use grids::{class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid};
 pub use heatmap::{explanation_figure, explanation_title, heatmap_grid, turbo};
 
 /// A rendered figure: `width × height` pixels, RGB, row by row from the top left (3 bytes a

@@ -127,8 +127,9 @@ mod tests {
     fn the_flags_default_to_the_teaching_recipe() {
         let flags = Flags::try_parse_from(["test"]).unwrap();
         assert_eq!(flags.recipe, Recipe::TEACHING);
-        let flags = Flags::try_parse_from(["test", "--epochs", "3", "--augment", "--threshold", "0.3"])
-            .unwrap();
+        let flags =
+            Flags::try_parse_from(["test", "--epochs", "3", "--augment", "--threshold", "0.3"])
+                .unwrap();
         assert_eq!(flags.recipe.epochs, 3);
         assert!(flags.recipe.augment);
         assert_eq!(flags.recipe.threshold.value(), 0.3);
@@ -154,10 +155,22 @@ mod tests {
     #[test]
     fn recipes_that_cannot_train_are_refused() {
         for bad in [
-            Recipe { epochs: 0, ..Recipe::TEACHING },
-            Recipe { batch_size: 0, ..Recipe::TEACHING },
-            Recipe { learning_rate: f64::NAN, ..Recipe::TEACHING },
-            Recipe { learning_rate: -1e-3, ..Recipe::TEACHING },
+            Recipe {
+                epochs: 0,
+                ..Recipe::TEACHING
+            },
+            Recipe {
+                batch_size: 0,
+                ..Recipe::TEACHING
+            },
+            Recipe {
+                learning_rate: f64::NAN,
+                ..Recipe::TEACHING
+            },
+            Recipe {
+                learning_rate: -1e-3,
+                ..Recipe::TEACHING
+            },
         ] {
             assert!(bad.check().is_err(), "{bad:?}");
         }

@@ -293,4 +293,3 @@ fn per_class(flag: &str, total: usize) -> Result<usize> {
     }
     Ok(total / 2)
 }
-

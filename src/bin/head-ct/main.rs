@@ -94,11 +94,7 @@ fn train(args: TrainArgs) -> Result<()> {
     );
     println!("\nPredictions on the {} images:", done.predicted.describe());
     print!("{}", predictions_report(&done.predictions));
-    println!(
-        "\nSaved in {}: {}.",
-        folder.display(),
-        RUN_FILES.join(", ")
-    );
+    println!("\nSaved in {}: {}.", folder.display(), RUN_FILES.join(", "));
     remind_if_synthetic(&found);
     Ok(())
 }
