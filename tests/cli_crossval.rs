@@ -183,14 +183,16 @@ fn cross_validate_mistakes_get_clear_errors() {
 #[test]
 fn cross_validate_without_data_says_it_uses_phantoms() {
     let dir = tempfile::tempdir().unwrap();
-    // Zero epochs: untrained models, only the announcement and the bookkeeping are checked.
+    // One short epoch per fold: only the announcement and the bookkeeping are checked.
     let out = head_ct(
         &[
             "cross-validate",
             "--folds",
             "2",
             "--epochs",
-            "0",
+            "1",
+            "--batch-size",
+            "50",
             "--out",
             "cv",
         ],

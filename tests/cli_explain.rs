@@ -105,8 +105,19 @@ fn explain_mistakes_get_clear_errors() {
     );
     assert!(!log.contains("panicked"), "{log}");
 
-    // A real (tiny, untrained) checkpoint, then bad images.
-    let out = head_ct(&["train", "--epochs", "0", "--out", "run"], d);
+    // A real (tiny, barely trained) checkpoint, then bad images.
+    let out = head_ct(
+        &[
+            "train",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "70",
+            "--out",
+            "run",
+        ],
+        d,
+    );
     assert!(out.status.success(), "{}", text(&out));
     let out = head_ct(&["explain", "--model", "run", "broken.png"], d);
     let log = text(&out);

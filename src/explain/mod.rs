@@ -30,7 +30,7 @@
 //! let sal = explain::saliency(&model, &dev, &[image])?.remove(0);
 //! let name = set.samples[i].path.display().to_string();
 //! let figure = plots::explanation_figure(
-//!     image, &[&grad, &layer, &sal], &name, set.samples[i].label, meta.threshold)?;
+//!     image, &[&grad, &layer, &sal], &name, set.samples[i].label, meta.threshold())?;
 //! figure.evcxr_display(); // or figure.save_png("explain.png")?
 //!
 //! // Several images at once, one method, as a grid.
