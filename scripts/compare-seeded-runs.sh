@@ -2,13 +2,16 @@
 # Does a change keep the numbers? Trains the same seeded run with two versions of head-ct and
 # compares what they wrote, byte for byte: the weights, the history and the predictions.
 #
-#   scripts/compare-seeded-runs.sh [OLD_REV] [NEW_REV]     # defaults: HEAD~1 and the work tree
+#   scripts/compare-seeded-runs.sh OLD_REV [NEW_REV]       # NEW_REV defaults to the work tree
+#   scripts/compare-seeded-runs.sh 9caba81                 # e.g. the commit before a refactor
 #
 # OLD_REV is checked out into a temporary git worktree and built in release mode (a few minutes
 # the first time; the build folder is kept in target/compare-seeded-runs/). NEW_REV "worktree"
 # (the default) means the files as they are now. The run uses the built-in phantoms and, when
 # HEAD_CT_DATA names the unpacked Kaggle folder, also the real data (prepared with the default
-# split). SEED (default 1) and EPOCHS (default 10) set the recipe.
+# split). SEED (default 1), EPOCHS (default 10) and THRESHOLD (default 0.5: the epoch accuracy
+# counts calls at this threshold) set the recipe. A change that is meant to move an image that
+# sits exactly at the threshold will show as "DIFFERS" in history.csv: read the diff.
 #
 # Exits 0 when every file is identical, 1 when one differs (and says which). Bit-identical
 # results need the same machine, thread count and CPU vector path for both runs, which this
@@ -16,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-old_rev="${1:-HEAD~1}"
+old_rev="${1:?usage: scripts/compare-seeded-runs.sh OLD_REV [NEW_REV]}"
 new_rev="${2:-worktree}"
 seed="${SEED:-1}"
 epochs="${EPOCHS:-10}"
@@ -56,7 +59,7 @@ status=0
 for data in "${datasets[@]}"; do
   for side in old new; do
     bin="${side}_bin"
-    args=(train --seed "$seed" --epochs "$epochs" --out "$work/$data-$side")
+    args=(train --seed "$seed" --epochs "$epochs" --threshold "${THRESHOLD:-0.5}" --out "$work/$data-$side")
     [ "$data" = "real" ] && args+=(--data "$work/slices")
     # From an empty folder, so that `train` without --data takes the phantoms.
     (mkdir -p "$work/cwd-$side" && cd "$work/cwd-$side" && "${!bin}" "${args[@]}" >"$work/$data-$side.log" 2>&1) \

@@ -13,9 +13,9 @@ use dfdx::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    data::{Augmentation, DataSource, ImageSet},
+    data::{DataSource, ImageSet},
     fsutil::{replace_atomically, write_atomically},
-    labels::Threshold,
+    labels::{Label, Threshold},
     model::{build_teaching_net, TeachingNet, CHANNELS, IMAGE_SIZE, TEACHING_NET_PARAMS},
     training::{History, Recipe},
     Error, Result,
@@ -59,8 +59,6 @@ pub struct TrainingSettings {
     pub recipe: Recipe,
     /// The seed of the initial weights, the batch order and the augmentation.
     pub seed: u64,
-    /// The augmentation ranges the recipe trained with, for the record.
-    pub augmentation: Augmentation,
     /// Where the data came from (a folder, or "synthetic phantoms (seed N)").
     pub data: String,
     pub train_images: usize,
@@ -90,7 +88,6 @@ impl TrainingSettings {
         Self {
             recipe: *recipe,
             seed,
-            augmentation: recipe.augmentation(),
             data: source.short_name(),
             train_images: train.len(),
             validate_images: validate.len(),
@@ -122,7 +119,7 @@ impl ModelMetadata {
             input_shape: [CHANNELS, IMAGE_SIZE, IMAGE_SIZE],
             parameters: TEACHING_NET_PARAMS,
             class_names,
-            positive_class: crate::data::POSITIVE_CLASS.into(),
+            positive_class: Label::Hemorrhage.name().into(),
             scaling: format!(
                 "RGB, resized to {IMAGE_SIZE}x{IMAGE_SIZE} with the {:?} filter, pixel values / 255",
                 crate::data::RESIZE_FILTER
@@ -238,21 +235,30 @@ fn describe_load_error(e: &dfdx::tensor::safetensors::Error) -> String {
     }
 }
 
-/// Reads `model.json`: the current format, or version 1 converted to it.
+/// Reads `model.json`: its format version first, then the current format, or version 1
+/// converted to it. A newer version, or a file without one, is refused with a sentence.
 fn parse_metadata(text: &str, path: &Path) -> Result<ModelMetadata> {
-    let bad = |e: serde_json::Error| Error::Data {
+    let refuse = |message: String| Error::Data {
         path: path.to_path_buf(),
-        message: format!("not a head-ct checkpoint description: {e}"),
+        message,
     };
+    let bad = |e: serde_json::Error| refuse(format!("not a head-ct checkpoint description: {e}"));
     let value: serde_json::Value = serde_json::from_str(text).map_err(bad)?;
-    match value
+    let version = value
         .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-    {
+        .and_then(serde_json::Value::as_u64);
+    match version {
         Some(1) => serde_json::from_value::<v1::ModelMetadata>(value)
             .map_err(bad)?
             .upgrade(path),
-        _ => serde_json::from_value(value).map_err(bad),
+        Some(v) if v == u64::from(FORMAT_VERSION) => serde_json::from_value(value).map_err(bad),
+        Some(v) if v > u64::from(FORMAT_VERSION) => Err(refuse(format!(
+            "has format version {v}, newer than this program understands ({FORMAT_VERSION}): \
+             update head-ct to use this checkpoint"
+        ))),
+        _ => Err(refuse(
+            "not a head-ct checkpoint description: it has no valid `format_version`".into(),
+        )),
     }
 }
 
@@ -263,7 +269,15 @@ mod v1 {
     use serde::Deserialize;
 
     use super::FinalMetrics;
-    use crate::{data::Augmentation, labels::Threshold, training::Recipe, Error, Result};
+    use crate::{labels::Threshold, training::Recipe, Error, Result};
+
+    /// The two augmentation records version 1 wrote (`format!("{:?}", augmentation)` of
+    /// `Augmentation::none()` and `Augmentation::keras_tutorial()` at the time), kept as text so
+    /// that a later change to `Augmentation` cannot break old checkpoints.
+    const NONE: &str = "Augmentation { rotation_range: 0.0, width_shift_range: 0.0, \
+                        height_shift_range: 0.0, zoom_range: 0.0, horizontal_flip: false }";
+    const KERAS_TUTORIAL: &str = "Augmentation { rotation_range: 40.0, width_shift_range: 0.2, \
+                                  height_shift_range: 0.2, zoom_range: 0.2, horizontal_flip: true }";
 
     #[derive(Deserialize)]
     pub(super) struct ModelMetadata {
@@ -294,9 +308,9 @@ mod v1 {
     impl ModelMetadata {
         pub(super) fn upgrade(self, path: &Path) -> Result<super::ModelMetadata> {
             let t = self.training;
-            let augment = if t.augmentation == format!("{:?}", Augmentation::none()) {
+            let augment = if t.augmentation == NONE {
                 false
-            } else if t.augmentation == format!("{:?}", Augmentation::keras_tutorial()) {
+            } else if t.augmentation == KERAS_TUTORIAL {
                 true
             } else {
                 return Err(Error::Data {
@@ -325,7 +339,6 @@ mod v1 {
                 positive_class: self.positive_class,
                 scaling: self.scaling,
                 training: super::TrainingSettings {
-                    augmentation: recipe.augmentation(),
                     recipe,
                     seed: t.seed,
                     data: t.data,

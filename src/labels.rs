@@ -64,6 +64,15 @@ impl Label {
         }
     }
 
+    /// The class folder names that `prepare` and the phantoms write, sorted as the loader sorts
+    /// them: `["hemorrhage", "normal"]`.
+    pub fn class_names() -> Vec<String> {
+        Label::POSITIVE_FIRST
+            .iter()
+            .map(|l| l.name().to_string())
+            .collect()
+    }
+
     /// The label of a class folder: a folder named [`Label::Hemorrhage`]'s name holds the
     /// positive class; any other name is the negative class (loaded folders may call their
     /// negative class anything, e.g. `no_bleed/`).

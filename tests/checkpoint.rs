@@ -21,7 +21,6 @@ fn metadata() -> ModelMetadata {
         TrainingSettings {
             recipe: Recipe::TEACHING,
             seed: 7,
-            augmentation: Recipe::TEACHING.augmentation(),
             data: "test".into(),
             train_images: 140,
             validate_images: 50,
@@ -169,7 +168,7 @@ fn version_1_metadata_still_loads() {
     );
     assert!(!recipe.augment);
     assert_eq!(recipe.threshold.value(), 0.3);
-    assert_eq!(meta.training.augmentation, Augmentation::none());
+    assert_eq!(meta.training.recipe.augmentation(), Augmentation::none());
     assert_eq!(meta.training.seed, 11);
     assert_eq!(meta.training.data, "version-1 data");
     assert_eq!(
@@ -184,7 +183,10 @@ fn version_1_metadata_still_loads() {
     write_json(dir.path(), &version_1(&current, &keras));
     let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
     assert!(meta.training.recipe.augment);
-    assert_eq!(meta.training.augmentation, Augmentation::keras_tutorial());
+    assert_eq!(
+        meta.training.recipe.augmentation(),
+        Augmentation::keras_tutorial()
+    );
 }
 
 #[test]
@@ -214,4 +216,24 @@ fn a_recipe_threshold_outside_0_to_1_is_refused() {
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(err.contains(METADATA_FILE), "{err}");
     assert!(err.contains("-0.2"), "{err}");
+}
+
+#[test]
+fn a_newer_or_missing_format_version_is_refused_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let mut value = read_json(dir.path());
+    value["format_version"] = json!(3);
+    // A newer writer may have added fields: the version is read first, whatever else changed.
+    value["training"]["recipe"]["class_weight"] = json!("balanced");
+    write_json(dir.path(), &value);
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains(METADATA_FILE), "{err}");
+    assert!(err.contains("format version 3, newer than"), "{err}");
+
+    value.as_object_mut().unwrap().remove("format_version");
+    write_json(dir.path(), &value);
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("no valid `format_version`"), "{err}");
 }

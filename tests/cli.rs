@@ -177,8 +177,8 @@ fn settings_are_checked_before_any_work() {
         ),
         (&["train", "--learning-rate", "nan"], "learning rate"),
         (&["train", "--batch-size", "0"], "batch size"),
-        (&["train", "--epochs", "0"], "--epochs 0"),
-        (&["seeds", "--seeds", "2", "--epochs", "0"], "--epochs 0"),
+        (&["train", "--epochs", "0"], "0 epochs"),
+        (&["seeds", "--seeds", "2", "--epochs", "0"], "0 epochs"),
     ] {
         let out = head_ct(args, d);
         let log = text(&out);

@@ -2,7 +2,7 @@
 
 Same data folders, resize and scaling as head-ct (see common.py), batch size 10, Adam 1e-3 with
 Keras' default epsilon 1e-7, binary cross-entropy, 10 epochs, shuffled, validation after every
-epoch (inside the timed `model.fit`, as head-ct's `fit`). Both cores: TensorFlow's intra-op and
+epoch (inside the timed `model.fit`, as head-ct's `train_model`). Both cores: TensorFlow's intra-op and
 inter-op thread pools are set to 2. Prints one JSON line (see benches/compare.sh).
 
 Run: python keras_reference.py <prepared folder>   (EPOCHS, SEED from the environment)

@@ -9,7 +9,7 @@ use std::{
 use image::{imageops::FilterType, ColorType, DynamicImage, ImageReader};
 use rayon::prelude::*;
 
-use super::{has_image_extension, is_system_junk, ImageSet, Sample, POSITIVE_CLASS};
+use super::{has_image_extension, is_system_junk, ImageSet, Sample};
 use crate::{
     error::Result,
     labels::Label,
@@ -101,11 +101,12 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
         .iter()
         .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    if class_names.len() != 2 || !class_names.iter().any(|c| c == POSITIVE_CLASS) {
+    let positive = Label::Hemorrhage.name();
+    if class_names.len() != 2 || !class_names.iter().any(|c| c == positive) {
         return Err(data_err(
             dir,
             format!(
-                "expected exactly two class folders, one named `{POSITIVE_CLASS}`; found {:?}",
+                "expected exactly two class folders, one named `{positive}`; found {:?}",
                 class_names
             ),
         ));

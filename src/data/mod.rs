@@ -17,7 +17,8 @@
 //!
 //! # Labels
 //! The learned label is [`Label::Hemorrhage`] (target 1) whatever the folder names sort to: a
-//! labelled folder must hold exactly two class folders, one of them named [`POSITIVE_CLASS`].
+//! labelled folder must hold exactly two class folders, one of them named `hemorrhage`
+//! ([`Label::name`]); the other may have any name (`normal/` in the folders we write).
 //!
 //! # What counts as an image; junk files
 //! Files ending in `.png`, `.jpg`, `.jpeg`, `.bmp`, `.tif` or `.tiff` (any case) are images.
@@ -51,13 +52,6 @@ pub use load::{
     load_image_file, load_image_files, load_image_folder, MIN_IMAGE_SIDE, RESIZE_FILTER,
 };
 pub use source::{find_lesson_data, load_data, DataSource, FoundData, DEFAULT_DATA_DIR};
-
-/// The positive class's folder name: [`Label::Hemorrhage`], the class whose probability the
-/// model outputs.
-pub const POSITIVE_CLASS: &str = Label::Hemorrhage.name();
-/// The negative class's folder name that [`prepare`] and [`phantoms`] write
-/// ([`Label::Normal`]). Loaded folders may call their negative class anything.
-pub const NEGATIVE_CLASS: &str = Label::Normal.name();
 /// File extensions (lower case) read as images.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
 
@@ -382,7 +376,9 @@ fn load_labelled_split(dir: &Path) -> Result<ImageSet> {
             path: dir.to_path_buf(),
             message: format!(
                 "holds loose image files; a training or validation split needs one folder per \
-                 class (`{POSITIVE_CLASS}/` and `{NEGATIVE_CLASS}/`)"
+                 class (`{}/` and `{}/`)",
+                Label::Hemorrhage,
+                Label::Normal
             ),
         });
     }

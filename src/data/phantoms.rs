@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use super::{
     prepare::{self, ClassCount, SplitCounts},
-    ImageSet, Sample, SeedData, NEGATIVE_CLASS, POSITIVE_CLASS,
+    ImageSet, Sample, SeedData,
 };
 use crate::{
     error::Result,
@@ -385,12 +385,8 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
         lesions.push(p.lesion);
     }
     PhantomSet {
-        images: ImageSet::from_parts(
-            vec![POSITIVE_CLASS.to_string(), NEGATIVE_CLASS.to_string()],
-            samples,
-            pixels,
-        )
-        .expect("phantom sizes are consistent"),
+        images: ImageSet::from_parts(Label::class_names(), samples, pixels)
+            .expect("phantom sizes are consistent"),
         lesions,
     }
 }

@@ -88,7 +88,7 @@ pub struct PrepareReport {
 pub struct LabelRow {
     /// The id as written (e.g. `000`).
     pub id: String,
-    /// The 0/1 of the file: 1 = hemorrhage, 0 = normal.
+    /// The label: `1` in the file is hemorrhage, `0` normal.
     pub label: Label,
     /// 1-based line number in the file.
     pub line: usize,

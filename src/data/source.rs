@@ -73,12 +73,8 @@ impl FoundData {
 /// `default_dir` if that exists, else synthetic phantoms from `phantom_seed`.
 pub fn load_data(named: Option<&Path>, default_dir: &Path, phantom_seed: u64) -> Result<FoundData> {
     match named {
-        Some(folder) => folder_data(folder, String::new()),
-        None if default_dir.exists() => folder_data(default_dir, String::new()),
-        None => Ok(phantom_data(
-            phantom_seed,
-            format!("there is no data folder at {}", default_dir.display()),
-        )),
+        Some(folder) => folder_data(folder, Origin::Named("")),
+        None => default_or_phantoms(default_dir, phantom_seed, ""),
     }
 }
 
@@ -102,17 +98,8 @@ pub fn resolve_lesson_data(
     seed: u64,
 ) -> Result<FoundData> {
     let Some(named) = named else {
-        let default_dir = repo_root.join(DEFAULT_DATA_DIR);
-        if default_dir.exists() {
-            return folder_data(&default_dir, String::new());
-        }
-        return Ok(phantom_data(
-            seed,
-            format!(
-                "there is no {} and {DATA_ENV} is not set",
-                default_dir.display()
-            ),
-        ));
+        let also = format!(" and {DATA_ENV} is not set");
+        return default_or_phantoms(&repo_root.join(DEFAULT_DATA_DIR), seed, &also);
     };
     if named == Path::new("phantoms") {
         return Ok(phantom_data(
@@ -127,15 +114,16 @@ pub fn resolve_lesson_data(
             ..PrepareOptions::default()
         };
         prepare::prepare_kaggle(named, &target, &options)?;
-        let origin = format!(
-            "the Kaggle folder {} (named by {DATA_ENV}), split at random (seed {}) into",
-            named.display(),
-            options.seed,
+        return folder_data(
+            &target,
+            Origin::Kaggle {
+                source: named,
+                split_seed: options.seed,
+            },
         );
-        return folder_data(&target, origin);
     }
     if named.join("train").is_dir() {
-        return folder_data(named, format!("(named by {DATA_ENV})"));
+        return folder_data(named, Origin::Named(" (named by HEAD_CT_DATA)"));
     }
     Err(Error::Data {
         path: named.to_path_buf(),
@@ -147,26 +135,42 @@ pub fn resolve_lesson_data(
     })
 }
 
-/// The seed layout at `folder`; `origin` says how the folder was chosen, around its name.
-fn folder_data(folder: &Path, origin: String) -> Result<FoundData> {
+/// The one fallback: the seed layout at `default_dir` when that folder exists (any error in it
+/// is returned, never papered over), else the phantoms, saying why (`also` adds to the reason).
+fn default_or_phantoms(default_dir: &Path, seed: u64, also: &str) -> Result<FoundData> {
+    if default_dir.exists() {
+        return folder_data(default_dir, Origin::Named(""));
+    }
+    Ok(phantom_data(
+        seed,
+        format!("there is no data folder at {}{also}", default_dir.display()),
+    ))
+}
+
+/// How a data folder was chosen, for its sentence.
+enum Origin<'a> {
+    /// Named by the user or the default folder; the text follows the folder's name.
+    Named(&'a str),
+    /// Prepared from the Kaggle folder `source` with the split seed `split_seed`.
+    Kaggle { source: &'a Path, split_seed: u64 },
+}
+
+/// The seed layout at `folder`, described by where it came from.
+fn folder_data(folder: &Path, origin: Origin) -> Result<FoundData> {
     let data = load_seed_layout(folder)?;
-    let description = if origin.ends_with("into") {
-        format!(
-            "Real CT images: {origin} {} and loaded: {}.",
+    let description = match origin {
+        Origin::Named(note) => format!(
+            "Real images from {}{note}: {}.",
             folder.display(),
             count_sentence(&data)
-        )
-    } else {
-        let origin = if origin.is_empty() {
-            String::new()
-        } else {
-            format!(" {origin}")
-        };
-        format!(
-            "Real images from {}{origin}: {}.",
+        ),
+        Origin::Kaggle { source, split_seed } => format!(
+            "Real CT images: the Kaggle folder {} (named by {DATA_ENV}), split at random (seed \
+             {split_seed}) into {} and loaded: {}.",
+            source.display(),
             folder.display(),
             count_sentence(&data)
-        )
+        ),
     };
     Ok(FoundData {
         data,

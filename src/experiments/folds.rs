@@ -8,10 +8,7 @@ use rand::{seq::SliceRandom, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::{
-    data::{
-        load_image_files, prepare::kaggle_labelled_files, ImageSet, Sample, SeedData,
-        NEGATIVE_CLASS, POSITIVE_CLASS,
-    },
+    data::{load_image_files, prepare::kaggle_labelled_files, ImageSet, Sample, SeedData},
     labels::Label,
     model::IMAGE_LEN,
     Error, Result,
@@ -103,11 +100,7 @@ pub fn kaggle_pool(source: &Path) -> Result<ImageSet> {
             label: Some(label),
         })
         .collect();
-    ImageSet::from_parts(
-        vec![POSITIVE_CLASS.to_string(), NEGATIVE_CLASS.to_string()],
-        samples,
-        decoded.pixels().to_vec(),
-    )
+    ImageSet::from_parts(Label::class_names(), samples, decoded.pixels().to_vec())
 }
 
 /// The labelled images of a seed layout as one pool: `train/` then `validate/`, and `test/` too

@@ -4,7 +4,8 @@
 //! - [`grad_cam`]: the gradient of the hemorrhage logit with respect to one convolution block's
 //!   activations (after its ReLU, before its pooling, as in the Grad-CAM paper), averaged over
 //!   space to weigh each channel; `ReLU(Σ_c w_c · A_c)` is upsampled to 150x150 and scaled to
-//!   `[0, 1]`. Coarse (block 5 is 5x5, block 3 is 34x34).
+//!   `[0, 1]`. Coarse: one cell per [`BLOCK_SIDES`](crate::model::BLOCK_SIDES) of the block
+//!   (the deepest block has the fewest).
 //! - [`layer_cam`]: the same gradients and activations, multiplied element by element (each
 //!   place weighed by its own positive gradient) before summing over channels. This network's
 //!   head is Flatten + Dense, not global average pooling, so a channel's *mean* gradient says
@@ -54,8 +55,8 @@ pub use crate::model::BLOCKS;
 use gradients::{after_block1, check_block, image_batch};
 pub use gradients::{block_geometry, block_gradients, logits_from_block, BlockGradients};
 
-/// The block the CLI and the examples use: block 3 (34x34 activations, one cell per 4 input
-/// pixels). Measured on held-out phantoms (`tests/explain.rs`): there Grad-CAM puts at least
+/// The block the CLI and the examples use: block 3 (`BLOCK_SIDES[2]` cells a side, one per 4
+/// input pixels). Measured on held-out phantoms (`tests/explain.rs`): there Grad-CAM puts at least
 /// twice the lesion's share of the image on the lesion for 79% of the correctly called bleeds,
 /// against 0% on blocks 4 and 5, whose channel-mean weights spread the heat over the skull;
 /// LayerCAM is on the lesion for all of them on blocks 2, 3 and 4.

@@ -110,7 +110,7 @@ pub type Classifier =
     <(Flatten, Dense<FEATURES, 256>, ReLU, Dense<256, 1>) as BuildOnDevice<Cpu, f32>>::Built;
 
 /// Named access to the parts of [`TeachingNet`], a dfdx tuple whose fields only have numbers:
-/// `model.block(3)` reads better than `model.0 .2`, and says which block it is.
+/// `model.block3()` reads better than the tuple path it stands for, and says which block it is.
 pub trait TeachingNetParts {
     /// Block 1: 3 → 16 channels, activations 148x148.
     fn block1(&self) -> &Block<CHANNELS, 16>;

@@ -64,6 +64,12 @@ impl SeededDevice {
         dev.enable_cache();
         Self(dev)
     }
+
+    /// A device for a model whose weights are loaded from a checkpoint: nothing is drawn from
+    /// its random generator, so its seed (0) does not matter.
+    pub fn for_inference() -> Self {
+        Self::new(0)
+    }
 }
 
 impl Deref for SeededDevice {

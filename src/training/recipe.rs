@@ -28,8 +28,9 @@ pub struct Recipe {
     /// Randomly rotate, shift, zoom and mirror the training images (Keras-tutorial ranges).
     #[arg(long)]
     pub augment: bool,
-    /// Probability of hemorrhage at or above which an image is called "hemorrhage" (in the
-    /// training accuracy, the predictions, the metrics and the figures).
+    /// Probability of hemorrhage at or above which an image is called "hemorrhage": in the
+    /// training and validation accuracy of every epoch, the predictions, the metrics and the
+    /// figures.
     #[arg(long, default_value_t = Recipe::TEACHING.threshold)]
     pub threshold: Threshold,
 }
@@ -66,12 +67,12 @@ impl Recipe {
     }
 
     /// Refuses a recipe that cannot train: no epoch, a batch of 0 images, or a learning rate
-    /// that is not a positive finite number. Called before any data is loaded or any file is
-    /// written.
+    /// that is not a positive finite number (the threshold is valid by its type). The command
+    /// line calls it before any data is loaded or any file is written.
     pub fn check(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::InvalidInput(
-                "--epochs 0 trains nothing: give at least 1 epoch".into(),
+                "a recipe of 0 epochs trains nothing: give at least 1 epoch".into(),
             ));
         }
         if self.batch_size == 0 {

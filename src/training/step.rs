@@ -153,7 +153,7 @@ fn count_correct(logits: &Column, labels: &Column, threshold: Threshold) -> usiz
         .as_vec()
         .iter()
         .zip(labels.as_vec())
-        .filter(|(&p, label)| threshold.calls_hemorrhage(p) == (*label >= 0.5))
+        .filter(|(&p, target)| threshold.call(p).target() == *target)
         .count()
 }
 

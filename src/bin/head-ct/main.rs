@@ -100,7 +100,7 @@ fn train(args: TrainArgs) -> Result<()> {
 }
 
 fn evaluate(args: EvaluateArgs) -> Result<()> {
-    let dev = SeededDevice::new(0);
+    let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     let set = load_seed_layout(&args.data)?.labelled_split(&args.data, &args.split)?;
@@ -121,7 +121,7 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
 }
 
 fn predict(args: PredictArgs) -> Result<()> {
-    let dev = SeededDevice::new(0);
+    let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     let mut predictions = Vec::new();
@@ -280,7 +280,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
                 .into(),
         });
     }
-    let dev = SeededDevice::new(0);
+    let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     // Every image first, so that a bad one stops the command before anything is written.
