@@ -212,6 +212,7 @@ pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMeta
             message: "the weights file is missing".into(),
         });
     }
+    check_weights_file(&weights)?;
     let mut model = build_teaching_net(dev);
     model.load_safetensors(&weights).map_err(|e| Error::Data {
         path: weights.clone(),
@@ -222,6 +223,59 @@ pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMeta
     })?;
     debug_assert_eq!(model.num_trainable_params(), TEACHING_NET_PARAMS);
     Ok((model, metadata))
+}
+
+/// The largest weights file read: the teaching model's weights take about 1 MiB (265,953
+/// 32-bit floats and a small header), so anything this large is not its checkpoint.
+pub const MAX_WEIGHTS_BYTES: u64 = 16 << 20;
+
+/// Checks a weights file before dfdx reads it: a safetensors file (whole, not truncated) whose
+/// every tensor is stored as F32. dfdx 0.13 checks shapes but not dtypes: an F64 or F16 tensor
+/// (what Python tools easily write) makes it panic, and an I32 one would load as garbage.
+/// Errors name the file and, for a wrong dtype, the tensor and its dtype.
+fn check_weights_file(path: &Path) -> Result<()> {
+    use safetensors::{Dtype, SafeTensors};
+    let refuse = |message: String| Error::Data {
+        path: path.to_path_buf(),
+        message,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    if size > MAX_WEIGHTS_BYTES {
+        return Err(refuse(format!(
+            "{size} bytes is far more than the teaching model's weights (about 1 MiB): this is \
+             not its checkpoint"
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| {
+        refuse(format!(
+            "not a safetensors file, or a truncated or damaged one ({e:?})"
+        ))
+    })?;
+    let mut names = tensors.names();
+    names.sort();
+    for name in names {
+        let dtype = tensors
+            .tensor(name)
+            .map_err(|e| refuse(format!("tensor `{name}` cannot be read ({e:?})")))?
+            .dtype();
+        if dtype != Dtype::F32 {
+            return Err(refuse(format!(
+                "tensor `{name}` is stored as {dtype:?}, but the teaching model's weights are \
+                 F32 (32-bit floats); convert the file to F32 (in PyTorch: `.float()` on every \
+                 tensor before saving) or train the model with head-ct"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn describe_load_error(e: &dfdx::tensor::safetensors::Error) -> String {

@@ -237,3 +237,86 @@ fn a_newer_or_missing_format_version_is_refused_with_a_sentence() {
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(err.contains("no valid `format_version`"), "{err}");
 }
+
+/// The saved weights, re-serialised with the first tensor (by name) stored as `dtype`, its
+/// values encoded by `encode`.
+fn weights_with_first_tensor_as(
+    dir: &std::path::Path,
+    dtype: ::safetensors::Dtype,
+    encode: fn(f32) -> Vec<u8>,
+) -> Vec<u8> {
+    use ::safetensors::tensor::{serialize, TensorView};
+    let bytes = std::fs::read(dir.join(WEIGHTS_FILE)).unwrap();
+    let file = ::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = file.names().into_iter().cloned().collect();
+    names.sort();
+    let mut stored = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let view = file.tensor(name).unwrap();
+        let (dt, data): (::safetensors::Dtype, Vec<u8>) = if i == 0 {
+            let values = view.data().chunks_exact(4);
+            let encoded = values.flat_map(|b| encode(f32::from_le_bytes(b.try_into().unwrap())));
+            (dtype, encoded.collect())
+        } else {
+            (view.dtype(), view.data().to_vec())
+        };
+        stored.push((name.clone(), dt, view.shape().to_vec(), data));
+    }
+    let views: Vec<(String, TensorView)> = stored
+        .iter()
+        .map(|(n, dt, shape, data)| {
+            (
+                n.clone(),
+                TensorView::new(*dt, shape.clone(), data).unwrap(),
+            )
+        })
+        .collect();
+    serialize(views.iter().map(|(n, v)| (n.clone(), v)), &None).unwrap()
+}
+
+#[test]
+fn weights_of_another_dtype_or_damaged_files_are_refused_by_name_without_a_panic() {
+    use ::safetensors::Dtype;
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let weights = dir.path().join(WEIGHTS_FILE);
+    let original = std::fs::read(&weights).unwrap();
+
+    // Re-serialised as F32 the weights still load: the rewriting itself is sound.
+    let same = weights_with_first_tensor_as(dir.path(), Dtype::F32, |x| x.to_le_bytes().to_vec());
+    std::fs::write(&weights, &same).unwrap();
+    load_checkpoint(&dev, dir.path()).unwrap();
+
+    let f64_bytes: fn(f32) -> Vec<u8> = |x| f64::from(x).to_le_bytes().to_vec();
+    let half_bytes: fn(f32) -> Vec<u8> = |x| ((x.to_bits() >> 16) as u16).to_le_bytes().to_vec();
+    let same_bytes: fn(f32) -> Vec<u8> = |x| x.to_le_bytes().to_vec();
+    for (dtype, encode, name) in [
+        (Dtype::F64, f64_bytes, "F64"),
+        (Dtype::F16, half_bytes, "F16"),
+        (Dtype::BF16, half_bytes, "BF16"),
+        (Dtype::I32, same_bytes, "I32"),
+    ] {
+        std::fs::write(&weights, &original).unwrap();
+        let bytes = weights_with_first_tensor_as(dir.path(), dtype, encode);
+        std::fs::write(&weights, &bytes).unwrap();
+        let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+        assert!(err.contains(WEIGHTS_FILE), "{name}: {err}");
+        assert!(err.contains(&format!("stored as {name}")), "{name}: {err}");
+        assert!(err.contains("tensor `"), "{name}: {err}");
+    }
+
+    // Truncated, not safetensors at all, and far too large.
+    std::fs::write(&weights, &original[..original.len() / 2]).unwrap();
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("truncated or damaged"), "{err}");
+    std::fs::write(&weights, b"PK\x03\x04 a zip file, say").unwrap();
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("not a safetensors file"), "{err}");
+    std::fs::File::create(&weights)
+        .unwrap()
+        .set_len(head_ct::checkpoint::MAX_WEIGHTS_BYTES + 1)
+        .unwrap();
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("not its checkpoint"), "{err}");
+}

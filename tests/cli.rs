@@ -179,6 +179,7 @@ fn settings_are_checked_before_any_work() {
         (&["train", "--batch-size", "0"], "batch size"),
         (&["train", "--epochs", "0"], "0 epochs"),
         (&["seeds", "--seeds", "2", "--epochs", "0"], "0 epochs"),
+        (&["cross-validate", "--folds", "1"], "--folds"),
     ] {
         let out = head_ct(args, d);
         let log = text(&out);

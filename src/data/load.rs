@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use image::{imageops::FilterType, ColorType, DynamicImage, ImageReader};
+use image::{imageops::FilterType, ColorType, DynamicImage, ImageDecoder, ImageReader};
 use rayon::prelude::*;
 
 use super::{has_image_extension, is_system_junk, ImageSet, Sample};
@@ -204,22 +204,80 @@ pub(crate) fn decode_into(path: &Path, out: &mut [f32]) -> Result<()> {
 }
 
 fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<DynamicImage> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| data_err(path, format!("cannot read image: {e}")))?;
-    if reader.format().is_none() {
-        // Content not recognised: fall back on the extension (the decoder then says what's wrong).
-        reader.set_format(
-            image::ImageFormat::from_path(path)
-                .map_err(|_| data_err(path, "not a recognised image format"))?,
-        );
-    }
-    reader.decode().map_err(|e| {
+    let reader = || -> Result<ImageReader<Cursor<&[u8]>>> {
+        let mut reader = ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| data_err(path, format!("cannot read image: {e}")))?;
+        if reader.format().is_none() {
+            // Content not recognised: fall back on the extension (the decoder then says what's
+            // wrong).
+            reader.set_format(
+                image::ImageFormat::from_path(path)
+                    .map_err(|_| data_err(path, "not a recognised image format"))?,
+            );
+        }
+        Ok(reader)
+    };
+    let corrupt = |e: image::ImageError| {
         data_err(
             path,
             format!("cannot decode image (corrupt or truncated file?): {e}"),
         )
-    })
+    };
+    // The size from the header first: nothing is allocated for an image over the limit.
+    let (width, height) = reader()?.into_dimensions().map_err(corrupt)?;
+    let max_pixels = max_image_pixels()?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels {
+        return Err(data_err(
+            path,
+            format!(
+                "image is {width}x{height} pixels, {pixels} in all, over the limit of \
+                 {max_pixels} pixels; images this large are not CT slices (the limit is \
+                 4096x4096 unless {MAX_PIXELS_ENV} sets another)"
+            ),
+        ));
+    }
+    let mut reader = reader()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    // The largest decoded form: 4 channels of 32-bit floats, plus the decoder's own buffers.
+    limits.max_alloc = Some(2 * 16 * pixels + (64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    // EXIF orientation (JPEG, PNG eXIf, TIFF): left and right matter in a head CT. An unreadable
+    // EXIF block is treated as no orientation, as viewers do.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+/// The largest image read, in pixels (width x height), unless [`MAX_PIXELS_ENV`] says
+/// otherwise: 4096 x 4096, about 16.8 megapixels. CT slices are 512 x 512; exports and photos of
+/// films rarely pass 4000 pixels a side. The limit keeps a file whose header claims a huge size
+/// (a 0.5 MB PNG can claim 16000 x 16000) from taking gigabytes: the header is read first, and
+/// the decoder's allocations are bounded too.
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 4096 * 4096;
+
+/// Environment variable that sets the pixel limit ([`DEFAULT_MAX_IMAGE_PIXELS`]), in pixels.
+pub const MAX_PIXELS_ENV: &str = "HEAD_CT_MAX_PIXELS";
+
+/// The pixel limit: [`MAX_PIXELS_ENV`] when set, else [`DEFAULT_MAX_IMAGE_PIXELS`]. Errors if
+/// the variable is not a positive whole number.
+pub fn max_image_pixels() -> Result<u64> {
+    match std::env::var(MAX_PIXELS_ENV) {
+        Err(_) => Ok(DEFAULT_MAX_IMAGE_PIXELS),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(Error::InvalidInput(format!(
+                "{MAX_PIXELS_ENV}={text:?} is not a positive whole number of pixels"
+            ))),
+        },
+    }
 }
 
 /// Converts a decoded image to RGB, resizes it to 150x150 and writes it as CHW floats in

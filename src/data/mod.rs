@@ -49,7 +49,8 @@ use crate::{
 
 pub use augment::Augmentation;
 pub use load::{
-    load_image_file, load_image_files, load_image_folder, MIN_IMAGE_SIDE, RESIZE_FILTER,
+    load_image_file, load_image_files, load_image_folder, max_image_pixels,
+    DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, MIN_IMAGE_SIDE, RESIZE_FILTER,
 };
 pub use source::{find_lesson_data, load_data, DataSource, FoundData, DEFAULT_DATA_DIR};
 /// File extensions (lower case) read as images.

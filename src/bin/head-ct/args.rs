@@ -207,8 +207,9 @@ pub(crate) struct CrossValidateArgs {
     /// Also put the seed layout's labelled test/ images into the pool.
     #[arg(long, requires = "data")]
     pub(crate) include_test: bool,
-    /// Number of folds.
-    #[arg(long, default_value_t = DEFAULT_FOLDS)]
+    /// Number of folds (at least 2).
+    #[arg(long, default_value_t = DEFAULT_FOLDS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..))]
     pub(crate) folds: usize,
     /// Seed of the fold assignment; fold f trains with seed `seed × 1000 + f`.
     #[arg(long, default_value_t = DEFAULT_SEED)]

@@ -1,0 +1,254 @@
+//! Files of the kinds people who classify CT images really have: huge headers, EXIF
+//! orientation. Each test builds its own files; nothing is downloaded.
+
+mod common;
+
+use std::{fs, path::Path};
+
+use head_ct::data::{load_image_file, load_image_folder, DEFAULT_MAX_IMAGE_PIXELS};
+use image::{GrayImage, ImageBuffer, Luma};
+
+/// CRC-32 (ISO-HDLC, as PNG uses it), bit by bit: small files only.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&crc32(&body).to_be_bytes());
+}
+
+/// A PNG whose header says `width` x `height`, 16-bit gray, with a few bytes of compressed
+/// zeros as its data: a small file that claims a huge image.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[16, 0, 0, 0, 0]); // 16-bit gray, deflate, no filter, no interlace
+    png_chunk(&mut png, b"IHDR", &ihdr);
+    // zlib: a stored block of 64 zero bytes (the rest of the image is missing).
+    let mut idat = vec![0x78, 0x01, 0x01, 64, 0, !64u8, 0xFF];
+    idat.extend_from_slice(&[0; 64]);
+    png_chunk(&mut png, b"IDAT", &idat);
+    png_chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+#[test]
+fn a_small_file_claiming_a_huge_image_is_refused_before_its_pixels_are_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("test");
+    fs::create_dir_all(&folder).unwrap();
+    for name in ["a.png", "b.png", "c.png"] {
+        fs::write(folder.join(name), png_claiming(16_000, 16_000)).unwrap();
+    }
+    let err = load_image_file(&folder.join("a.png"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a.png"), "{err}");
+    assert!(err.contains("16000x16000 pixels"), "{err}");
+    assert!(err.contains("over the limit"), "{err}");
+    // A folder of them, decoded in parallel: the first one (in name order) is reported.
+    let err = load_image_folder(&folder).unwrap_err().to_string();
+    assert!(
+        err.contains("a.png") && err.contains("over the limit"),
+        "{err}"
+    );
+    // Just over the limit is refused, as is a long, thin image of the same area.
+    let side = (DEFAULT_MAX_IMAGE_PIXELS as f64).sqrt() as u32;
+    fs::write(folder.join("d.png"), png_claiming(side, side + 1)).unwrap();
+    let err = load_image_file(&folder.join("d.png"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("over the limit"), "{err}");
+    fs::write(folder.join("e.png"), png_claiming(64, 1 << 20)).unwrap();
+    let err = load_image_file(&folder.join("e.png"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("over the limit"), "{err}");
+}
+
+#[test]
+fn the_pixel_limit_is_a_setting_and_a_bad_setting_is_named() {
+    // In a separate process: the variable would reach this binary's other tests.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = common::head_ct(
+        &[
+            "phantoms",
+            "--out",
+            "ph",
+            "--train",
+            "2",
+            "--validate",
+            "2",
+            "--test",
+            "0",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let train = |limit: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_head-ct"))
+            .args(["train", "--data", "ph", "--epochs", "1", "--out", "run"])
+            .env(head_ct::data::MAX_PIXELS_ENV, limit)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let out = train("1000");
+    let text = common::text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("phantom_000.png"), "{text}");
+    assert!(text.contains("150x150 pixels"), "{text}");
+    assert!(
+        text.contains("22500 in all, over the limit of 1000 pixels"),
+        "{text}"
+    );
+    let out = train("many");
+    let text = common::text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("HEAD_CT_MAX_PIXELS=\"many\""), "{text}");
+    assert!(!d.join("run").exists());
+}
+
+/// The TIFF block of an EXIF record holding one tag, Orientation (0x0112) = `value`.
+fn exif_orientation(value: u16) -> Vec<u8> {
+    let mut tiff = b"II\x2a\x00\x08\x00\x00\x00".to_vec(); // little-endian, IFD at offset 8
+    tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+    tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_le_bytes()); // one value
+    tiff.extend_from_slice(&value.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0]); // padding of the 4-byte value field
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    tiff
+}
+
+/// An asymmetric test card: every pixel differs, so any flip or turn shows.
+fn card(width: u32, height: u32) -> GrayImage {
+    ImageBuffer::from_fn(width, height, |x, y| Luma([((x * 7 + y * 3) % 251) as u8]))
+}
+
+/// The picture a viewer shows for a stored `img` with EXIF orientation `value` (EXIF 2.3,
+/// tag 0x0112), written out pixel by pixel.
+fn as_displayed(img: &GrayImage, value: u16) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let at = |x: u32, y: u32| img.get_pixel(x, y).0[0];
+    let (ow, oh) = if value >= 5 { (h, w) } else { (w, h) };
+    ImageBuffer::from_fn(ow, oh, |x, y| {
+        Luma([match value {
+            1 => at(x, y),
+            2 => at(w - 1 - x, y),
+            3 => at(w - 1 - x, h - 1 - y),
+            4 => at(x, h - 1 - y),
+            5 => at(y, x),
+            6 => at(y, h - 1 - x),
+            7 => at(w - 1 - y, h - 1 - x),
+            8 => at(w - 1 - y, x),
+            _ => unreachable!(),
+        }])
+    })
+}
+
+fn png_with_exif(img: &GrayImage, exif: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, img.width(), img.height());
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer
+            .write_chunk(png::chunk::ChunkType(*b"eXIf"), exif)
+            .unwrap();
+        writer.write_image_data(img.as_raw()).unwrap();
+    }
+    bytes
+}
+
+/// `jpeg` with an APP1 EXIF segment inserted after its start-of-image marker.
+fn jpeg_with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+fn load(path: &Path) -> Vec<f32> {
+    load_image_file(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn all_eight_exif_orientations_are_applied_to_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let stored = card(48, 64);
+    for value in 1..=8u16 {
+        let tagged = dir.path().join(format!("tagged-{value}.png"));
+        fs::write(&tagged, png_with_exif(&stored, &exif_orientation(value))).unwrap();
+        let upright = dir.path().join(format!("upright-{value}.png"));
+        as_displayed(&stored, value).save(&upright).unwrap();
+        assert!(
+            load(&tagged) == load(&upright),
+            "orientation {value}: the loaded image is not the one a viewer shows"
+        );
+    }
+    // Without the tag, a turned picture stays turned: the comparison can fail.
+    let plain = dir.path().join("plain.png");
+    stored.save(&plain).unwrap();
+    assert!(load(&plain) != load(&dir.path().join("upright-6.png")));
+}
+
+#[test]
+fn exif_orientation_6_and_3_are_applied_to_jpeg() {
+    let dir = tempfile::tempdir().unwrap();
+    // Large flat areas, so JPEG's loss stays far below the difference a turn makes.
+    let stored: GrayImage = ImageBuffer::from_fn(300, 200, |x, y| {
+        Luma([if x < 100 {
+            230
+        } else if y < 50 {
+            120
+        } else {
+            20
+        }])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .encode_image(&stored)
+        .unwrap();
+    for value in [3u16, 6] {
+        let tagged = dir.path().join(format!("tagged-{value}.jpg"));
+        fs::write(&tagged, jpeg_with_exif(&jpeg, &exif_orientation(value))).unwrap();
+        let upright = dir.path().join(format!("upright-{value}.png"));
+        as_displayed(&stored, value).save(&upright).unwrap();
+        let (a, b) = (load(&tagged), load(&upright));
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 0.1, "orientation {value}: off by {worst}");
+    }
+    // Portrait after orientation 6: the bright left band is now the top band.
+    let turned = load(&dir.path().join("tagged-6.jpg"));
+    assert!(turned[10 * 150 + 75] > 0.8, "{}", turned[10 * 150 + 75]);
+    assert!(turned[140 * 150 + 75] < 0.2, "{}", turned[140 * 150 + 75]);
+}
