@@ -184,7 +184,8 @@ fn seed_layout_with_labelled_unlabelled_and_missing_test() {
     uniform(&root.join("test/b.jpg"), 40, 40, 7);
     let test = load_seed_layout(root).unwrap().test.unwrap();
     assert_eq!(test.labels(), [None, None]);
-    assert!(test.class_names.is_empty() && !test.is_labelled());
+    // The training classes, so that labelled and unlabelled test images share one naming.
+    assert!(test.class_names == ["hemorrhage", "normal"] && !test.is_labelled());
 
     fs::remove_dir_all(root.join("test")).unwrap();
     class_folder(&root.join("test"), &["hemorrhage", "normal"], 1);

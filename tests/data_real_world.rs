@@ -252,3 +252,69 @@ fn exif_orientation_6_and_3_are_applied_to_jpeg() {
     assert!(turned[10 * 150 + 75] > 0.8, "{}", turned[10 * 150 + 75]);
     assert!(turned[140 * 150 + 75] < 0.2, "{}", turned[140 * 150 + 75]);
 }
+
+/// A small seed layout of phantoms in `dir/ph` (train 4, validate 4, no test/).
+fn phantom_layout(dir: &Path) {
+    let out = common::head_ct(
+        &["phantoms", "--out", "ph", "--train", "4", "--validate", "4", "--test", "0"],
+        dir,
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+}
+
+#[test]
+fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
+    use head_ct::{data::load_seed_layout, Label};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    phantom_layout(d);
+    let source = d.join("ph/train/hemorrhage/phantom_000.png");
+    // Keras' layout for unlabelled images: test/unknown/.
+    fs::create_dir_all(d.join("ph/test/unknown")).unwrap();
+    for name in ["a.png", "b.png"] {
+        fs::copy(&source, d.join("ph/test/unknown").join(name)).unwrap();
+    }
+    let data = load_seed_layout(&d.join("ph")).unwrap();
+    let test = data.test.as_ref().unwrap();
+    assert_eq!(test.labels(), vec![None, None]);
+    assert!(data.notes[0].contains("unknown"), "{:?}", data.notes);
+    let out = common::head_ct(
+        &["train", "--data", "ph", "--epochs", "1", "--out", "run"],
+        d,
+    );
+    let log = common::text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Note: ") && log.contains("without a label"), "{log}");
+    assert!(log.contains("unknown/a.png: "), "{log}");
+
+    // Only hemorrhage/ in test/: labelled, one class; scored with what is defined.
+    fs::remove_dir_all(d.join("ph/test/unknown")).unwrap();
+    fs::create_dir_all(d.join("ph/test/hemorrhage")).unwrap();
+    fs::copy(&source, d.join("ph/test/hemorrhage/c.png")).unwrap();
+    let data = load_seed_layout(&d.join("ph")).unwrap();
+    assert_eq!(
+        data.test.as_ref().unwrap().labels(),
+        vec![Some(Label::Hemorrhage)]
+    );
+    assert!(data.notes.is_empty(), "{:?}", data.notes);
+    let out = common::head_ct(
+        &["evaluate", "--model", "run", "--data", "ph", "--split", "test"],
+        d,
+    );
+    let log = common::text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("specificity  not defined"), "{log}");
+    assert!(log.contains("ROC AUC      not defined"), "{log}");
+
+    // An empty test/ is no test images, with a note.
+    fs::remove_dir_all(d.join("ph/test/hemorrhage")).unwrap();
+    let data = load_seed_layout(&d.join("ph")).unwrap();
+    assert!(data.test.is_none());
+    assert!(data.notes[0].contains("holds no images"), "{:?}", data.notes);
+
+    // A broken file in test/ is still an error, which says that nothing has started.
+    fs::write(d.join("ph/test/broken.png"), b"not a png").unwrap();
+    let err = load_seed_layout(&d.join("ph")).unwrap_err().to_string();
+    assert!(err.contains("broken.png"), "{err}");
+    assert!(err.contains("nothing has been trained yet"), "{err}");
+}

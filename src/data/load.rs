@@ -135,6 +135,59 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
     decode_set(class_names, samples)
 }
 
+/// Loads the optional `test/` folder of a seed layout, which must never block training:
+///
+/// - loose image files are unlabelled images to predict (Keras' layout for unlabelled data);
+/// - a subfolder named like one of the training classes (`class_names`) holds labelled images
+///   of that class: one class alone is fine (it is scored with what is defined for it);
+/// - any other subfolder (`unknown/`, say) holds unlabelled images, and a note says so;
+/// - an empty folder is no test images, with a note.
+///
+/// Returns `None` for no images, and the notes to show the user. The set's class names are the
+/// training classes. Errors (a broken image, a folder inside a class folder) name the file.
+pub(crate) fn load_test_folder(
+    dir: &Path,
+    class_names: &[String],
+) -> Result<(Option<ImageSet>, Vec<String>)> {
+    let (subdirs, loose) = scan_dir(dir)?;
+    let mut notes = Vec::new();
+    let mut samples: Vec<Sample> = loose
+        .into_iter()
+        .map(|path| Sample { path, label: None })
+        .collect();
+    for sub in &subdirs {
+        let name = sub.file_name().unwrap().to_string_lossy().into_owned();
+        let (nested, files) = scan_dir(sub)?;
+        if let Some(d) = nested.first() {
+            return Err(data_err(
+                d,
+                "unexpected folder inside a test/ subfolder (images must sit directly in it)",
+            ));
+        }
+        let label = if class_names.contains(&name) {
+            Some(Label::of_class_folder(&name))
+        } else {
+            notes.push(format!(
+                "{}: not one of the training classes {:?}, so its {} image(s) are predicted \
+                 without a label",
+                sub.display(),
+                class_names,
+                files.len()
+            ));
+            None
+        };
+        samples.extend(files.into_iter().map(|path| Sample { path, label }));
+    }
+    if samples.is_empty() {
+        notes.push(format!(
+            "{}: holds no images, so there is nothing to predict after training",
+            dir.display()
+        ));
+        return Ok((None, notes));
+    }
+    Ok((Some(decode_set(class_names.to_vec(), samples)?), notes))
+}
+
 /// Lists a folder: (subfolders, image files), both sorted by name, junk skipped, any other file
 /// an error.
 fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {

@@ -291,9 +291,13 @@ pub fn sequential_batches(len: usize, batch_size: usize) -> Vec<Vec<usize>> {
 pub struct SeedData {
     pub train: ImageSet,
     pub validate: ImageSet,
-    /// `None` when there is no `test/` folder. Labelled if `test/` has class folders,
-    /// unlabelled (every label `None`) if it holds loose image files.
+    /// `None` when there is no `test/` folder or it holds no image. Images in a folder named
+    /// like a training class are labelled; loose files and other folders are not (see
+    /// `notes`).
     pub test: Option<ImageSet>,
+    /// Sentences for the user about what was found (an unknown `test/` subfolder, an empty
+    /// `test/`); empty when there is nothing to say.
+    pub notes: Vec<String>,
 }
 
 impl SeedData {
@@ -328,7 +332,7 @@ impl SeedData {
 
 /// Loads the seed project's layout: `root/train/<class>/`, `root/validate/<class>/` (both
 /// required, labelled, with the same two class names) and, if present, `root/test/` (class
-/// folders or loose files).
+/// folders, other folders or loose files: it never blocks training, see `SeedData::notes`).
 pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
     if !root.is_dir() {
         return Err(Error::Data {
@@ -348,25 +352,26 @@ pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
         });
     }
     let test_dir = root.join("test");
-    let test = if test_dir.exists() {
-        let test = load_image_folder(&test_dir)?;
-        if test.is_labelled() && test.class_names != train.class_names {
-            return Err(Error::Data {
-                path: test_dir,
+    let (test, notes) = if test_dir.exists() {
+        load::load_test_folder(&test_dir, &train.class_names).map_err(|e| match e {
+            // test/ is optional: say that nothing has started, and how to go on.
+            Error::Data { path, message } => Error::Data {
+                path,
                 message: format!(
-                    "class folders {:?} differ from train/'s {:?}",
-                    test.class_names, train.class_names
+                    "{message} (in the optional test/ folder: nothing has been trained yet; fix \
+                     it or move test/ aside)"
                 ),
-            });
-        }
-        Some(test)
+            },
+            other => other,
+        })?
     } else {
-        None
+        (None, Vec::new())
     };
     Ok(SeedData {
         train,
         validate,
         test,
+        notes,
     })
 }
 

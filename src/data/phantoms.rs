@@ -109,6 +109,7 @@ impl PhantomSplits {
             train: self.train.images,
             validate: self.validate.images,
             test: self.test.map(|t| t.images),
+            notes: Vec::new(),
         }
     }
 }

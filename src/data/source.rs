@@ -158,7 +158,7 @@ enum Origin<'a> {
 /// The seed layout at `folder`, described by where it came from.
 fn folder_data(folder: &Path, origin: Origin) -> Result<FoundData> {
     let data = load_seed_layout(folder)?;
-    let description = match origin {
+    let mut description = match origin {
         Origin::Named(note) => format!(
             "Real images from {}{note}: {}.",
             folder.display(),
@@ -172,6 +172,10 @@ fn folder_data(folder: &Path, origin: Origin) -> Result<FoundData> {
             count_sentence(&data)
         ),
     };
+    for note in &data.notes {
+        description.push_str("\nNote: ");
+        description.push_str(note);
+    }
     Ok(FoundData {
         data,
         source: DataSource::Folder(folder.to_path_buf()),
