@@ -368,3 +368,48 @@ fn real_data_prepares_to_140_50_10_and_loads() {
     assert!(test.is_labelled());
     assert!(data.train.pixels().iter().all(|v| (0.0..=1.0).contains(v)));
 }
+
+#[test]
+fn the_archive_unpacked_one_folder_deeper_is_found() {
+    let src = tempfile::tempdir().unwrap();
+    kaggle_n(src.path(), 4);
+    // As the Kaggle archive unpacks into a folder of its own name: head_ct/head_ct/*.png.
+    let deeper = src.path().join("head_ct/head_ct");
+    fs::create_dir_all(&deeper).unwrap();
+    for entry in fs::read_dir(src.path().join("head_ct")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            fs::rename(&path, deeper.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = tempfile::tempdir().unwrap();
+    let report = prepare_kaggle(src.path(), &out.path().join("slices"), &opts(2, 1, 1)).unwrap();
+    assert_eq!(report.train.hemorrhage + report.train.normal, 4);
+    // Any other folder name under the source works too.
+    fs::rename(&deeper, src.path().join("images")).unwrap();
+    let report = prepare_kaggle(src.path(), &out.path().join("again"), &opts(2, 1, 1)).unwrap();
+    assert_eq!(report.validate.hemorrhage + report.validate.normal, 2);
+}
+
+#[test]
+fn ids_written_as_file_names_match_their_images() {
+    let src = tempfile::tempdir().unwrap();
+    kaggle_n(src.path(), 3);
+    let csv = fs::read_to_string(src.path().join("labels.csv")).unwrap();
+    let renamed: String = csv
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                let (id, label) = l.split_once(',').unwrap();
+                format!("{id}.png, {label}\n")
+            }
+        })
+        .collect();
+    fs::write(src.path().join("labels.csv"), renamed).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report = prepare_kaggle(src.path(), &out.path().join("slices"), &opts(1, 1, 1)).unwrap();
+    assert_eq!(report.test.hemorrhage + report.test.normal, 2);
+}

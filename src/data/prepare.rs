@@ -97,6 +97,15 @@ pub struct LabelRow {
 /// The key two ids match on: all-digit ids by value (`7`, `07` and `007` are the same image),
 /// others as written.
 fn id_key(id: &str) -> String {
+    // An id written as a file name (`000.png`) is its stem.
+    let id = if has_image_extension(Path::new(id)) {
+        Path::new(id)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(id)
+    } else {
+        id
+    };
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
         let t = id.trim_start_matches('0');
         if t.is_empty() { "0" } else { t }.to_string()
@@ -191,15 +200,38 @@ pub fn read_labels_csv(path: &Path) -> Result<Vec<LabelRow>> {
     Ok(rows)
 }
 
-/// The folder holding the images of a Kaggle download: `source/head_ct/` if it exists, else
-/// `source/` itself (images next to `labels.csv`).
+/// The folder holding the images of a Kaggle download, as people unpack it: the first of
+/// `source/head_ct/`, `source/head_ct/head_ct/` (the archive unpacked into a folder of its own
+/// name), `source/` itself, then any subfolder of `source/` or `source/head_ct/` (in name order)
+/// that holds image files. `source/head_ct/` (or `source/`) when none holds any: the error that
+/// follows then names it.
 pub fn kaggle_image_dir(source: &Path) -> PathBuf {
     let nested = source.join("head_ct");
-    if nested.is_dir() {
-        nested
-    } else {
-        source.to_path_buf()
+    let mut candidates = vec![nested.clone(), nested.join("head_ct"), source.to_path_buf()];
+    for parent in [source, nested.as_path()] {
+        let mut subdirs: Vec<PathBuf> = fs::read_dir(parent)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        subdirs.sort();
+        candidates.extend(subdirs);
     }
+    candidates
+        .into_iter()
+        .find(|dir| holds_images(dir))
+        .unwrap_or_else(|| if nested.is_dir() { nested } else { source.to_path_buf() })
+}
+
+/// True when `dir` directly holds at least one image file (junk skipped).
+fn holds_images(dir: &Path) -> bool {
+    fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        !is_system_junk(&name) && path.is_file() && has_image_extension(&path)
+    })
 }
 
 /// The labelled images of a Kaggle-style folder, in `labels.csv` order: `(image file, label)`. The same strict checks as [`prepare_kaggle`] (every row has exactly one
