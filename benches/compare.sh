@@ -22,13 +22,19 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+ROOT="$PWD"
 SOURCE="${1:-${HEAD_CT_DATA:-}}"
 ROUNDS="${ROUNDS:-3}"
 export EPOCHS="${EPOCHS:-10}" THREADS="${THREADS:-2}"
 FIRST_SEED="${SEED:-1}"
 STACKS="${STACKS:-head-ct keras pytorch}"
 PYTHON="${PYTHON:-python3}"
-TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+# Every path handed on is absolute: the references run in benches/reference/, and a relative
+# CARGO_TARGET_DIR or data folder would point elsewhere from there.
+absolute() { case "$1" in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
+TARGET_DIR="$(absolute "${CARGO_TARGET_DIR:-target}")"
+export CARGO_TARGET_DIR="$TARGET_DIR"
+[[ -z "$SOURCE" ]] || SOURCE="$(absolute "$SOURCE")"
 WORK="$TARGET_DIR/compare"
 DATA="$WORK/data"
 REF=benches/reference
@@ -74,8 +80,8 @@ export HEAD_CT_PREPARED="$DATA"
 run_stack() {
     case "$1" in
         head-ct) "$FIT_COMPARE" ;;
-        keras) (cd "$REF" && .venv/bin/python keras_reference.py "$OLDPWD/$DATA") ;;
-        pytorch) (cd "$REF" && .venv/bin/python torch_reference.py "$OLDPWD/$DATA") ;;
+        keras) (cd "$REF" && .venv/bin/python keras_reference.py "$DATA") ;;
+        pytorch) (cd "$REF" && .venv/bin/python torch_reference.py "$DATA") ;;
         *) die "unknown stack $1 (STACKS may hold head-ct, keras, pytorch)" ;;
     esac
 }
