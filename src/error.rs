@@ -19,7 +19,7 @@ pub enum Error {
     Optimizer(String),
 
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", crate::text::printable_path(path))]
     Io {
         path: PathBuf,
         #[source]
@@ -27,7 +27,7 @@ pub enum Error {
     },
 
     /// Input data is not what it should be; the message names the file and the problem.
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message}", crate::text::printable_path(path))]
     Data { path: PathBuf, message: String },
 
     /// Values passed to a function cannot be used (lengths differ, a label is not 0 or 1, a

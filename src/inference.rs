@@ -46,17 +46,19 @@ impl Prediction {
     }
 
     /// The file name for display; for a labelled image, with its class folder
-    /// (`hemorrhage/047.png`), since two class folders may hold files of the same name.
+    /// (`hemorrhage/047.png`), since two class folders may hold files of the same name. Control
+    /// characters are escaped ([`crate::text::printable`]): a name never breaks a line.
     pub fn name(&self) -> String {
         let file = self
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| self.path.display().to_string());
-        match (self.truth, self.path.parent().and_then(Path::file_name)) {
+        let name = match (self.truth, self.path.parent().and_then(Path::file_name)) {
             (Some(_), Some(folder)) => format!("{}/{file}", folder.to_string_lossy()),
             _ => file,
-        }
+        };
+        crate::text::printable(&name)
     }
 
     /// One sentence: `047.png: hemorrhage (probability 0.92) — correct`. The probability is
@@ -110,7 +112,8 @@ pub fn predict_files(
     predict_set(model, dev, &set, threshold)
 }
 
-/// Writes predictions as CSV (`file,probability_hemorrhage,predicted,truth,verdict`), atomically.
+/// Writes predictions as CSV (`file,probability_hemorrhage,predicted,truth,verdict`), atomically;
+/// file names are [`crate::text::csv_field`]s.
 pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<()> {
     let mut csv = String::from("file,probability_hemorrhage,predicted,truth,verdict\n");
     for p in predictions {
@@ -118,7 +121,7 @@ pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<
         let verdict = p.verdict().map(Verdict::as_str).unwrap_or("");
         csv.push_str(&format!(
             "{},{:.6},{},{},{}\n",
-            p.path.display(),
+            crate::text::csv_field(&p.path.display().to_string()),
             p.probability,
             p.class_name(),
             truth,

@@ -30,7 +30,8 @@
 //! The words of the task, used by every stage: [`labels::Label`] (normal / hemorrhage),
 //! [`labels::Threshold`] (the one call rule) and [`labels::Verdict`].
 //!
-//! Infrastructure: [`error`], [`allocator`] (the command's memory reuse), atomic file writes.
+//! Infrastructure: [`error`], [`allocator`] (the command's memory reuse), [`text`] (file names
+//! that stay readable in lines, CSV cells and captions), atomic file writes.
 
 pub mod allocator;
 pub mod checkpoint;
@@ -45,6 +46,7 @@ pub mod metrics;
 pub mod model;
 pub mod plots;
 pub mod run;
+pub mod text;
 pub mod training;
 
 pub use error::{Error, Result};

@@ -256,7 +256,17 @@ fn exif_orientation_6_and_3_are_applied_to_jpeg() {
 /// A small seed layout of phantoms in `dir/ph` (train 4, validate 4, no test/).
 fn phantom_layout(dir: &Path) {
     let out = common::head_ct(
-        &["phantoms", "--out", "ph", "--train", "4", "--validate", "4", "--test", "0"],
+        &[
+            "phantoms",
+            "--out",
+            "ph",
+            "--train",
+            "4",
+            "--validate",
+            "4",
+            "--test",
+            "0",
+        ],
         dir,
     );
     assert!(out.status.success(), "{}", common::text(&out));
@@ -284,7 +294,10 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
     );
     let log = common::text(&out);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Note: ") && log.contains("without a label"), "{log}");
+    assert!(
+        log.contains("Note: ") && log.contains("without a label"),
+        "{log}"
+    );
     assert!(log.contains("unknown/a.png: "), "{log}");
 
     // Only hemorrhage/ in test/: labelled, one class; scored with what is defined.
@@ -298,7 +311,9 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
     );
     assert!(data.notes.is_empty(), "{:?}", data.notes);
     let out = common::head_ct(
-        &["evaluate", "--model", "run", "--data", "ph", "--split", "test"],
+        &[
+            "evaluate", "--model", "run", "--data", "ph", "--split", "test",
+        ],
         d,
     );
     let log = common::text(&out);
@@ -310,11 +325,64 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
     fs::remove_dir_all(d.join("ph/test/hemorrhage")).unwrap();
     let data = load_seed_layout(&d.join("ph")).unwrap();
     assert!(data.test.is_none());
-    assert!(data.notes[0].contains("holds no images"), "{:?}", data.notes);
+    assert!(
+        data.notes[0].contains("holds no images"),
+        "{:?}",
+        data.notes
+    );
 
     // A broken file in test/ is still an error, which says that nothing has started.
     fs::write(d.join("ph/test/broken.png"), b"not a png").unwrap();
     let err = load_seed_layout(&d.join("ph")).unwrap_err().to_string();
     assert!(err.contains("broken.png"), "{err}");
     assert!(err.contains("nothing has been trained yet"), "{err}");
+}
+
+#[test]
+fn file_names_stay_readable_in_lines_csv_and_figures() {
+    use head_ct::plots::{drawable, undrawable_chars};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    phantom_layout(d);
+    let out = common::head_ct(
+        &["train", "--data", "ph", "--epochs", "1", "--out", "run"],
+        d,
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let source = d.join("ph/validate/normal/phantom_000.png");
+    let odd = d.join("scans");
+    fs::create_dir_all(&odd).unwrap();
+    let newline = "line\nbreak.png";
+    let chinese = "出血_患者_0001.png";
+    let long = format!("{}.png", "very_long_export_name_".repeat(8));
+    for name in [newline, chinese, long.as_str()] {
+        fs::copy(&source, odd.join(name)).unwrap();
+    }
+    let out = common::head_ct(&["predict", "--model", "run", "scans", "--csv", "p.csv"], d);
+    let log = common::text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("line\\nbreak.png: "), "{log}");
+    assert!(!log.contains("line\nbreak"), "{log}");
+    let csv = fs::read_to_string(d.join("p.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.contains("line\\nbreak.png"), "{csv}");
+
+    let out = common::head_ct(
+        &[
+            "explain", "--model", "run", "scans", "--out", "why", "--method", "saliency",
+        ],
+        d,
+    );
+    let log = common::text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("no glyph for ['出', '血', '患', '者']"),
+        "{log}"
+    );
+    assert_eq!(fs::read_dir(d.join("why")).unwrap().count(), 3);
+
+    assert_eq!(undrawable_chars(chinese), vec!['出', '血', '患', '者']);
+    assert_eq!(drawable(chinese), "??_??_0001.png");
+    assert_eq!(drawable(newline), "line\\nbreak.png");
+    assert!(undrawable_chars("hémorragie – Ü.png").is_empty());
 }

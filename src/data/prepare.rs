@@ -222,7 +222,13 @@ pub fn kaggle_image_dir(source: &Path) -> PathBuf {
     candidates
         .into_iter()
         .find(|dir| holds_images(dir))
-        .unwrap_or_else(|| if nested.is_dir() { nested } else { source.to_path_buf() })
+        .unwrap_or_else(|| {
+            if nested.is_dir() {
+                nested
+            } else {
+                source.to_path_buf()
+            }
+        })
 }
 
 /// True when `dir` directly holds at least one image file (junk skipped).

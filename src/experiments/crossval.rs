@@ -43,6 +43,7 @@ use crate::{
     data::ImageSet,
     labels::{Label, Threshold},
     metrics::{BinaryMetrics, Estimate},
+    text::csv_field,
     training::{evaluate_set, observer::Observer, train_model, History, Recipe},
     Error, Result,
 };
@@ -369,16 +370,6 @@ impl CrossValReport {
     /// Writes [`CrossValReport::predictions_csv`] to `path`, atomically.
     pub fn write_predictions_csv(&self, path: &Path, pool: &ImageSet) -> Result<()> {
         crate::fsutil::write_atomically(path, self.predictions_csv(pool).as_bytes())
-    }
-}
-
-/// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break: file names
-/// may.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
     }
 }
 

@@ -335,11 +335,15 @@ fn grid(cells: &[Cell], columns: usize, title: &str, subtitle: Option<&str>) -> 
     Ok(figure)
 }
 
-/// Draws `caption` centred in `area`, on one line or wrapped onto two.
+/// Draws `caption` centred in `area`, on one line or wrapped onto two; a line that still does
+/// not fit (a long file name) is shortened in the middle, and characters the font lacks are
+/// drawn as `?` ([`super::drawable`]).
 fn draw_caption(area: &Area<'_>, caption: &str, size: f64, color: RGBColor) -> Result<()> {
     if caption.is_empty() {
         return Ok(());
     }
+    let caption = super::drawable(caption);
+    let caption = caption.as_str();
     let (width, _) = area.dim_in_pixel();
     let style = text(size, color).pos(Pos::new(HPos::Center, VPos::Top));
     let fits = |s: &str| -> Result<bool> {
@@ -362,7 +366,7 @@ fn draw_caption(area: &Area<'_>, caption: &str, size: f64, color: RGBColor) -> R
     let line_height = (size * 1.25) as i32;
     for (k, line) in lines.iter().enumerate() {
         area.draw(&Text::new(
-            line.clone(),
+            super::fit_text(area, line, &style, width),
             (width as i32 / 2, k as i32 * line_height),
             style.clone(),
         ))

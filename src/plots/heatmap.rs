@@ -93,10 +93,11 @@ pub fn explanation_figure(
     let bar_x = margin + panels * PANEL + (panels - 1) * gap + 24;
     let mut figure = render(width, height, |root| {
         let centre = Pos::new(HPos::Center, VPos::Center);
+        let title_style = bold(20.0, colors::INK).pos(centre);
         root.draw(&Text::new(
-            title.clone(),
+            super::fit_text(root, &title, &title_style, width - 20),
             (width as i32 / 2, 22),
-            bold(20.0, colors::INK).pos(centre),
+            title_style.clone(),
         ))
         .or_plot()?;
         root.draw(&Text::new(
@@ -195,10 +196,11 @@ pub fn heatmap_grid(
         .or_plot()?;
         for (i, c) in captions.iter().enumerate() {
             let (x, y) = origin(i);
+            let style = text(13.0, colors::INK).pos(Pos::new(HPos::Center, VPos::Top));
             root.draw(&Text::new(
-                c.clone(),
+                super::fit_text(root, c, &style, side),
                 ((x + side / 2) as i32, (y + side + 6) as i32),
-                text(13.0, colors::INK).pos(Pos::new(HPos::Center, VPos::Top)),
+                style.clone(),
             ))
             .or_plot()?;
         }

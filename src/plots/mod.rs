@@ -189,6 +189,55 @@ pub(crate) fn render(
     Ok(Figure { width, height, rgb })
 }
 
+/// The embedded DejaVu Sans as `ab_glyph` reads it, to ask which characters it has.
+fn font() -> &'static ab_glyph::FontRef<'static> {
+    static FONT_REF: std::sync::OnceLock<ab_glyph::FontRef<'static>> = std::sync::OnceLock::new();
+    FONT_REF.get_or_init(|| {
+        ab_glyph::FontRef::try_from_slice(dejavu::sans::regular())
+            .expect("the dejavu crate ships a valid TrueType file")
+    })
+}
+
+/// The characters of `text` that the figures' font (DejaVu Sans) has no glyph for, such as
+/// Chinese or Japanese characters, in order of first appearance.
+pub fn undrawable_chars(text: &str) -> Vec<char> {
+    use ab_glyph::Font;
+    let mut missing = Vec::new();
+    for c in text.chars() {
+        if !c.is_control() && font().glyph_id(c).0 == 0 && !missing.contains(&c) {
+            missing.push(c);
+        }
+    }
+    missing
+}
+
+/// `text` as a figure can draw it: control characters escaped ([`crate::text::printable`]),
+/// characters the font has no glyph for replaced by `?` (instead of empty boxes; see
+/// [`undrawable_chars`] to warn about them).
+pub fn drawable(text: &str) -> String {
+    let missing = undrawable_chars(text);
+    crate::text::printable(text)
+        .chars()
+        .map(|c| if missing.contains(&c) { '?' } else { c })
+        .collect()
+}
+
+/// `text` ([`drawable`]), shortened in the middle until it fits `width` pixels in `style`.
+pub(crate) fn fit_text(area: &Area<'_>, text: &str, style: &TextStyle<'_>, width: u32) -> String {
+    let mut line = drawable(text);
+    let mut chars = line.chars().count();
+    while chars > 3 {
+        match area.estimate_text_size(&line, style) {
+            Ok((w, _)) if w + 4 > width => {
+                chars -= 1;
+                line = crate::text::shorten_middle(&drawable(text), chars);
+            }
+            _ => break,
+        }
+    }
+    line
+}
+
 /// A text style in the figures' font.
 pub(crate) fn text(size: f64, color: RGBColor) -> TextStyle<'static> {
     (FONT, size).into_font().color(&color)

@@ -329,7 +329,18 @@ fn explain(args: ExplainArgs) -> Result<()> {
             )?;
             let dest = explain_path(&args.out, &sample.path, &mut used);
             figure.save_png(&dest)?;
-            println!("  {} → {}", prediction.sentence(), dest.display());
+            println!(
+                "  {} → {}",
+                prediction.sentence(),
+                head_ct::text::printable_path(&dest)
+            );
+            let missing = plots::undrawable_chars(&prediction.name());
+            if !missing.is_empty() {
+                println!(
+                    "    note: the figure's font has no glyph for {:?}; they are drawn as '?'",
+                    missing
+                );
+            }
             written += 1;
         }
     }
