@@ -22,6 +22,8 @@ pub struct Prediction {
     pub threshold: Threshold,
     /// The true label when known.
     pub truth: Option<Label>,
+    /// What the loader noticed about the image's pixels ([`crate::data::Sample::note`]).
+    pub note: Option<String>,
 }
 
 impl Prediction {
@@ -74,6 +76,11 @@ impl Prediction {
             s.push_str(" — ");
             s.push_str(v.as_str());
         }
+        if let Some(note) = &self.note {
+            s.push_str(" [note: ");
+            s.push_str(note);
+            s.push(']');
+        }
         s
     }
 }
@@ -95,6 +102,7 @@ pub fn predict_set(
                 probability,
                 threshold,
                 truth: set.samples[i].label,
+                note: set.samples[i].note.clone(),
             });
         }
     }
@@ -112,20 +120,22 @@ pub fn predict_files(
     predict_set(model, dev, &set, threshold)
 }
 
-/// Writes predictions as CSV (`file,probability_hemorrhage,predicted,truth,verdict`), atomically;
+/// Writes predictions as CSV (`file,probability_hemorrhage,predicted,truth,verdict,note`),
+/// atomically;
 /// file names are [`crate::text::csv_field`]s.
 pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<()> {
-    let mut csv = String::from("file,probability_hemorrhage,predicted,truth,verdict\n");
+    let mut csv = String::from("file,probability_hemorrhage,predicted,truth,verdict,note\n");
     for p in predictions {
         let truth = p.truth.map_or("", Label::name);
         let verdict = p.verdict().map(Verdict::as_str).unwrap_or("");
         csv.push_str(&format!(
-            "{},{:.6},{},{},{}\n",
+            "{},{:.6},{},{},{},{}\n",
             crate::text::csv_field(&p.path.display().to_string()),
             p.probability,
             p.class_name(),
             truth,
-            verdict
+            verdict,
+            crate::text::csv_field(p.note.as_deref().unwrap_or(""))
         ));
     }
     crate::fsutil::write_atomically(path, csv.as_bytes())

@@ -226,9 +226,11 @@ fn spread_across_folds_table_and_csv() {
     let mut pool = head_ct::data::ImageSet::from_parts(
         vec!["hemorrhage".into(), "normal".into()],
         (0..10)
-            .map(|i| head_ct::data::Sample {
-                path: format!("img{i}{}.png", if i == 3 { ",x" } else { "" }).into(),
-                label: Some(r.labels[i]),
+            .map(|i| {
+                head_ct::data::Sample::new(
+                    format!("img{i}{}.png", if i == 3 { ",x" } else { "" }).into(),
+                    Some(r.labels[i]),
+                )
             })
             .collect(),
         vec![0.0; 10 * head_ct::model::IMAGE_LEN],

@@ -36,6 +36,7 @@ fn unlabelled_images_get_nan_labels() {
     let samples = vec![Sample {
         path: "x.png".into(),
         label: None,
+        note: None,
     }];
     let one = ImageSet::from_parts(vec![], samples, set.image(0).to_vec()).unwrap();
     assert!(one.batch(&dev, &[0]).labels.as_vec()[0].is_nan());

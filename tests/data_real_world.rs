@@ -386,3 +386,106 @@ fn file_names_stay_readable_in_lines_csv_and_figures() {
     assert_eq!(drawable(newline), "line\\nbreak.png");
     assert!(undrawable_chars("hémorragie – Ü.png").is_empty());
 }
+
+/// A 16-bit gray PNG of `values` (`width` x `height`), with an `sBIT` chunk when given.
+fn png16(width: u32, height: u32, values: &[u16], sbit: Option<u8>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Sixteen);
+        let mut writer = encoder.write_header().unwrap();
+        if let Some(bits) = sbit {
+            writer
+                .write_chunk(png::chunk::ChunkType(*b"sBIT"), &[bits])
+                .unwrap();
+        }
+        let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+        writer.write_image_data(&data).unwrap();
+    }
+    bytes
+}
+
+#[test]
+fn a_12_bit_image_in_a_16_bit_file_is_read_at_its_brightness_and_said_so() {
+    use head_ct::data::load_image_files;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (w, h) = (64u32, 48u32);
+    let eight: Vec<u8> = (0..w * h).map(|i| ((i * 37) % 256) as u8).collect();
+    GrayImage::from_raw(w, h, eight.clone())
+        .unwrap()
+        .save(d.join("8bit.png"))
+        .unwrap();
+    let times = |k: u16| -> Vec<u16> { eight.iter().map(|&v| u16::from(v) * k).collect() };
+    // The case: 8-bit values times 16, no sBIT (values 0..4080).
+    fs::write(d.join("12bit.png"), png16(w, h, &times(16), None)).unwrap();
+    // Full range (x 257): read as it is.
+    fs::write(d.join("full.png"), png16(w, h, &times(257), None)).unwrap();
+    // sBIT says 10 bits and the values stay below 1024: read as 10-bit.
+    let ten: Vec<u16> = eight.iter().map(|&v| u16::from(v) * 4).collect();
+    fs::write(d.join("10bit.png"), png16(w, h, &ten, Some(10))).unwrap();
+    // sBIT says 12 bits but the values use the full range (as the PNG standard says they
+    // should): read as they are.
+    fs::write(
+        d.join("sbit-scaled.png"),
+        png16(w, h, &times(257), Some(12)),
+    )
+    .unwrap();
+
+    let names = [
+        "8bit.png",
+        "12bit.png",
+        "full.png",
+        "10bit.png",
+        "sbit-scaled.png",
+    ];
+    let paths: Vec<_> = names.iter().map(|n| d.join(n)).collect();
+    let set = load_image_files(&paths).unwrap();
+    let reference = set.image(0);
+    for (k, name) in names.iter().enumerate().skip(1) {
+        let worst = set
+            .image(k)
+            .iter()
+            .zip(reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst < 0.01,
+            "{name}: differs from the 8-bit original by {worst}"
+        );
+    }
+    let notes: Vec<Option<&str>> = set.samples.iter().map(|s| s.note.as_deref()).collect();
+    assert_eq!(notes[0], None);
+    assert!(
+        notes[1].unwrap().contains("read as 12-bit, 4095 = white"),
+        "{notes:?}"
+    );
+    assert_eq!(notes[2], None);
+    assert!(
+        notes[3].unwrap().contains("sBIT chunk says 10"),
+        "{notes:?}"
+    );
+    assert_eq!(notes[4], None);
+
+    // Every command that reads it says so: predict in its line and in predictions.csv.
+    phantom_layout(d);
+    let out = common::head_ct(
+        &["train", "--data", "ph", "--epochs", "1", "--out", "run"],
+        d,
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    let out = common::head_ct(
+        &["predict", "--model", "run", "12bit.png", "--csv", "p.csv"],
+        d,
+    );
+    let log = common::text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("12bit.png: ") && log.contains("[note: 16-bit file using 12 bits"),
+        "{log}"
+    );
+    let csv = fs::read_to_string(d.join("p.csv")).unwrap();
+    assert!(csv.starts_with("file,probability_hemorrhage,predicted,truth,verdict,note\n"));
+    assert!(csv.contains("read as 12-bit"), "{csv}");
+}

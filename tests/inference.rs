@@ -15,6 +15,7 @@ fn prediction(name: &str, probability: f32, truth: Option<Label>) -> Prediction 
         probability,
         threshold: Threshold::DEFAULT,
         truth,
+        note: None,
     }
 }
 
@@ -83,6 +84,7 @@ fn sets_describe_themselves_and_figures_follow_the_set() {
             probability: 0.5,
             threshold: Threshold::DEFAULT,
             truth: s.label,
+            note: s.note.clone(),
         })
         .collect();
     assert!(plots::predictions_figure(&predictions, &set).is_ok());

@@ -59,6 +59,7 @@ pub fn load_image_files(paths: &[PathBuf]) -> Result<ImageSet> {
         .map(|p| Sample {
             path: p.clone(),
             label: None,
+            note: None,
         })
         .collect();
     decode_set(Vec::new(), samples)
@@ -84,7 +85,11 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
         }
         let samples = files
             .into_iter()
-            .map(|path| Sample { path, label: None })
+            .map(|path| Sample {
+                path,
+                label: None,
+                note: None,
+            })
             .collect();
         return decode_set(Vec::new(), samples);
     }
@@ -130,6 +135,7 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
         samples.extend(files.into_iter().map(|path| Sample {
             path,
             label: Some(label),
+            note: None,
         }));
     }
     decode_set(class_names, samples)
@@ -153,7 +159,7 @@ pub(crate) fn load_test_folder(
     let mut notes = Vec::new();
     let mut samples: Vec<Sample> = loose
         .into_iter()
-        .map(|path| Sample { path, label: None })
+        .map(|path| Sample::new(path, None))
         .collect();
     for sub in &subdirs {
         let name = sub.file_name().unwrap().to_string_lossy().into_owned();
@@ -176,7 +182,7 @@ pub(crate) fn load_test_folder(
             ));
             None
         };
-        samples.extend(files.into_iter().map(|path| Sample { path, label }));
+        samples.extend(files.into_iter().map(|path| Sample::new(path, label)));
     }
     if samples.is_empty() {
         notes.push(format!(
@@ -230,21 +236,22 @@ fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     Ok((dirs, files))
 }
 
-fn decode_set(class_names: Vec<String>, samples: Vec<Sample>) -> Result<ImageSet> {
+fn decode_set(class_names: Vec<String>, mut samples: Vec<Sample>) -> Result<ImageSet> {
     let mut pixels = vec![0.0f32; samples.len() * IMAGE_LEN];
-    let results: Vec<Result<()>> = pixels
+    let results: Vec<Result<Option<String>>> = pixels
         .par_chunks_mut(IMAGE_LEN)
         .zip(samples.par_iter())
         .map(|(out, s)| decode_into(&s.path, out))
         .collect();
-    for r in results {
-        r?;
+    for (sample, r) in samples.iter_mut().zip(results) {
+        sample.note = r?;
     }
     ImageSet::from_parts(class_names, samples, pixels)
 }
 
-/// Decodes `path` into `out` (`IMAGE_LEN` floats, CHW).
-pub(crate) fn decode_into(path: &Path, out: &mut [f32]) -> Result<()> {
+/// Decodes `path` into `out` (`IMAGE_LEN` floats, CHW); returns what the user should know about
+/// how its pixels were read (see [`bits_in_use`]), if anything.
+pub(crate) fn decode_into(path: &Path, out: &mut [f32]) -> Result<Option<String>> {
     let bytes = fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -253,7 +260,64 @@ pub(crate) fn decode_into(path: &Path, out: &mut [f32]) -> Result<()> {
         return Err(data_err(path, "empty file (0 bytes), not an image"));
     }
     let img = decode_bytes(path, &bytes)?;
-    image_to_chw(path, &img, out)
+    let (scale, note) = bits_in_use(&img, &bytes);
+    image_to_chw(path, &img, out, scale)?;
+    Ok(note)
+}
+
+/// The number of bits a 16-bit image really uses, and what that means for its pixels.
+///
+/// A 16-bit file is read as `value / 65535`, unless its values use fewer bits:
+/// - a PNG `sBIT` chunk saying `n` significant bits, with every value within `0..2^n`: the
+///   values were stored unscaled, and are read as `value / (2^n − 1)`;
+/// - no `sBIT`, and every value within 0–4095: a 12-bit image (exports of CT numbers and many
+///   detectors look exactly like this), read as `value / 4095`. Read as `value / 65535`, such a
+///   slice would be 16 times too dark, and the model would call a black image.
+///
+/// Returns the factor to multiply `value / 65535` by, and a note for the user when it is not 1.
+/// 8-bit images and images that use the full range are read as they are (factor 1, no note).
+fn bits_in_use(img: &DynamicImage, file: &[u8]) -> (f32, Option<String>) {
+    let samples: Vec<u16> = match img {
+        DynamicImage::ImageLuma16(b) => b.as_raw().clone(),
+        DynamicImage::ImageLumaA16(b) => b.as_raw().chunks_exact(2).map(|p| p[0]).collect(),
+        DynamicImage::ImageRgb16(b) => b.as_raw().clone(),
+        DynamicImage::ImageRgba16(b) => b
+            .as_raw()
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        _ => return (1.0, None),
+    };
+    let max = samples.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        return (1.0, None);
+    }
+    let (bits, why) = match png_significant_bits(file) {
+        Some(n) if n < 16 && u32::from(max) < (1u32 << n) => {
+            (n, format!("its sBIT chunk says {n}"))
+        }
+        Some(_) => return (1.0, None),
+        None if max <= 4095 => (12, "no sBIT chunk, and no value above 4095".to_string()),
+        None => return (1.0, None),
+    };
+    let top = (1u32 << bits) - 1;
+    (
+        65535.0 / top as f32,
+        Some(format!(
+            "16-bit file using {bits} bits ({why}): read as {bits}-bit, {top} = white"
+        )),
+    )
+}
+
+/// The largest significant-bit count of a PNG's `sBIT` chunk; `None` for other files or
+/// without the chunk.
+fn png_significant_bits(file: &[u8]) -> Option<u8> {
+    if !file.starts_with(b"\x89PNG") {
+        return None;
+    }
+    let reader = png::Decoder::new(Cursor::new(file)).read_info().ok()?;
+    let sbit = reader.info().sbit.as_ref()?;
+    sbit.iter().copied().max()
 }
 
 fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<DynamicImage> {
@@ -335,7 +399,12 @@ pub fn max_image_pixels() -> Result<u64> {
 
 /// Converts a decoded image to RGB, resizes it to 150x150 and writes it as CHW floats in
 /// `[0, 1]`.
-pub(crate) fn image_to_chw(path: &Path, img: &DynamicImage, out: &mut [f32]) -> Result<()> {
+pub(crate) fn image_to_chw(
+    path: &Path,
+    img: &DynamicImage,
+    out: &mut [f32],
+    scale16: f32,
+) -> Result<()> {
     let (w, h) = (img.width(), img.height());
     if w < MIN_IMAGE_SIDE || h < MIN_IMAGE_SIDE {
         return Err(data_err(
@@ -375,7 +444,7 @@ pub(crate) fn image_to_chw(path: &Path, img: &DynamicImage, out: &mut [f32]) -> 
         };
         for (i, px) in rgb.pixels().enumerate() {
             for c in 0..3 {
-                out[c * plane + i] = px.0[c].clamp(0.0, 1.0);
+                out[c * plane + i] = (px.0[c] * scale16).clamp(0.0, 1.0);
             }
         }
     }

@@ -62,6 +62,20 @@ pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tif
 pub struct Sample {
     pub path: PathBuf,
     pub label: Option<Label>,
+    /// What the loader noticed about how the file's pixels were read (a 16-bit file read as
+    /// 12-bit, say), to be shown with every result on this image; `None` when nothing.
+    pub note: Option<String>,
+}
+
+impl Sample {
+    /// A sample with nothing noted.
+    pub fn new(path: PathBuf, label: Option<Label>) -> Self {
+        Self {
+            path,
+            label,
+            note: None,
+        }
+    }
 }
 
 /// A decoded set of images, all in memory: `len()` images of `3 x 150 x 150` floats in `[0, 1]`,
@@ -148,6 +162,12 @@ impl ImageSet {
                 })
             })
             .collect()
+    }
+
+    /// One sentence about the images whose pixels the loader noted ([`Sample::note`], e.g. a
+    /// 16-bit file read as 12-bit), naming the first; `None` when there are none.
+    pub fn pixel_notes(&self) -> Option<String> {
+        pixel_notes(self.samples.iter())
     }
 
     /// True when every image has a label.
@@ -367,11 +387,35 @@ pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
     } else {
         (None, Vec::new())
     };
+    let mut notes = notes;
+    notes.extend(pixel_notes(
+        [&train, &validate]
+            .into_iter()
+            .chain(test.as_ref())
+            .flat_map(|set| &set.samples),
+    ));
     Ok(SeedData {
         train,
         validate,
         test,
         notes,
+    })
+}
+
+/// One sentence about the samples whose pixels the loader noted ([`Sample::note`]): the first
+/// one by name, and how many there are.
+fn pixel_notes<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<String> {
+    let noted: Vec<&Sample> = samples.filter(|s| s.note.is_some()).collect();
+    let first = noted.first()?;
+    let note = first.note.as_deref().unwrap_or_default();
+    Some(if noted.len() == 1 {
+        format!("{}: {note}", crate::text::printable_path(&first.path))
+    } else {
+        format!(
+            "{} images were read with a note, the first {}: {note}",
+            noted.len(),
+            crate::text::printable_path(&first.path)
+        )
     })
 }
 

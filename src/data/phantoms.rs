@@ -377,12 +377,12 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
         for _ in 0..3 {
             pixels.extend_from_slice(&p.gray);
         }
-        samples.push(Sample {
-            path: PathBuf::from(split)
+        samples.push(Sample::new(
+            PathBuf::from(split)
                 .join(label.name())
                 .join(format!("phantom_{i:03}.png")),
-            label: Some(label),
-        });
+            Some(label),
+        ));
         lesions.push(p.lesion);
     }
     PhantomSet {

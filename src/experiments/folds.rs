@@ -95,9 +95,11 @@ pub fn kaggle_pool(source: &Path) -> Result<ImageSet> {
     let decoded = load_image_files(&paths)?;
     let samples = files
         .into_iter()
-        .map(|(path, label)| Sample {
+        .zip(&decoded.samples)
+        .map(|((path, label), loaded)| Sample {
             path,
             label: Some(label),
+            note: loaded.note.clone(),
         })
         .collect();
     ImageSet::from_parts(Label::class_names(), samples, decoded.pixels().to_vec())

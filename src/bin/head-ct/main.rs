@@ -104,6 +104,9 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     let set = load_seed_layout(&args.data)?.labelled_split(&args.data, &args.split)?;
+    if let Some(note) = set.pixel_notes() {
+        println!("Note: {note}");
+    }
     let predictions = predict_set(&model, &dev, &set, threshold)?;
     let metrics = score_predictions(&predictions)?;
     println!(
@@ -208,6 +211,9 @@ fn cross_validate(args: CrossValidateArgs) -> Result<()> {
         }
     };
     describe_set("pool", &pool);
+    if let (None, Some(note)) = (&found, pool.pixel_notes()) {
+        println!("Note: {note}");
+    }
     let config = CrossValConfig {
         folds: args.folds,
         seed: args.seed,
@@ -318,6 +324,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
                 probability: maps[0][i].probability,
                 threshold,
                 truth: sample.label,
+                note: sample.note.clone(),
             };
             let per_image: Vec<&HeatMap> = maps.iter().map(|m| &m[i]).collect();
             let figure = plots::explanation_figure(
