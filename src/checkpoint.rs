@@ -381,6 +381,7 @@ mod v1 {
                 batch_size: t.batch_size,
                 learning_rate: t.learning_rate,
                 augment,
+                class_weight: crate::training::ClassWeight::None,
                 threshold: self.threshold,
             };
             Ok(super::ModelMetadata {

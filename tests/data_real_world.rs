@@ -489,3 +489,56 @@ fn a_12_bit_image_in_a_16_bit_file_is_read_at_its_brightness_and_said_so() {
     assert!(csv.starts_with("file,probability_hemorrhage,predicted,truth,verdict,note\n"));
     assert!(csv.contains("read as 12-bit"), "{csv}");
 }
+
+#[test]
+fn sixty_normal_and_six_hemorrhage_images_get_a_warning_and_balanced_weights_find_bleeds() {
+    use head_ct::{
+        data::phantoms::generate_phantom_set,
+        experiments::subset,
+        metrics::BinaryMetrics,
+        training::{
+            evaluate_set, imbalance_warning, observer::Silent, train_model, ClassWeight, Recipe,
+        },
+        Label,
+    };
+    let pool = generate_phantom_set(3, "train", 60).images;
+    let hemorrhage: Vec<usize> = (0..pool.len())
+        .filter(|&i| pool.samples[i].label == Some(Label::Hemorrhage))
+        .take(6)
+        .collect();
+    let normal = (0..pool.len()).filter(|&i| pool.samples[i].label == Some(Label::Normal));
+    let indices: Vec<usize> = hemorrhage.iter().copied().chain(normal).collect();
+    let train = subset(&pool, &indices).unwrap();
+    assert_eq!(train.class_counts_by_label(), [60, 6]);
+    let validate = generate_phantom_set(3, "validate", 15).images;
+
+    // Six epochs with batches of 22: enough to show the effect, quick in a debug build.
+    let plain = Recipe {
+        epochs: 6,
+        batch_size: 22,
+        ..Recipe::TEACHING
+    };
+    let balanced = Recipe {
+        class_weight: ClassWeight::Balanced,
+        ..plain
+    };
+    let warning = imbalance_warning(&plain, 60, 6).unwrap();
+    assert!(warning.contains("60 normal and 6 hemorrhage"), "{warning}");
+    assert!(warning.contains("--class-weight balanced"), "{warning}");
+    assert!(imbalance_warning(&balanced, 60, 6).is_none());
+    assert!(imbalance_warning(&plain, 60, 40).is_none());
+    assert_eq!(balanced.class_weights(60, 6).unwrap(), Some([0.55, 5.5]));
+
+    let sensitivity = |recipe: &Recipe| {
+        let trained = train_model(&train, &validate, recipe, 1, &mut Silent).unwrap();
+        let eval = evaluate_set(&trained.model, &trained.dev, &validate, recipe.threshold).unwrap();
+        let labels = validate.known_labels().unwrap();
+        BinaryMetrics::compute(&eval.probabilities, &labels, recipe.threshold)
+            .unwrap()
+            .sensitivity
+            .value
+    };
+    let (without, with) = (sensitivity(&plain), sensitivity(&balanced));
+    eprintln!("sensitivity on 15 + 15 phantoms: {without:.2} unweighted, {with:.2} balanced");
+    assert!(with > without, "balanced {with} vs unweighted {without}");
+}

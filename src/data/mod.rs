@@ -196,6 +196,15 @@ impl ImageSet {
         }
     }
 
+    /// Labelled images per class, `[normal, hemorrhage]` (indexed by [`Label::flag`]).
+    pub fn class_counts_by_label(&self) -> [usize; 2] {
+        let mut counts = [0; 2];
+        for label in self.samples.iter().filter_map(|s| s.label) {
+            counts[usize::from(label.flag())] += 1;
+        }
+        counts
+    }
+
     /// Images per class, as `(class name, count)` in `class_names` order (empty for an
     /// unlabelled set).
     pub fn class_counts(&self) -> Vec<(String, usize)> {

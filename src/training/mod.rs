@@ -29,7 +29,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use history::History;
-pub use recipe::Recipe;
+pub use recipe::{imbalance_warning, ClassWeight, Recipe};
 pub use step::{evaluate_batch, predict_probabilities, BatchEvaluation, BatchStats, Trainer};
 
 use crate::{
@@ -125,8 +125,10 @@ pub fn train_model(
             "training needs a labelled, non-empty training set".into(),
         ));
     }
+    let counts = train.class_counts_by_label();
+    let weights = recipe.class_weights(counts[0], counts[1])?;
     let dev = SeededDevice::new(seed);
-    let mut trainer = Trainer::new(build_teaching_net(&dev), recipe);
+    let mut trainer = Trainer::new(build_teaching_net(&dev), recipe).with_class_weights(weights);
     let history = fit(&mut trainer, &dev, train, validate, recipe, seed, observer)?;
     Ok(TrainedModel {
         model: trainer.model,

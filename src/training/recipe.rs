@@ -28,6 +28,12 @@ pub struct Recipe {
     /// Randomly rotate, shift, zoom and mirror the training images (Keras-tutorial ranges).
     #[arg(long)]
     pub augment: bool,
+    /// How the loss weighs the two classes: `none` (every image alike) or `balanced` (Keras'
+    /// `class_weight` "balanced": each class weighs `images / (2 x images of the class)`, so a
+    /// rare class counts as much as a common one).
+    #[arg(long, value_enum, default_value_t = ClassWeight::None)]
+    #[serde(default)]
+    pub class_weight: ClassWeight,
     /// Probability of hemorrhage at or above which an image is called "hemorrhage": in the
     /// training and validation accuracy of every epoch, the predictions, the metrics and the
     /// figures.
@@ -42,6 +48,7 @@ impl Recipe {
         batch_size: 10,
         learning_rate: 1e-3,
         augment: false,
+        class_weight: ClassWeight::None,
         threshold: Threshold::DEFAULT,
     };
 
@@ -89,10 +96,34 @@ impl Recipe {
         Ok(())
     }
 
-    /// `10 epochs, batch size 10, Adam with learning rate 0.001, no augmentation, threshold 0.5`.
+    /// The weight of each class's images in the loss, `[normal, hemorrhage]`, for a training set
+    /// of `normal` and `hemorrhage` images: `None` for [`ClassWeight::None`]; for
+    /// [`ClassWeight::Balanced`], `images / (2 x images of the class)` (scikit-learn's and
+    /// Keras' "balanced" weights). Errors if a class has no image.
+    pub fn class_weights(&self, normal: usize, hemorrhage: usize) -> Result<Option<[f32; 2]>> {
+        match self.class_weight {
+            ClassWeight::None => Ok(None),
+            ClassWeight::Balanced => {
+                if normal == 0 || hemorrhage == 0 {
+                    return Err(Error::InvalidInput(format!(
+                        "balanced class weights need images of both classes, but the training \
+                         images are {normal} normal and {hemorrhage} hemorrhage"
+                    )));
+                }
+                let total = (normal + hemorrhage) as f64;
+                Ok(Some([
+                    (total / (2.0 * normal as f64)) as f32,
+                    (total / (2.0 * hemorrhage as f64)) as f32,
+                ]))
+            }
+        }
+    }
+
+    /// `10 epochs, batch size 10, Adam with learning rate 0.001, no augmentation, threshold 0.5`
+    /// (and `, balanced class weights` when they are).
     pub fn sentence(&self) -> String {
         format!(
-            "{} epoch{}, batch size {}, Adam with learning rate {}, {}, threshold {}",
+            "{} epoch{}, batch size {}, Adam with learning rate {}, {}{}, threshold {}",
             self.epochs,
             if self.epochs == 1 { "" } else { "s" },
             self.batch_size,
@@ -102,9 +133,45 @@ impl Recipe {
             } else {
                 "no augmentation"
             },
+            match self.class_weight {
+                ClassWeight::None => "",
+                ClassWeight::Balanced => ", balanced class weights",
+            },
             self.threshold
         )
     }
+}
+
+/// How the training loss weighs the classes ([`Recipe::class_weights`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeight {
+    /// Every image weighs the same (the seed project's recipe).
+    #[default]
+    None,
+    /// Each class weighs `images / (2 x images of the class)`.
+    Balanced,
+}
+
+/// A sentence of warning when the training classes differ by more than 1.5 times in number:
+/// a model can then score well by calling everything the common class (training on 60 normal
+/// and 6 hemorrhage images can end with no bleed found). `None` when they are balanced enough
+/// or weighed with [`ClassWeight::Balanced`].
+pub fn imbalance_warning(recipe: &Recipe, normal: usize, hemorrhage: usize) -> Option<String> {
+    let (few, many) = (normal.min(hemorrhage), normal.max(hemorrhage));
+    if recipe.class_weight == ClassWeight::Balanced || (many as f64) <= 1.5 * few as f64 {
+        return None;
+    }
+    Some(format!(
+        "warning: the training images are {normal} normal and {hemorrhage} hemorrhage, more than \
+         1.5 times as many of one class: the model may learn to call everything \
+         \"{}\"; watch the sensitivity and specificity, or train with --class-weight balanced",
+        if normal > hemorrhage {
+            "normal"
+        } else {
+            "hemorrhage"
+        }
+    ))
 }
 
 impl Default for Recipe {
@@ -148,8 +215,11 @@ mod tests {
         let json = serde_json::to_string(&recipe).unwrap();
         assert_eq!(
             json,
-            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"threshold":0.25}"#
+            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"class_weight":"none","threshold":0.25}"#
         );
+        // Written before class weights existed: none.
+        let older = r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"threshold":0.25}"#;
+        assert_eq!(serde_json::from_str::<Recipe>(older).unwrap(), recipe);
         assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), recipe);
     }
 

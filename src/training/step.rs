@@ -6,9 +6,10 @@ use dfdx::{
     nn::{tensor_collection::TensorCollection, Module, ModuleMut, ZeroGrads},
     optim::{Adam, Optimizer},
     prelude::{Cpu, CpuError},
+    shapes::Rank0,
     shapes::{HasShape, Shape},
-    tensor::{AsArray, Gradients, NoneTape, OwnedTape, Tensor, Trace},
-    tensor_ops::Backward,
+    tensor::{AsArray, Gradients, NoneTape, OwnedTape, Tape, Tensor, Trace},
+    tensor_ops::{Backward, MeanTo},
 };
 
 use super::Recipe;
@@ -41,6 +42,8 @@ pub struct Trainer<M> {
     optimizer: Adam<M, f32, Cpu>,
     /// The recipe's call rule, for the accuracy of each batch.
     threshold: Threshold,
+    /// The loss weight of `[normal, hemorrhage]` images, when the classes are weighed.
+    class_weights: Option<[f32; 2]>,
     /// Kept between steps so their memory is reused (`None` only while a step runs).
     grads: Option<Gradients<f32, Cpu>>,
 }
@@ -54,8 +57,16 @@ impl<M: TensorCollection<f32, Cpu>> Trainer<M> {
             model,
             optimizer,
             threshold: recipe.threshold,
+            class_weights: None,
             grads: Some(grads),
         }
+    }
+
+    /// Weighs each image's loss by its class: `[normal, hemorrhage]` (see
+    /// [`Recipe::class_weights`]).
+    pub fn with_class_weights(mut self, weights: Option<[f32; 2]>) -> Self {
+        self.class_weights = weights;
+        self
     }
 
     /// One step of gradient descent on a batch: forward pass, binary cross-entropy on the
@@ -82,7 +93,7 @@ impl<M: TensorCollection<f32, Cpu>> Trainer<M> {
         let logits = self.model.try_forward_mut(images.traced(grads))?;
         let correct = count_correct(&logits.retaped::<NoneTape>(), labels, self.threshold);
         let count = labels.shape().0;
-        let loss = binary_cross_entropy_with_logits_loss(logits, labels.clone());
+        let loss = batch_loss(logits, labels, self.class_weights);
         let loss_value = loss.array();
         let mut grads = loss.try_backward()?;
         if !loss_value.is_finite() {
@@ -103,6 +114,25 @@ impl<M: TensorCollection<f32, Cpu>> Trainer<M> {
             correct,
             count,
         })
+    }
+}
+
+/// The training loss of a batch: binary cross-entropy on the logits against `labels`, averaged
+/// over the images; with `class_weights` (`[normal, hemorrhage]`), each image's term is first
+/// multiplied by its class's weight, as Keras' `class_weight` does (its mean then divides by the
+/// batch size, not by the sum of the weights). Without weights this is dfdx's
+/// `binary_cross_entropy_with_logits_loss`, unchanged.
+pub(crate) fn batch_loss<T: Tape<f32, Cpu>>(
+    logits: Column<T>,
+    labels: &Column,
+    class_weights: Option<[f32; 2]>,
+) -> Tensor<Rank0, f32, Cpu, T> {
+    match class_weights {
+        None => binary_cross_entropy_with_logits_loss(logits, labels.clone()),
+        Some([normal, hemorrhage]) => {
+            let weights = labels.clone() * (hemorrhage - normal) + normal;
+            (logits.bce_with_logits(labels.clone()) * weights).mean()
+        }
     }
 }
 
@@ -161,6 +191,57 @@ fn count_correct(logits: &Column, labels: &Column, threshold: Threshold) -> usiz
 mod tests {
     use super::*;
     use dfdx::{shapes::Const, tensor::TensorFromVec};
+
+    #[test]
+    fn the_weighted_loss_matches_its_formula_and_its_gradient_finite_differences() {
+        let dev = Cpu::default();
+        let x = vec![1.3f32, -0.4, 0.2, -2.1, 0.9];
+        let y = vec![1.0f32, 0.0, 1.0, 0.0, 0.0];
+        let weights = [0.55f32, 5.5];
+        let labels = dev.tensor_from_vec(y.clone(), (5, Const::<1>));
+        let loss_at = |x: &[f32]| -> f64 {
+            let logits = dev.tensor_from_vec(x.to_vec(), (5, Const::<1>));
+            f64::from(batch_loss(logits, &labels, Some(weights)).array())
+        };
+        // By hand: mean over the images of w_y * (softplus(x) - y x).
+        let by_hand: f64 = x
+            .iter()
+            .zip(&y)
+            .map(|(&x, &y)| {
+                let (x, y) = (f64::from(x), f64::from(y));
+                let w = if y > 0.5 { 5.5 } else { 0.55 };
+                w * ((1.0 + x.exp()).ln() - y * x)
+            })
+            .sum::<f64>()
+            / 5.0;
+        assert!(
+            (loss_at(&x) - by_hand).abs() < 1e-5,
+            "{} vs {by_hand}",
+            loss_at(&x)
+        );
+        // Unweighted, it is dfdx's loss exactly.
+        let logits = dev.tensor_from_vec(x.clone(), (5, Const::<1>));
+        assert_eq!(
+            batch_loss(logits.clone(), &labels, None).array(),
+            binary_cross_entropy_with_logits_loss(logits, labels.clone()).array()
+        );
+        // Gradient against central differences.
+        let leaf = dev.tensor_from_vec(x.clone(), (5, Const::<1>));
+        let grads = batch_loss(leaf.leaky_trace(), &labels, Some(weights)).backward();
+        let analytic = grads.get(&leaf).as_vec();
+        let h = 1e-3f32;
+        for i in 0..x.len() {
+            let (mut up, mut down) = (x.clone(), x.clone());
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (loss_at(&up) - loss_at(&down)) / (2.0 * f64::from(h));
+            assert!(
+                (f64::from(analytic[i]) - numeric).abs() < 1e-3,
+                "logit {i}: {} vs {numeric}",
+                analytic[i]
+            );
+        }
+    }
 
     #[test]
     fn accuracy_counts_an_image_at_exactly_the_threshold_as_hemorrhage() {

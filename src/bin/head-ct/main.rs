@@ -78,6 +78,7 @@ fn train(args: TrainArgs) -> Result<()> {
     if let Some(test) = &data.test {
         describe_set("test", test);
     }
+    warn_if_imbalanced(&args.recipe, &data.train);
     let folder = args
         .out
         .unwrap_or_else(|| new_run_folder(Path::new(RUNS_DIR), args.seed, None));
@@ -254,6 +255,7 @@ fn seeds(args: SeedsArgs) -> Result<()> {
     let found = find_data(args.data.as_deref(), 1)?;
     describe_set("train", &found.data.train);
     describe_set("validate", &found.data.validate);
+    warn_if_imbalanced(&args.recipe, &found.data.train);
     let out = args
         .out
         .unwrap_or_else(|| new_run_folder(Path::new(RUNS_DIR), seed_list[0], Some("seeds")));
@@ -380,6 +382,14 @@ fn find_data(named: Option<&Path>, phantom_seed: u64) -> Result<FoundData> {
     let found = load_data(named, Path::new(DEFAULT_DATA_DIR), phantom_seed)?;
     println!("{}", found.description);
     Ok(found)
+}
+
+/// Says so when the training classes are far from balanced (see `imbalance_warning`).
+fn warn_if_imbalanced(recipe: &head_ct::training::Recipe, train: &ImageSet) {
+    let [normal, hemorrhage] = train.class_counts_by_label();
+    if let Some(warning) = head_ct::training::imbalance_warning(recipe, normal, hemorrhage) {
+        println!("{warning}");
+    }
 }
 
 fn remind_if_synthetic(found: &FoundData) {
