@@ -298,7 +298,8 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
         log.contains("Note: ") && log.contains("without a label"),
         "{log}"
     );
-    assert!(log.contains("unknown/a.png: "), "{log}");
+    assert!(log.contains("a.png: ") && log.contains("b.png: "), "{log}");
+    assert!(log.contains("test: 2 unlabelled images"), "{log}");
 
     // Only hemorrhage/ in test/: labelled, one class; scored with what is defined.
     fs::remove_dir_all(d.join("ph/test/unknown")).unwrap();

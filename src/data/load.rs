@@ -249,6 +249,15 @@ fn decode_set(class_names: Vec<String>, mut samples: Vec<Sample>) -> Result<Imag
     ImageSet::from_parts(class_names, samples, pixels)
 }
 
+/// [`load_image_file`] on a file's bytes, with `path` naming it in errors and deciding the
+/// format when the content does not (the fuzz target `decode_image` calls it). Returns the
+/// pixels and the loader's note ([`Sample::note`]).
+pub fn load_image_bytes(path: &Path, bytes: &[u8]) -> Result<(Vec<f32>, Option<String>)> {
+    let mut out = vec![0.0f32; IMAGE_LEN];
+    let note = decode_bytes_into(path, bytes, &mut out)?;
+    Ok((out, note))
+}
+
 /// Decodes `path` into `out` (`IMAGE_LEN` floats, CHW); returns what the user should know about
 /// how its pixels were read (see [`bits_in_use`]), if anything.
 pub(crate) fn decode_into(path: &Path, out: &mut [f32]) -> Result<Option<String>> {
@@ -256,11 +265,15 @@ pub(crate) fn decode_into(path: &Path, out: &mut [f32]) -> Result<Option<String>
         path: path.to_path_buf(),
         source,
     })?;
+    decode_bytes_into(path, &bytes, out)
+}
+
+fn decode_bytes_into(path: &Path, bytes: &[u8], out: &mut [f32]) -> Result<Option<String>> {
     if bytes.is_empty() {
         return Err(data_err(path, "empty file (0 bytes), not an image"));
     }
-    let img = decode_bytes(path, &bytes)?;
-    let (scale, note) = bits_in_use(&img, &bytes);
+    let img = decode_bytes(path, bytes)?;
+    let (scale, note) = bits_in_use(&img, bytes);
     image_to_chw(path, &img, out, scale)?;
     Ok(note)
 }

@@ -49,7 +49,7 @@ use crate::{
 
 pub use augment::Augmentation;
 pub use load::{
-    load_image_file, load_image_files, load_image_folder, max_image_pixels,
+    load_image_bytes, load_image_file, load_image_files, load_image_folder, max_image_pixels,
     DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, MIN_IMAGE_SIDE, RESIZE_FILTER,
 };
 pub use source::{find_lesson_data, load_data, DataSource, FoundData, DEFAULT_DATA_DIR};
@@ -185,15 +185,23 @@ impl ImageSet {
             .map(String::as_str)
     }
 
-    /// `"140 images (70 hemorrhage, 70 normal)"`, or `"10 unlabelled images"`.
+    /// `"140 images (70 hemorrhage, 70 normal)"`, `"10 unlabelled images"`, or for a mixed
+    /// `test/`, `"3 images (1 hemorrhage, 2 unlabelled)"` (classes with no image left out).
     pub fn describe(&self) -> String {
-        let counts = self.class_counts();
-        if counts.is_empty() {
-            format!("{} unlabelled images", self.len())
-        } else {
-            let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {c}")).collect();
-            format!("{} images ({})", self.len(), parts.join(", "))
+        let unlabelled = self.samples.iter().filter(|s| s.label.is_none()).count();
+        if unlabelled == self.len() {
+            return format!("{} unlabelled images", self.len());
         }
+        let mut parts: Vec<String> = self
+            .class_counts()
+            .iter()
+            .filter(|(_, n)| *n > 0 || unlabelled == 0)
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        if unlabelled > 0 {
+            parts.push(format!("{unlabelled} unlabelled"));
+        }
+        format!("{} images ({})", self.len(), parts.join(", "))
     }
 
     /// Labelled images per class, `[normal, hemorrhage]` (indexed by [`Label::flag`]).

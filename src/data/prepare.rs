@@ -123,6 +123,12 @@ pub fn read_labels_csv(path: &Path) -> Result<Vec<LabelRow>> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_labels_csv(bytes, path)
+}
+
+/// [`read_labels_csv`] on the file's bytes; `path` names the file in errors (the fuzz target
+/// `labels_csv` calls it).
+pub fn parse_labels_csv(bytes: Vec<u8>, path: &Path) -> Result<Vec<LabelRow>> {
     let err = |line: usize, message: String| Error::Data {
         path: path.to_path_buf(),
         message: format!("line {line}: {message}"),
