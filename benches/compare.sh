@@ -21,6 +21,7 @@
 # run, default "head-ct keras pytorch").
 set -euo pipefail
 
+CALLER="$PWD"
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 SOURCE="${1:-${HEAD_CT_DATA:-}}"
@@ -31,8 +32,11 @@ STACKS="${STACKS:-head-ct keras pytorch}"
 PYTHON="${PYTHON:-python3}"
 # Every path handed on is absolute: the references run in benches/reference/, and a relative
 # CARGO_TARGET_DIR or data folder would point elsewhere from there.
-absolute() { case "$1" in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
-TARGET_DIR="$(absolute "${CARGO_TARGET_DIR:-target}")"
+# The data folder and CARGO_TARGET_DIR are relative to where the script was started from, as
+# cargo reads CARGO_TARGET_DIR; the default target/ is the repository's.
+absolute() { case "$1" in /*) echo "$1" ;; *) echo "$CALLER/$1" ;; esac; }
+TARGET_DIR="$ROOT/target"
+[[ -z "${CARGO_TARGET_DIR:-}" ]] || TARGET_DIR="$(absolute "$CARGO_TARGET_DIR")"
 export CARGO_TARGET_DIR="$TARGET_DIR"
 [[ -z "$SOURCE" ]] || SOURCE="$(absolute "$SOURCE")"
 WORK="$TARGET_DIR/compare"

@@ -152,6 +152,22 @@ impl ModelMetadata {
                 self.input_shape,
                 [CHANNELS, IMAGE_SIZE, IMAGE_SIZE]
             ))
+        } else if self.positive_class != Label::Hemorrhage.name()
+            || self.class_names.len() != 2
+            || !self
+                .class_names
+                .iter()
+                .any(|c| c == Label::Hemorrhage.name())
+        {
+            Some(format!(
+                "says the model outputs the probability of {:?} among the classes {:?}; the \
+                 teaching model outputs that of \"hemorrhage\", one of two classes",
+                self.positive_class, self.class_names
+            ))
+        } else if let Err(e) = self.training.recipe.check() {
+            Some(format!(
+                "records a recipe that cannot have trained it ({e})"
+            ))
         } else if self.parameters != TEACHING_NET_PARAMS {
             Some(format!(
                 "describes {} parameters, but this model has {TEACHING_NET_PARAMS}",

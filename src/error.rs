@@ -27,7 +27,11 @@ pub enum Error {
     },
 
     /// Input data is not what it should be; the message names the file and the problem.
-    #[error("{}: {message}", crate::text::printable_path(path))]
+    #[error(
+        "{}: {}",
+        crate::text::printable_path(path),
+        crate::text::printable(message)
+    )]
     Data { path: PathBuf, message: String },
 
     /// Values passed to a function cannot be used (lengths differ, a label is not 0 or 1, a

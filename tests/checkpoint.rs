@@ -232,6 +232,14 @@ fn a_newer_or_missing_format_version_is_refused_with_a_sentence() {
     assert!(err.contains(METADATA_FILE), "{err}");
     assert!(err.contains("format version 3, newer than"), "{err}");
 
+    // Another positive class: the output would be read the wrong way round.
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let mut other = read_json(dir.path());
+    other["positive_class"] = json!("normal");
+    write_json(dir.path(), &other);
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("probability of \"normal\""), "{err}");
+
     value.as_object_mut().unwrap().remove("format_version");
     write_json(dir.path(), &value);
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();

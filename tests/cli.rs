@@ -180,6 +180,7 @@ fn settings_are_checked_before_any_work() {
         (&["train", "--epochs", "0"], "0 epochs"),
         (&["seeds", "--seeds", "2", "--epochs", "0"], "0 epochs"),
         (&["cross-validate", "--folds", "1"], "--folds"),
+        (&["seeds", "--seeds", "10000000000"], "at most 1000"),
     ] {
         let out = head_ct(args, d);
         let log = text(&out);

@@ -336,7 +336,7 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
     fs::write(d.join("ph/test/broken.png"), b"not a png").unwrap();
     let err = load_seed_layout(&d.join("ph")).unwrap_err().to_string();
     assert!(err.contains("broken.png"), "{err}");
-    assert!(err.contains("nothing has been trained yet"), "{err}");
+    assert!(err.contains("optional test/ folder"), "{err}");
 }
 
 #[test]
@@ -542,4 +542,72 @@ fn sixty_normal_and_six_hemorrhage_images_get_a_warning_and_balanced_weights_fin
     let (without, with) = (sensitivity(&plain), sensitivity(&balanced));
     eprintln!("sensitivity on 15 + 15 phantoms: {without:.2} unweighted, {with:.2} balanced");
     assert!(with > without, "balanced {with} vs unweighted {without}");
+}
+
+#[test]
+fn sbit_of_a_gray_and_alpha_image_is_read_from_its_gray_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (40u32, 40u32);
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, w, h);
+        encoder.set_color(png::ColorType::GrayscaleAlpha);
+        encoder.set_depth(png::BitDepth::Sixteen);
+        let mut writer = encoder.write_header().unwrap();
+        // 12 significant gray bits, 16 alpha bits.
+        writer
+            .write_chunk(png::chunk::ChunkType(*b"sBIT"), &[12, 16])
+            .unwrap();
+        let data: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                let gray = ((i * 97) % 4096) as u16;
+                [gray.to_be_bytes(), u16::MAX.to_be_bytes()].concat()
+            })
+            .collect();
+        writer.write_image_data(&data).unwrap();
+    }
+    let path = dir.path().join("gray-alpha.png");
+    fs::write(&path, bytes).unwrap();
+    let (pixels, note) = head_ct::data::load_image_bytes(&path, &fs::read(&path).unwrap()).unwrap();
+    assert!(note.unwrap().contains("sBIT chunk says 12"));
+    let max = pixels.iter().copied().fold(0.0f32, f32::max);
+    assert!(
+        max > 0.9,
+        "read {max} as the brightest value: 16 times too dark?"
+    );
+}
+
+#[test]
+fn more_folds_than_images_or_seeds_by_the_billion_are_refused_at_once() {
+    use head_ct::{experiments::stratified_folds, Label};
+    let labels = [
+        Label::Hemorrhage,
+        Label::Normal,
+        Label::Hemorrhage,
+        Label::Normal,
+    ];
+    let err = stratified_folds(&labels, 100_000_000_000, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("only 4 images"), "{err}");
+    let err = head_ct::experiments::parse_seeds("10000000000")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("at most 1000"), "{err}");
+}
+
+#[test]
+fn a_float_image_with_nan_pixels_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("float.tif");
+    let image = image::Rgb32FImage::from_fn(40, 40, |x, _| {
+        image::Rgb(if x < 20 { [f32::NAN; 3] } else { [0.5; 3] })
+    });
+    if let Err(e) = image.save(&path) {
+        eprintln!("this image crate cannot write float TIFF ({e}): nothing to check");
+        return;
+    }
+    let err = load_image_file(&path).unwrap_err().to_string();
+    assert!(err.contains("float.tif"), "{err}");
+    assert!(err.contains("not numbers"), "{err}");
 }

@@ -272,11 +272,21 @@ fn decode_bytes_into(path: &Path, bytes: &[u8], out: &mut [f32]) -> Result<Optio
     if bytes.is_empty() {
         return Err(data_err(path, "empty file (0 bytes), not an image"));
     }
-    let img = decode_bytes(path, bytes)?;
+    // Held until the image has been converted: large images are decoded one at a time.
+    let (img, _one_at_a_time) = decode_bytes(path, bytes)?;
     let (scale, note) = bits_in_use(&img, bytes);
     image_to_chw(path, &img, out, scale)?;
     Ok(note)
 }
+
+/// Images above this many pixels (2048 x 2048) are decoded one at a time, not one per core:
+/// a 16-megapixel 16-bit image takes several hundred megabytes while it is decoded, turned and
+/// converted, and two at once would pass the project's memory goal. CT slices (512 x 512) and
+/// the Kaggle images (up to about 1000 x 1000) decode in parallel as before.
+const LARGE_IMAGE_PIXELS: u64 = 2048 * 2048;
+
+/// Taken while a large image is decoded and converted.
+static LARGE_IMAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The number of bits a 16-bit image really uses, and what that means for its pixels.
 ///
@@ -290,18 +300,20 @@ fn decode_bytes_into(path: &Path, bytes: &[u8], out: &mut [f32]) -> Result<Optio
 /// Returns the factor to multiply `value / 65535` by, and a note for the user when it is not 1.
 /// 8-bit images and images that use the full range are read as they are (factor 1, no note).
 fn bits_in_use(img: &DynamicImage, file: &[u8]) -> (f32, Option<String>) {
-    let samples: Vec<u16> = match img {
-        DynamicImage::ImageLuma16(b) => b.as_raw().clone(),
-        DynamicImage::ImageLumaA16(b) => b.as_raw().chunks_exact(2).map(|p| p[0]).collect(),
-        DynamicImage::ImageRgb16(b) => b.as_raw().clone(),
-        DynamicImage::ImageRgba16(b) => b
-            .as_raw()
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect(),
+    // The largest colour value (alpha left out), without copying the image.
+    let largest = |raw: &[u16], channels: usize, colours: usize| -> u16 {
+        raw.chunks_exact(channels)
+            .flat_map(|p| p[..colours].iter().copied())
+            .max()
+            .unwrap_or(0)
+    };
+    let max = match img {
+        DynamicImage::ImageLuma16(b) => largest(b.as_raw(), 1, 1),
+        DynamicImage::ImageLumaA16(b) => largest(b.as_raw(), 2, 1),
+        DynamicImage::ImageRgb16(b) => largest(b.as_raw(), 3, 3),
+        DynamicImage::ImageRgba16(b) => largest(b.as_raw(), 4, 3),
         _ => return (1.0, None),
     };
-    let max = samples.iter().copied().max().unwrap_or(0);
     if max == 0 {
         return (1.0, None);
     }
@@ -329,11 +341,21 @@ fn png_significant_bits(file: &[u8]) -> Option<u8> {
         return None;
     }
     let reader = png::Decoder::new(Cursor::new(file)).read_info().ok()?;
-    let sbit = reader.info().sbit.as_ref()?;
-    sbit.iter().copied().max()
+    let info = reader.info();
+    let sbit = info.sbit.as_ref()?;
+    // One entry per channel; the alpha entry (gray + alpha, RGBA) says nothing of the colours.
+    let colours = match info.color_type {
+        png::ColorType::GrayscaleAlpha => 1,
+        png::ColorType::Rgba => 3,
+        _ => sbit.len(),
+    };
+    sbit.iter().take(colours).copied().max()
 }
 
-fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<DynamicImage> {
+fn decode_bytes(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(DynamicImage, Option<std::sync::MutexGuard<'static, ()>>)> {
     let reader = || -> Result<ImageReader<Cursor<&[u8]>>> {
         let mut reader = ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
@@ -368,12 +390,17 @@ fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<DynamicImage> {
             ),
         ));
     }
+    let one_at_a_time = (pixels > LARGE_IMAGE_PIXELS).then(|| {
+        LARGE_IMAGE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    });
     let mut reader = reader()?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
     // The largest decoded form: 4 channels of 32-bit floats, plus the decoder's own buffers.
-    limits.max_alloc = Some(2 * 16 * pixels + (64 << 20));
+    limits.max_alloc = Some(pixels.saturating_mul(32).saturating_add(64 << 20));
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     // EXIF orientation (JPEG, PNG eXIf, TIFF): left and right matter in a head CT. An unreadable
@@ -383,7 +410,7 @@ fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<DynamicImage> {
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     img.apply_orientation(orientation);
-    Ok(img)
+    Ok((img, one_at_a_time))
 }
 
 /// The largest image read, in pixels (width x height), unless [`MAX_PIXELS_ENV`] says
@@ -457,7 +484,15 @@ pub(crate) fn image_to_chw(
         };
         for (i, px) in rgb.pixels().enumerate() {
             for c in 0..3 {
-                out[c * plane + i] = (px.0[c] * scale16).clamp(0.0, 1.0);
+                let v = px.0[c] * scale16;
+                if !v.is_finite() {
+                    return Err(data_err(
+                        path,
+                        "holds pixel values that are not numbers (NaN or infinite): the model \
+                         cannot see such an image",
+                    ));
+                }
+                out[c * plane + i] = v.clamp(0.0, 1.0);
             }
         }
     }

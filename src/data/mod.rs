@@ -358,8 +358,9 @@ impl SeedData {
         if !set.is_labelled() {
             return Err(Error::Data {
                 path: root.join(name),
-                message: "holds unlabelled images (no class folders): nothing to score against; \
-                          use `head-ct predict` instead"
+                message: "holds unlabelled images (loose files, or folders that are not a \
+                          training class): nothing to score them against; use `head-ct predict` \
+                          instead"
                     .into(),
             });
         }
@@ -395,8 +396,8 @@ pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
             Error::Data { path, message } => Error::Data {
                 path,
                 message: format!(
-                    "{message} (in the optional test/ folder: nothing has been trained yet; fix \
-                     it or move test/ aside)"
+                    "{message} (in the optional test/ folder, read with the rest of the layout: \
+                     fix it or move test/ aside)"
                 ),
             },
             other => other,

@@ -35,6 +35,14 @@ pub fn stratified_folds(labels: &[Label], k: usize, seed: u64) -> Result<Vec<Vec
             "cross-validation needs at least 2 folds, not {k}"
         )));
     }
+    if k > labels.len() {
+        // Checked before anything is allocated for the folds.
+        return Err(Error::InvalidInput(format!(
+            "{k}-fold cross-validation needs at least {k} images of each class, but there are \
+             only {} images in all; use fewer folds",
+            labels.len()
+        )));
+    }
     let mut folds = vec![Vec::new(); k];
     let mut next = 0;
     for label in Label::POSITIVE_FIRST {

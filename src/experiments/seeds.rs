@@ -236,6 +236,9 @@ pub fn seed_spread(
     Ok(SeedSpreadReport { runs })
 }
 
+/// The most seeds `--seeds` takes: each trains a whole model.
+pub const MAX_SEEDS: usize = 1000;
+
 /// Reads a `--seeds` value: a comma-separated list (`1,2,3,7`) is those seeds, in that order; a
 /// single number `n` is the seeds `1..=n` (so `5` is `1,2,3,4,5`; to train one seed, use
 /// `train --seed`). Repeated seeds are refused: they would count one run twice.
@@ -250,6 +253,12 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>> {
         })
         .collect::<Result<Vec<u64>>>()?;
     let seeds = if numbers.len() == 1 {
+        if numbers[0] > MAX_SEEDS as u64 {
+            return Err(bad(format!(
+                "{} seeds would train {} models; at most {MAX_SEEDS} are allowed",
+                numbers[0], numbers[0]
+            )));
+        }
         if numbers[0] == 0 {
             return Err(bad("a count of 0 seeds trains nothing".into()));
         }

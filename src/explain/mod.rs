@@ -43,6 +43,8 @@
 //! ```
 
 use dfdx::prelude::*;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use crate::{
     model::{layers::ReLU, TeachingNet, TeachingNetParts, CHANNELS, IMAGE_LEN, IMAGE_SIZE},
@@ -375,6 +377,22 @@ fn upsample(
         }
     }
     out
+}
+
+/// Where `head-ct explain` puts the figure of `image`: `out/<stem>-explain.png`, with `-2`,
+/// `-3`, ... when an earlier image (recorded in `used`) had the same name.
+pub fn figure_path(out: &Path, image: &Path, used: &mut HashSet<PathBuf>) -> PathBuf {
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let mut dest = out.join(format!("{stem}-explain.png"));
+    let mut n = 2;
+    while !used.insert(dest.clone()) {
+        dest = out.join(format!("{stem}-{n}-explain.png"));
+        n += 1;
+    }
+    dest
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub struct Trainer<M> {
 
 impl<M: TensorCollection<f32, Cpu>> Trainer<M> {
     /// Wraps `model` with a fresh Adam optimizer ([`Recipe::adam`]) and the recipe's threshold.
+    /// Class weights depend on the training images, not only on the recipe: give them with
+    /// [`Trainer::with_class_weights`] ([`super::train_model`] does).
     pub fn new(model: M, recipe: &Recipe) -> Self {
         let grads = model.alloc_grads();
         let optimizer = Adam::new(&model, recipe.adam());

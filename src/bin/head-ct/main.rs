@@ -6,7 +6,7 @@
 //! [`head_ct::explain`], [`head_ct::data`].
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -47,10 +47,11 @@ use args::*;
 fn main() -> ExitCode {
     head_ct::allocator::keep_freed_memory();
     let cli = Cli::parse();
-    let result = match cli
+    let command = cli
         .command
-        .unwrap_or_else(|| Command::Train(TrainArgs::default()))
-    {
+        .unwrap_or_else(|| Command::Train(TrainArgs::default()));
+    // A malformed pixel limit is a setting: refused before any work.
+    let result = head_ct::data::max_image_pixels().and_then(|_| match command {
         Command::Train(args) => train(args),
         Command::Evaluate(args) => evaluate(args),
         Command::Predict(args) => predict(args),
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
         Command::CrossValidate(args) => cross_validate(args),
         Command::Seeds(args) => seeds(args),
         Command::Explain(args) => explain(args),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -212,6 +213,7 @@ fn cross_validate(args: CrossValidateArgs) -> Result<()> {
         }
     };
     describe_set("pool", &pool);
+    warn_if_imbalanced(&args.recipe, &pool);
     if let (None, Some(note)) = (&found, pool.pixel_notes()) {
         println!("Note: {note}");
     }
@@ -336,7 +338,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
                 sample.label,
                 threshold,
             )?;
-            let dest = explain_path(&args.out, &sample.path, &mut used);
+            let dest = explain::figure_path(&args.out, &sample.path, &mut used);
             figure.save_png(&dest)?;
             println!(
                 "  {} → {}",
@@ -359,21 +361,6 @@ fn explain(args: ExplainArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// `out/<stem>-explain.png`, with `-2`, `-3`, ... when two images share a name.
-fn explain_path(out: &Path, image: &Path, used: &mut HashSet<PathBuf>) -> PathBuf {
-    let stem = image
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
-    let mut dest = out.join(format!("{stem}-explain.png"));
-    let mut n = 2;
-    while !used.insert(dest.clone()) {
-        dest = out.join(format!("{stem}-{n}-explain.png"));
-        n += 1;
-    }
-    dest
 }
 
 /// The seed layout named by `--data`, or the default folder, or phantoms
