@@ -63,14 +63,28 @@ impl Prediction {
         crate::text::printable(&name)
     }
 
+    /// The probability with 2 decimals, or with as many more as it takes to show which side of
+    /// the threshold it lies on (0.495 is not shown as "0.50" under a threshold of 0.50).
+    pub fn shown_probability(&self) -> String {
+        for digits in 2..=6 {
+            let shown = format!("{:.*}", digits, self.probability);
+            let rounded: f32 = shown.parse().unwrap_or(self.probability);
+            if self.threshold.call(rounded) == self.call() {
+                return shown;
+            }
+        }
+        // The shortest text that reads back as this very number.
+        self.probability.to_string()
+    }
+
     /// One sentence: `047.png: hemorrhage (probability 0.92) — correct`. The probability is
     /// always that of hemorrhage, so a "normal" call shows a low number.
     pub fn sentence(&self) -> String {
         let mut s = format!(
-            "{}: {} (probability of hemorrhage {:.2})",
+            "{}: {} (probability of hemorrhage {})",
             self.name(),
             self.class_name(),
-            self.probability
+            self.shown_probability()
         );
         if let Some(v) = self.verdict() {
             s.push_str(" — ");

@@ -108,3 +108,18 @@ fn feature_maps_draw_each_map_and_refuse_a_wrong_count() {
     assert!(err.contains("32 values are not 3 maps of 4x4"), "{err}");
     assert!(plots::feature_maps(&[], 0, 0, "x").is_err());
 }
+
+#[test]
+fn a_probability_just_under_the_threshold_is_not_shown_as_the_threshold() {
+    let p = prediction("normal/1.png", 0.495, Some(Label::Normal));
+    assert_eq!(p.shown_probability(), "0.495");
+    assert!(p
+        .sentence()
+        .contains("normal (probability of hemorrhage 0.495)"));
+    assert_eq!(prediction("a.png", 0.92, None).shown_probability(), "0.92");
+    assert_eq!(prediction("a.png", 0.5, None).shown_probability(), "0.50");
+    assert_eq!(
+        prediction("a.png", 0.4999999, None).shown_probability(),
+        "0.4999999"
+    );
+}

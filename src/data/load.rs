@@ -385,8 +385,8 @@ fn decode_bytes(
             path,
             format!(
                 "image is {width}x{height} pixels, {pixels} in all, over the limit of \
-                 {max_pixels} pixels; images this large are not CT slices (the limit is \
-                 4096x4096 unless {MAX_PIXELS_ENV} sets another)"
+                 {max_pixels} pixels (4096x4096, larger than any CT slice, unless \
+                 {MAX_PIXELS_ENV} sets another limit)"
             ),
         ));
     }

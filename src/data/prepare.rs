@@ -492,7 +492,7 @@ pub(crate) fn prepare_target(target: &Path, force: bool) -> Result<()> {
             if !force {
                 return Err(Error::Data {
                     path: target.to_path_buf(),
-                    message: "target folder is not empty; refusing to write into it (use force \
+                    message: "target folder is not empty; refusing to write into it (use --force \
                               to replace its train/, validate/, test/ and split.csv)"
                         .into(),
                 });

@@ -23,7 +23,7 @@ pub struct Recipe {
     #[arg(long, default_value_t = Recipe::TEACHING.batch_size)]
     pub batch_size: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = Recipe::TEACHING.learning_rate)]
+    #[arg(long, default_value_t = Recipe::TEACHING.learning_rate, allow_negative_numbers = true)]
     pub learning_rate: f64,
     /// Randomly rotate, shift, zoom and mirror the training images (Keras-tutorial ranges).
     #[arg(long)]
@@ -37,7 +37,7 @@ pub struct Recipe {
     /// Probability of hemorrhage at or above which an image is called "hemorrhage": in the
     /// training and validation accuracy of every epoch, the predictions, the metrics and the
     /// figures.
-    #[arg(long, default_value_t = Recipe::TEACHING.threshold)]
+    #[arg(long, default_value_t = Recipe::TEACHING.threshold, allow_negative_numbers = true)]
     pub threshold: Threshold,
 }
 

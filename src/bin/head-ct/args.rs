@@ -111,7 +111,7 @@ pub(crate) struct EvaluateArgs {
     #[arg(long, default_value = "validate")]
     pub(crate) split: String,
     /// Probability at or above which an image is called "hemorrhage" (default: the model's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) threshold: Option<Threshold>,
     /// Also write the confusion matrix and ROC figures into this folder.
     #[arg(long)]
@@ -128,7 +128,7 @@ pub(crate) struct PredictArgs {
     #[arg(required = true)]
     pub(crate) images: Vec<PathBuf>,
     /// Probability at or above which an image is called "hemorrhage" (default: the model's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) threshold: Option<Threshold>,
     /// Also write the predictions as CSV.
     #[arg(long)]
@@ -208,8 +208,7 @@ pub(crate) struct CrossValidateArgs {
     #[arg(long, requires = "data")]
     pub(crate) include_test: bool,
     /// Number of folds (at least 2).
-    #[arg(long, default_value_t = DEFAULT_FOLDS,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..))]
+    #[arg(long, default_value_t = DEFAULT_FOLDS, value_parser = at_least_two_folds)]
     pub(crate) folds: usize,
     /// Seed of the fold assignment; fold f trains with seed `seed × 1000 + f`.
     #[arg(long, default_value_t = DEFAULT_SEED)]
@@ -258,7 +257,7 @@ pub(crate) struct ExplainArgs {
           value_parser = clap::value_parser!(u8).range(1..=explain::BLOCKS as i64))]
     pub(crate) block: u8,
     /// Probability at or above which an image is called "hemorrhage" (default: the model's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) threshold: Option<Threshold>,
 }
 
@@ -293,4 +292,15 @@ fn per_class(flag: &str, total: usize) -> Result<usize> {
         )));
     }
     Ok(total / 2)
+}
+
+/// `--folds`: a whole number of at least 2, said in those words.
+fn at_least_two_folds(text: &str) -> std::result::Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(folds) if folds >= 2 => Ok(folds),
+        Ok(folds) => Err(format!(
+            "cross-validation needs at least 2 folds, not {folds}"
+        )),
+        Err(_) => Err(format!("{text:?} is not a whole number of folds")),
+    }
 }
