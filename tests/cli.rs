@@ -119,21 +119,7 @@ fn mistakes_get_clear_errors() {
 fn train_and_evaluate_give_the_same_interval_for_the_same_model_and_split() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = head_ct(
-        &[
-            "phantoms",
-            "--out",
-            "ph",
-            "--train",
-            "10",
-            "--validate",
-            "12",
-            "--test",
-            "0",
-        ],
-        d,
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    common::write_phantoms(d, 10, 12, 0);
     // A seed other than 0: the AUC bootstrap must not follow the training seed.
     let out = head_ct(
         &[

@@ -88,21 +88,7 @@ fn the_pixel_limit_is_a_setting_and_a_bad_setting_is_named() {
     // In a separate process: the variable would reach this binary's other tests.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = common::head_ct(
-        &[
-            "phantoms",
-            "--out",
-            "ph",
-            "--train",
-            "2",
-            "--validate",
-            "2",
-            "--test",
-            "0",
-        ],
-        d,
-    );
-    assert!(out.status.success(), "{}", common::text(&out));
+    common::write_phantoms(d, 2, 2, 0);
     let train = |limit: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_head-ct"))
             .args(["train", "--data", "ph", "--epochs", "1", "--out", "run"])
@@ -255,21 +241,7 @@ fn exif_orientation_6_and_3_are_applied_to_jpeg() {
 
 /// A small seed layout of phantoms in `dir/ph` (train 4, validate 4, no test/).
 fn phantom_layout(dir: &Path) {
-    let out = common::head_ct(
-        &[
-            "phantoms",
-            "--out",
-            "ph",
-            "--train",
-            "4",
-            "--validate",
-            "4",
-            "--test",
-            "0",
-        ],
-        dir,
-    );
-    assert!(out.status.success(), "{}", common::text(&out));
+    common::write_phantoms(dir, 4, 4, 0);
 }
 
 #[test]

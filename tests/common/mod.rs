@@ -20,3 +20,25 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Writes synthetic phantoms into `cwd/ph` with `head-ct phantoms` (`train`, `validate` and
+/// `test` images in all, half of each class) and checks that it worked.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn write_phantoms(cwd: &Path, train: usize, validate: usize, test: usize) {
+    let (train, validate, test) = (train.to_string(), validate.to_string(), test.to_string());
+    let out = head_ct(
+        &[
+            "phantoms",
+            "--out",
+            "ph",
+            "--train",
+            &train,
+            "--validate",
+            &validate,
+            "--test",
+            &test,
+        ],
+        cwd,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
