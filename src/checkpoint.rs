@@ -13,6 +13,7 @@ use dfdx::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    ct::InputWindows,
     data::{DataSource, ImageSet},
     fsutil::{replace_atomically, write_atomically},
     labels::{Label, Threshold},
@@ -27,10 +28,12 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const METADATA_FILE: &str = "model.json";
 /// The model name written into, and expected in, the metadata.
 pub const MODEL_NAME: &str = "head-ct TeachingNet";
-/// Version of the metadata layout. Version 2 records the training settings as a [`Recipe`]
-/// (data, not a `Debug` string) and keeps the threshold in it; version 1 files are still read
-/// (see [`load_checkpoint`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the metadata layout. Version 3 adds the windows DICOM input is shown in (in the
+/// recipe) and what the model was trained on ([`TrainingInput`]); version 2 recorded the
+/// training settings as a [`Recipe`] and keeps the threshold in it. Versions 1 and 2 are still
+/// read (see [`load_checkpoint`]): a version-2 model was trained on display images, with the
+/// brain window for any DICOM.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// What a checkpoint says about its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +66,41 @@ pub struct TrainingSettings {
     pub data: String,
     pub train_images: usize,
     pub validate_images: usize,
+    /// What the training images were: display images, CT numbers (DICOM), or both.
+    #[serde(default)]
+    pub input: TrainingInput,
+}
+
+/// What a model's training images were, which decides what it says about DICOM input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingInput {
+    /// Display images (PNG, JPEG, ...), already windowed by whoever exported them.
+    #[default]
+    DisplayImages,
+    /// DICOM files: CT numbers shown in the recipe's windows.
+    CtNumbers,
+    /// Some of each.
+    Both,
+}
+
+impl TrainingInput {
+    /// What the images of `sets` are (DICOM files by extension or marker).
+    pub fn of(sets: &[&ImageSet]) -> TrainingInput {
+        let (mut dicom, mut display) = (false, false);
+        for s in sets.iter().flat_map(|set| &set.samples) {
+            if crate::ct::dicom::is_dicom_file(&s.path) {
+                dicom = true;
+            } else {
+                display = true;
+            }
+        }
+        match (dicom, display) {
+            (true, false) => TrainingInput::CtNumbers,
+            (true, true) => TrainingInput::Both,
+            _ => TrainingInput::DisplayImages,
+        }
+    }
 }
 
 /// The last epoch's metrics, under Keras' names, plus the validation AUC.
@@ -91,6 +129,7 @@ impl TrainingSettings {
             data: source.short_name(),
             train_images: train.len(),
             validate_images: validate.len(),
+            input: TrainingInput::of(&[train, validate]),
         }
     }
 }
@@ -132,6 +171,27 @@ impl ModelMetadata {
     /// The threshold predictions use: the recipe's.
     pub fn threshold(&self) -> Threshold {
         self.training.recipe.threshold
+    }
+
+    /// The windows DICOM input is shown to this model in: the recipe's.
+    pub fn windows(&self) -> InputWindows {
+        self.training.recipe.windows
+    }
+
+    /// One sentence on how this model sees DICOM input: in the windows it was trained with, or,
+    /// for a model trained on display images, in the brain window, said as such.
+    pub fn dicom_input_sentence(&self) -> String {
+        match self.training.input {
+            TrainingInput::DisplayImages => format!(
+                "This model was trained on display images (PNG), not CT numbers: DICOM input is \
+                 shown to it in {}, the window closest to how the Kaggle PNGs were exported.",
+                self.windows().describe()
+            ),
+            _ => format!(
+                "DICOM input is shown to the model in the windows it was trained with: {}.",
+                self.windows().describe()
+            ),
+        }
     }
 
     /// Refuses metadata written for another model or input size.
@@ -321,6 +381,13 @@ fn parse_metadata(text: &str, path: &Path) -> Result<ModelMetadata> {
         Some(1) => serde_json::from_value::<v1::ModelMetadata>(value)
             .map_err(bad)?
             .upgrade(path),
+        // Version 2 is version 3 without the windows and the training input, whose defaults
+        // (brain window, display images) are what a version-2 model was.
+        Some(2) => {
+            let mut metadata: ModelMetadata = serde_json::from_value(value).map_err(bad)?;
+            metadata.format_version = FORMAT_VERSION;
+            Ok(metadata)
+        }
         Some(v) if v == u64::from(FORMAT_VERSION) => serde_json::from_value(value).map_err(bad),
         Some(v) if v > u64::from(FORMAT_VERSION) => Err(refuse(format!(
             "has format version {v}, newer than this program understands ({FORMAT_VERSION}): \
@@ -399,6 +466,7 @@ mod v1 {
                 augment,
                 class_weight: crate::training::ClassWeight::None,
                 threshold: self.threshold,
+                windows: crate::ct::InputWindows::BRAIN,
             };
             Ok(super::ModelMetadata {
                 format_version: super::FORMAT_VERSION,
@@ -415,6 +483,7 @@ mod v1 {
                     data: t.data,
                     train_images: t.train_images,
                     validate_images: t.validate_images,
+                    input: super::TrainingInput::DisplayImages,
                 },
                 final_metrics: self.final_metrics,
             })

@@ -35,6 +35,7 @@
 
 pub mod allocator;
 pub mod checkpoint;
+pub mod ct;
 pub mod data;
 pub mod error;
 pub mod experiments;

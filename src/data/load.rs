@@ -9,8 +9,9 @@ use std::{
 use image::{imageops::FilterType, ColorType, DynamicImage, ImageDecoder, ImageReader};
 use rayon::prelude::*;
 
-use super::{has_image_extension, is_system_junk, ImageSet, Sample};
+use super::{is_image_path, is_system_junk, ImageSet, Sample};
 use crate::{
+    ct::{self, InputWindows},
     error::Result,
     labels::Label,
     model::{IMAGE_LEN, IMAGE_SIZE},
@@ -45,15 +46,30 @@ fn data_err(path: &Path, message: impl Into<String>) -> Error {
 /// reads (PNG, JPEG, BMP, TIFF; the format is recognised from the content), gray / gray+alpha /
 /// RGB / RGBA, 8 or 16 bits per channel. Gray is repeated in the three channels; alpha is
 /// dropped (as PIL's `convert("RGB")` does). Resized with [`RESIZE_FILTER`].
+///
+/// A DICOM file is read in the brain window ([`InputWindows::BRAIN`]); see
+/// [`load_image_file_with`] for other windows.
 pub fn load_image_file(path: &Path) -> Result<Vec<f32>> {
+    load_image_file_with(path, &InputWindows::BRAIN)
+}
+
+/// [`load_image_file`], with DICOM files (CT numbers) shown to the model in `windows`, one per
+/// channel ([`crate::ct`]). A display image (PNG, JPEG, ...) is refused unless `windows` is the
+/// brain window alone: it was windowed by whoever exported it, and cannot be windowed again.
+pub fn load_image_file_with(path: &Path, windows: &InputWindows) -> Result<Vec<f32>> {
     let mut out = vec![0.0f32; IMAGE_LEN];
-    decode_into(path, &mut out)?;
+    decode_into(path, &mut out, windows)?;
     Ok(out)
 }
 
 /// Decodes `paths` (in parallel) into an unlabelled [`ImageSet`], in the given order. For
 /// prediction on a list of files; the first failing file (in list order) is reported.
 pub fn load_image_files(paths: &[PathBuf]) -> Result<ImageSet> {
+    load_image_files_with(paths, &InputWindows::BRAIN)
+}
+
+/// [`load_image_files`] with DICOM files shown in `windows` (see [`load_image_file_with`]).
+pub fn load_image_files_with(paths: &[PathBuf], windows: &InputWindows) -> Result<ImageSet> {
     let samples = paths
         .iter()
         .map(|p| Sample {
@@ -62,7 +78,7 @@ pub fn load_image_files(paths: &[PathBuf]) -> Result<ImageSet> {
             note: None,
         })
         .collect();
-    decode_set(Vec::new(), samples)
+    decode_set(Vec::new(), samples, windows)
 }
 
 /// Loads a folder as Keras' `flow_from_directory` does.
@@ -74,7 +90,14 @@ pub fn load_image_files(paths: &[PathBuf]) -> Result<ImageSet> {
 ///
 /// Files are taken in sorted name order within each class; see the module docs for what counts
 /// as an image and which junk files are skipped. Every image is decoded once, in parallel.
+///
+/// DICOM files are read in the brain window; see [`load_image_folder_with`].
 pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
+    load_image_folder_with(dir, &InputWindows::BRAIN)
+}
+
+/// [`load_image_folder`] with DICOM files shown in `windows` (see [`load_image_file_with`]).
+pub fn load_image_folder_with(dir: &Path, windows: &InputWindows) -> Result<ImageSet> {
     let (subdirs, files) = scan_dir(dir)?;
     if subdirs.is_empty() {
         if files.is_empty() {
@@ -91,7 +114,7 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
                 note: None,
             })
             .collect();
-        return decode_set(Vec::new(), samples);
+        return decode_set(Vec::new(), samples, windows);
     }
     if let Some(f) = files.first() {
         return Err(data_err(
@@ -138,7 +161,7 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
             note: None,
         }));
     }
-    decode_set(class_names, samples)
+    decode_set(class_names, samples, windows)
 }
 
 /// Loads the optional `test/` folder of a seed layout, which must never block training:
@@ -154,6 +177,7 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
 pub(crate) fn load_test_folder(
     dir: &Path,
     class_names: &[String],
+    windows: &InputWindows,
 ) -> Result<(Option<ImageSet>, Vec<String>)> {
     let (subdirs, loose) = scan_dir(dir)?;
     let mut notes = Vec::new();
@@ -191,7 +215,10 @@ pub(crate) fn load_test_folder(
         ));
         return Ok((None, notes));
     }
-    Ok((Some(decode_set(class_names.to_vec(), samples)?), notes))
+    Ok((
+        Some(decode_set(class_names.to_vec(), samples, windows)?),
+        notes,
+    ))
 }
 
 /// Lists a folder: (subfolders, image files), both sorted by name, junk skipped, any other file
@@ -218,15 +245,16 @@ fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         }
         if path.is_dir() {
             dirs.push(path);
-        } else if has_image_extension(&path) {
+        } else if is_image_path(&path) {
             files.push(path);
         } else {
             return Err(data_err(
                 &path,
                 format!(
-                    "not an image file (expected one of: {}); remove it or move it out of the \
-                     image folder",
-                    super::IMAGE_EXTENSIONS.join(", ")
+                    "not an image file (expected one of: {}, {}, or a DICOM file without an \
+                     extension); remove it or move it out of the image folder",
+                    super::IMAGE_EXTENSIONS.join(", "),
+                    ct::dicom::DICOM_EXTENSIONS.join(", ")
                 ),
             ));
         }
@@ -236,12 +264,16 @@ fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     Ok((dirs, files))
 }
 
-fn decode_set(class_names: Vec<String>, mut samples: Vec<Sample>) -> Result<ImageSet> {
+fn decode_set(
+    class_names: Vec<String>,
+    mut samples: Vec<Sample>,
+    windows: &InputWindows,
+) -> Result<ImageSet> {
     let mut pixels = vec![0.0f32; samples.len() * IMAGE_LEN];
     let results: Vec<Result<Option<String>>> = pixels
         .par_chunks_mut(IMAGE_LEN)
         .zip(samples.par_iter())
-        .map(|(out, s)| decode_into(&s.path, out))
+        .map(|(out, s)| decode_into(&s.path, out, windows))
         .collect();
     for (sample, r) in samples.iter_mut().zip(results) {
         sample.note = r?;
@@ -254,23 +286,57 @@ fn decode_set(class_names: Vec<String>, mut samples: Vec<Sample>) -> Result<Imag
 /// pixels and the loader's note ([`Sample::note`]).
 pub fn load_image_bytes(path: &Path, bytes: &[u8]) -> Result<(Vec<f32>, Option<String>)> {
     let mut out = vec![0.0f32; IMAGE_LEN];
-    let note = decode_bytes_into(path, bytes, &mut out)?;
+    let note = decode_bytes_into(path, bytes, &mut out, &InputWindows::BRAIN)?;
     Ok((out, note))
 }
 
 /// Decodes `path` into `out` (`IMAGE_LEN` floats, CHW); returns what the user should know about
 /// how its pixels were read (see [`bits_in_use`]), if anything.
-pub(crate) fn decode_into(path: &Path, out: &mut [f32]) -> Result<Option<String>> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
+pub(crate) fn decode_into(
+    path: &Path,
+    out: &mut [f32],
+    windows: &InputWindows,
+) -> Result<Option<String>> {
+    let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    decode_bytes_into(path, &bytes, out)
+    };
+    if ct::has_dicom_extension(path) {
+        // A DICOM file is read whole: its size is checked before it is.
+        ct::dicom::check_file_size(path, fs::metadata(path).map_err(io)?.len())?;
+    }
+    let bytes = fs::read(path).map_err(io)?;
+    decode_bytes_into(path, &bytes, out, windows)
 }
 
-fn decode_bytes_into(path: &Path, bytes: &[u8], out: &mut [f32]) -> Result<Option<String>> {
+fn decode_bytes_into(
+    path: &Path,
+    bytes: &[u8],
+    out: &mut [f32],
+    windows: &InputWindows,
+) -> Result<Option<String>> {
     if bytes.is_empty() {
         return Err(data_err(path, "empty file (0 bytes), not an image"));
+    }
+    if ct::has_dicom_extension(path) || ct::has_dicom_marker(bytes) {
+        let _one_at_a_time = (bytes.len() as u64 > LARGE_IMAGE_PIXELS * 4).then(|| {
+            LARGE_IMAGE
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        });
+        let slice = ct::dicom::read_ct_slice_bytes(path, bytes)?;
+        slice.to_chw(windows, out);
+        return Ok((!slice.notes.is_empty()).then(|| slice.notes.join("; ")));
+    }
+    if *windows != InputWindows::BRAIN {
+        return Err(data_err(
+            path,
+            format!(
+                "a display image (already windowed by whoever exported it) cannot be shown in \
+                 {}: windows apply to CT numbers, so this model or setting needs DICOM files",
+                windows.describe()
+            ),
+        ));
     }
     // Held until the image has been converted: large images are decoded one at a time.
     let (img, _one_at_a_time) = decode_bytes(path, bytes)?;

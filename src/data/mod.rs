@@ -49,10 +49,13 @@ use crate::{
 
 pub use augment::Augmentation;
 pub use load::{
-    load_image_bytes, load_image_file, load_image_files, load_image_folder, max_image_pixels,
+    load_image_bytes, load_image_file, load_image_file_with, load_image_files,
+    load_image_files_with, load_image_folder, load_image_folder_with, max_image_pixels,
     DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, MIN_IMAGE_SIDE, RESIZE_FILTER,
 };
-pub use source::{find_lesson_data, load_data, DataSource, FoundData, DEFAULT_DATA_DIR};
+pub use source::{
+    find_lesson_data, load_data, load_data_with, DataSource, FoundData, DEFAULT_DATA_DIR,
+};
 /// File extensions (lower case) read as images.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
 
@@ -372,14 +375,19 @@ impl SeedData {
 /// required, labelled, with the same two class names) and, if present, `root/test/` (class
 /// folders, other folders or loose files: it never blocks training, see `SeedData::notes`).
 pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
+    load_seed_layout_with(root, &crate::ct::InputWindows::BRAIN)
+}
+
+/// [`load_seed_layout`] with DICOM files shown in `windows` ([`load_image_file_with`]).
+pub fn load_seed_layout_with(root: &Path, windows: &crate::ct::InputWindows) -> Result<SeedData> {
     if !root.is_dir() {
         return Err(Error::Data {
             path: root.to_path_buf(),
             message: "data folder not found (expected train/ and validate/ inside)".into(),
         });
     }
-    let train = load_labelled_split(&root.join("train"))?;
-    let validate = load_labelled_split(&root.join("validate"))?;
+    let train = load_labelled_split(&root.join("train"), windows)?;
+    let validate = load_labelled_split(&root.join("validate"), windows)?;
     if train.class_names != validate.class_names {
         return Err(Error::Data {
             path: root.join("validate"),
@@ -391,7 +399,7 @@ pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
     }
     let test_dir = root.join("test");
     let (test, notes) = if test_dir.exists() {
-        load::load_test_folder(&test_dir, &train.class_names).map_err(|e| match e {
+        load::load_test_folder(&test_dir, &train.class_names, windows).map_err(|e| match e {
             // test/ is optional: say that nothing has started, and how to go on.
             Error::Data { path, message } => Error::Data {
                 path,
@@ -437,8 +445,8 @@ fn pixel_notes<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<String> 
     })
 }
 
-fn load_labelled_split(dir: &Path) -> Result<ImageSet> {
-    let set = load_image_folder(dir)?;
+fn load_labelled_split(dir: &Path, windows: &crate::ct::InputWindows) -> Result<ImageSet> {
+    let set = load_image_folder_with(dir, windows)?;
     if set.class_names.is_empty() {
         return Err(Error::Data {
             path: dir.to_path_buf(),
@@ -459,6 +467,15 @@ pub fn is_system_junk(name: &str) -> bool {
     name.starts_with('.')
         || name.eq_ignore_ascii_case("thumbs.db")
         || name.eq_ignore_ascii_case("desktop.ini")
+}
+
+/// True for a file the loaders read: one of [`IMAGE_EXTENSIONS`] or
+/// [`crate::ct::dicom::DICOM_EXTENSIONS`] (any case), or a file without an extension that
+/// carries the DICOM marker (as PACS exports often are).
+pub fn is_image_path(path: &Path) -> bool {
+    has_image_extension(path)
+        || crate::ct::has_dicom_extension(path)
+        || (path.extension().is_none() && crate::ct::dicom::is_dicom_file(path))
 }
 
 /// True if `path` has one of [`IMAGE_EXTENSIONS`] (any case).

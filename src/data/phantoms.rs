@@ -33,6 +33,7 @@ use super::{
     ImageSet, Sample, SeedData,
 };
 use crate::{
+    ct::{write::uid_from, CtImage, CtSlice, InputWindows},
     error::Result,
     labels::Label,
     model::{IMAGE_LEN, IMAGE_SIZE},
@@ -126,6 +127,34 @@ fn inside(d: f32) -> f32 {
 
 /// Renders one phantom from a ChaCha8 generator seeded with `seed` on stream `stream`.
 pub fn render_phantom(seed: u64, stream: u64, hemorrhage: bool) -> Phantom {
+    render(seed, stream, hemorrhage, Units::Display)
+}
+
+/// The same slice as [`render_phantom`] (same geometry, lesion and noise draws) in CT numbers:
+/// `gray` holds Hounsfield units. Air −1000 HU; CSF about 2–15 HU; brain 25–40 HU with a
+/// slightly denser cortex; fresh blood 24–40 HU above brain (about 50–80 HU); skull 700–1500
+/// HU; calcifications 0.9 of the skull's value; noise 1–4 HU. The levels map the display
+/// phantom's grey levels through the brain window (80 HU per unit of grey), except air, CSF and
+/// bone, which a brain window clips and which are given their own CT numbers.
+pub fn render_ct_phantom(seed: u64, stream: u64, hemorrhage: bool) -> Phantom {
+    render(seed, stream, hemorrhage, Units::Hounsfield)
+}
+
+/// What a phantom's values are.
+#[derive(Clone, Copy, PartialEq)]
+enum Units {
+    /// Grey levels of a brain-window display image, 0–1.
+    Display,
+    /// CT numbers, HU.
+    Hounsfield,
+}
+
+/// CT number of air in the CT phantoms, HU.
+const AIR_HU: f32 = -1000.0;
+/// HU per unit of display grey: the brain window's width.
+const HU_PER_GREY: f32 = 80.0;
+
+fn render(seed: u64, stream: u64, hemorrhage: bool, units: Units) -> Phantom {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     let r = &mut rng;
@@ -157,6 +186,23 @@ pub fn render_phantom(seed: u64, stream: u64, hemorrhage: bool) -> Phantom {
             )
         })
         .collect();
+    // The same draws in CT numbers (the display path keeps its values untouched).
+    let hu = units == Units::Hounsfield;
+    let (brain, bone, csf, cortex, sigma, scale) = if hu {
+        let brain_hu = 25.0 + (brain - 0.40) / 0.06 * 15.0;
+        let csf_hu = 15.0 - ((brain - csf) - 0.14) / 0.10 * 13.0;
+        let bone_hu = 700.0 + (bone - 0.95) / 0.05 * 800.0;
+        (
+            brain_hu,
+            bone_hu,
+            csf_hu,
+            cortex * HU_PER_GREY,
+            sigma * HU_PER_GREY,
+            HU_PER_GREY,
+        )
+    } else {
+        (brain, bone, csf, cortex, sigma, 1.0)
+    };
 
     // Ventricles: two ellipses either side of the midline (local coordinates).
     let v_sep = r.gen_range(4.0..9.0f32);
@@ -262,13 +308,18 @@ pub fn render_phantom(seed: u64, stream: u64, hemorrhage: bool) -> Phantom {
             if head == 0.0 {
                 // Air: no tissue to compute (same values, same random draws, just faster).
                 let noise: f32 = r.sample(StandardNormal);
-                gray[y * N + x] = (sigma * noise * 0.3).clamp(0.0, 1.0);
+                gray[y * N + x] = if hu {
+                    AIR_HU + sigma * noise * 0.3
+                } else {
+                    (sigma * noise * 0.3).clamp(0.0, 1.0)
+                };
                 continue;
             }
 
             // Brain with cortex rim and texture.
             let mut tissue = brain + cortex * (1.0 - smoothstep(0.0, rim, depth));
             for &(freq, dir, phase, amp) in &texture {
+                let amp = if hu { amp * scale } else { amp };
                 tissue += amp * (freq * (u * dir.cos() + v * dir.sin()) + phase).sin();
             }
             // Ventricles.
@@ -328,12 +379,18 @@ pub fn render_phantom(seed: u64, stream: u64, hemorrhage: bool) -> Phantom {
                 if cover >= 0.5 {
                     mask[y * N + x] = true;
                 }
+                let delta = if hu { delta * scale } else { *delta };
                 tissue = tissue * (1.0 - cover) + (brain + delta) * cover;
             }
 
             let value = tissue * in_brain + bone * (head - in_brain);
             let noise: f32 = r.sample(StandardNormal);
-            gray[y * N + x] = (value + sigma * noise * (0.3 + 0.7 * head)).clamp(0.0, 1.0);
+            gray[y * N + x] = if hu {
+                (value + AIR_HU * (1.0 - head) + sigma * noise * (0.3 + 0.7 * head))
+                    .clamp(-1024.0, 3071.0)
+            } else {
+                (value + sigma * noise * (0.3 + 0.7 * head)).clamp(0.0, 1.0)
+            };
         }
     }
     Phantom {
@@ -390,6 +447,127 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
             .expect("phantom sizes are consistent"),
         lesions,
     }
+}
+
+/// The CT-number phantoms of `split` ([`render_ct_phantom`], the same slices as
+/// [`generate_phantom_set`]): per image, its sample (path `split/class/phantom_NNN.dcm`, where
+/// [`write_ct_phantom_layout`] puts it) and the phantom, `gray` in HU.
+pub fn generate_ct_phantoms(seed: u64, split: &str, per_class: usize) -> Vec<(Sample, Phantom)> {
+    let jobs: Vec<(Label, usize)> = Label::POSITIVE_FIRST
+        .iter()
+        .flat_map(|&l| (0..per_class).map(move |i| (l, i)))
+        .collect();
+    let s = split_index(split);
+    jobs.par_iter()
+        .map(|&(label, i)| {
+            let phantom = render_ct_phantom(
+                seed,
+                (s << 40) | (u64::from(label.flag()) << 32) | i as u64,
+                label.is_hemorrhage(),
+            );
+            let path = PathBuf::from(split)
+                .join(label.name())
+                .join(format!("phantom_{i:03}.dcm"));
+            (Sample::new(path, Some(label)), phantom)
+        })
+        .collect()
+}
+
+/// The CT-number phantoms of `split` as the model sees them in `windows` (in memory, as
+/// loading the DICOM files [`write_ct_phantom_layout`] writes gives, to within their rounding
+/// to whole HU).
+pub fn ct_phantom_set(
+    seed: u64,
+    split: &str,
+    per_class: usize,
+    windows: &InputWindows,
+) -> PhantomSet {
+    let phantoms = generate_ct_phantoms(seed, split, per_class);
+    let mut pixels = vec![0.0f32; phantoms.len() * IMAGE_LEN];
+    pixels
+        .par_chunks_mut(IMAGE_LEN)
+        .zip(phantoms.par_iter())
+        .for_each(|(out, (_, p))| ct_slice_of(p).to_chw(windows, out));
+    let (samples, lesions) = phantoms
+        .into_iter()
+        .map(|(sample, p)| (sample, p.lesion))
+        .unzip();
+    PhantomSet {
+        images: ImageSet::from_parts(Label::class_names(), samples, pixels)
+            .expect("phantom sizes are consistent"),
+        lesions,
+    }
+}
+
+/// The default synthetic data in CT numbers, shown in `windows`: 140 / 50 / 10 images, the
+/// same slices as [`phantom_seed_data`].
+pub fn ct_phantom_seed_data(seed: u64, windows: &InputWindows) -> SeedData {
+    let counts = SplitCounts::default();
+    SeedData {
+        train: ct_phantom_set(seed, "train", counts.train, windows).images,
+        validate: ct_phantom_set(seed, "validate", counts.validate, windows).images,
+        test: (counts.test > 0).then(|| ct_phantom_set(seed, "test", counts.test, windows).images),
+        notes: Vec::new(),
+    }
+}
+
+/// A CT phantom as a slice of CT numbers, rounded to whole HU as its DICOM file stores them.
+fn ct_slice_of(p: &Phantom) -> CtSlice {
+    CtSlice {
+        rows: N,
+        columns: N,
+        hounsfield: p.gray.iter().map(|hu| hu.round()).collect(),
+        padding_pixels: 0,
+        monochrome1: false,
+        file_windows: Vec::new(),
+        modality: Some("CT".into()),
+        sop_instance_uid: None,
+        notes: Vec::new(),
+    }
+}
+
+/// Writes the CT-number phantoms to `target` in the seed layout as DICOM CT images
+/// ([`CtImage::from_hounsfield`]: 150x150, 12 bits stored, intercept −1024, 1.6 mm pixels, a
+/// 24 cm field of view), refusing a non-empty target unless `force` (as
+/// [`write_phantom_layout`]). Returns the images per class written.
+pub fn write_ct_phantom_layout(
+    target: &Path,
+    seed: u64,
+    counts: SplitCounts,
+    force: bool,
+) -> Result<ClassCount> {
+    prepare::prepare_target(target, force)?;
+    let mut total = ClassCount::default();
+    for (split, per_class) in [
+        ("train", counts.train),
+        ("validate", counts.validate),
+        ("test", counts.test),
+    ] {
+        let phantoms = generate_ct_phantoms(seed, split, per_class);
+        for (i, (sample, p)) in phantoms.iter().enumerate() {
+            let dest = target.join(&sample.path);
+            let dir = dest.parent().unwrap();
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let uid = uid_from(&[
+                seed,
+                split_index(split),
+                u64::from(sample.label.map_or(0, Label::flag)),
+                i as u64,
+            ]);
+            let mut image = CtImage::from_hounsfield(N, N, &p.gray, uid);
+            image.pixel_spacing_mm = 1.6;
+            image.write(&dest)?;
+            if sample.label == Some(Label::Hemorrhage) {
+                total.hemorrhage += 1;
+            } else {
+                total.normal += 1;
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// All three phantom splits with `counts` images per class.

@@ -20,7 +20,7 @@ use std::{
 use rand::{seq::SliceRandom, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{has_image_extension, is_system_junk};
+use super::{has_image_extension, is_image_path, is_system_junk};
 use crate::{error::Result, labels::Label, Error};
 
 /// Images per class in each split (the same count for both classes: the split is stratified).
@@ -98,7 +98,8 @@ pub struct LabelRow {
 /// others as written.
 fn id_key(id: &str) -> String {
     // An id written as a file name (`000.png`) is its stem.
-    let id = if has_image_extension(Path::new(id)) {
+    let id = if has_image_extension(Path::new(id)) || crate::ct::has_dicom_extension(Path::new(id))
+    {
         Path::new(id)
             .file_stem()
             .and_then(|s| s.to_str())
@@ -242,7 +243,7 @@ fn holds_images(dir: &Path) -> bool {
     fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
         let path = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
-        !is_system_junk(&name) && path.is_file() && has_image_extension(&path)
+        !is_system_junk(&name) && path.is_file() && is_image_path(&path)
     })
 }
 
@@ -292,7 +293,7 @@ fn match_images(source: &Path) -> Result<Vec<Item>> {
     for entry in fs::read_dir(&image_dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if is_system_junk(&name) || !path.is_file() || !has_image_extension(&path) {
+        if is_system_junk(&name) || !path.is_file() || !is_image_path(&path) {
             continue;
         }
         files.push(path);

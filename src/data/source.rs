@@ -15,11 +15,11 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    load_seed_layout, phantoms,
+    load_seed_layout_with, phantoms,
     prepare::{self, PrepareOptions},
     SeedData,
 };
-use crate::{error::Result, Error};
+use crate::{ct::InputWindows, error::Result, Error};
 
 /// Environment variable naming the notebooks' data: a Kaggle-style folder, a seed-layout
 /// folder, or the word `phantoms` (to use the synthetic images even where real data is present).
@@ -72,9 +72,39 @@ impl FoundData {
 /// The command line's rule: the seed layout at `named` if given (it must exist), else at
 /// `default_dir` if that exists, else synthetic phantoms from `phantom_seed`.
 pub fn load_data(named: Option<&Path>, default_dir: &Path, phantom_seed: u64) -> Result<FoundData> {
+    load_data_with(named, default_dir, phantom_seed, &InputWindows::BRAIN)
+}
+
+/// [`load_data`] with DICOM files shown in `windows` ([`super::load_image_file_with`]). With no
+/// data and windows other than the brain window alone, the phantoms are the CT-number ones
+/// ([`phantoms::ct_phantom_seed_data`]) shown in those windows.
+pub fn load_data_with(
+    named: Option<&Path>,
+    default_dir: &Path,
+    phantom_seed: u64,
+    windows: &InputWindows,
+) -> Result<FoundData> {
     match named {
-        Some(folder) => folder_data(folder, Origin::Named("")),
-        None => default_or_phantoms(default_dir, phantom_seed, ""),
+        Some(folder) => folder_data(folder, Origin::Named(""), windows),
+        None => {
+            if !default_dir.exists() && *windows != InputWindows::BRAIN {
+                let mut found = phantom_data(
+                    phantom_seed,
+                    format!("there is no data folder at {}", default_dir.display()),
+                );
+                found.data = phantoms::ct_phantom_seed_data(phantom_seed, windows);
+                found.description = found.description.replacen(
+                    "SYNTHETIC PHANTOMS",
+                    &format!(
+                        "SYNTHETIC CT-NUMBER PHANTOMS shown in {}",
+                        windows.describe()
+                    ),
+                    1,
+                );
+                return Ok(found);
+            }
+            default_or_phantoms(default_dir, phantom_seed, "", windows)
+        }
     }
 }
 
@@ -99,7 +129,12 @@ pub fn resolve_lesson_data(
 ) -> Result<FoundData> {
     let Some(named) = named else {
         let also = format!(" and {DATA_ENV} is not set");
-        return default_or_phantoms(&repo_root.join(DEFAULT_DATA_DIR), seed, &also);
+        return default_or_phantoms(
+            &repo_root.join(DEFAULT_DATA_DIR),
+            seed,
+            &also,
+            &InputWindows::BRAIN,
+        );
     };
     if named == Path::new("phantoms") {
         return Ok(phantom_data(
@@ -120,10 +155,15 @@ pub fn resolve_lesson_data(
                 source: named,
                 split_seed: options.seed,
             },
+            &InputWindows::BRAIN,
         );
     }
     if named.join("train").is_dir() {
-        return folder_data(named, Origin::Named(" (named by HEAD_CT_DATA)"));
+        return folder_data(
+            named,
+            Origin::Named(" (named by HEAD_CT_DATA)"),
+            &InputWindows::BRAIN,
+        );
     }
     Err(Error::Data {
         path: named.to_path_buf(),
@@ -137,9 +177,14 @@ pub fn resolve_lesson_data(
 
 /// The one fallback: the seed layout at `default_dir` when that folder exists (any error in it
 /// is returned, never papered over), else the phantoms, saying why (`also` adds to the reason).
-fn default_or_phantoms(default_dir: &Path, seed: u64, also: &str) -> Result<FoundData> {
+fn default_or_phantoms(
+    default_dir: &Path,
+    seed: u64,
+    also: &str,
+    windows: &InputWindows,
+) -> Result<FoundData> {
     if default_dir.exists() {
-        return folder_data(default_dir, Origin::Named(""));
+        return folder_data(default_dir, Origin::Named(""), windows);
     }
     Ok(phantom_data(
         seed,
@@ -156,8 +201,8 @@ enum Origin<'a> {
 }
 
 /// The seed layout at `folder`, described by where it came from.
-fn folder_data(folder: &Path, origin: Origin) -> Result<FoundData> {
-    let data = load_seed_layout(folder)?;
+fn folder_data(folder: &Path, origin: Origin, windows: &InputWindows) -> Result<FoundData> {
+    let data = load_seed_layout_with(folder, windows)?;
     let mut description = match origin {
         Origin::Named(note) => format!(
             "Real images from {}{note}: {}.",

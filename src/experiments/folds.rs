@@ -8,7 +8,8 @@ use rand::{seq::SliceRandom, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::{
-    data::{load_image_files, prepare::kaggle_labelled_files, ImageSet, Sample, SeedData},
+    ct::InputWindows,
+    data::{load_image_files_with, prepare::kaggle_labelled_files, ImageSet, Sample, SeedData},
     labels::Label,
     model::IMAGE_LEN,
     Error, Result,
@@ -97,10 +98,12 @@ pub fn subset(set: &ImageSet, indices: &[usize]) -> Result<ImageSet> {
 /// `head_ct/`) as one set, in `labels.csv` order, with the class names `hemorrhage` and
 /// `normal`. The checks are those of [`crate::data::prepare::prepare_kaggle`]; errors name the
 /// file.
-pub fn kaggle_pool(source: &Path) -> Result<ImageSet> {
+///
+/// DICOM files are shown in `windows` ([`crate::data::load_image_file_with`]).
+pub fn kaggle_pool(source: &Path, windows: &InputWindows) -> Result<ImageSet> {
     let files = kaggle_labelled_files(source)?;
     let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
-    let decoded = load_image_files(&paths)?;
+    let decoded = load_image_files_with(&paths, windows)?;
     let samples = files
         .into_iter()
         .zip(&decoded.samples)

@@ -9,7 +9,7 @@
 use dfdx::optim::AdamConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::{data::Augmentation, labels::Threshold, Error, Result};
+use crate::{ct::InputWindows, data::Augmentation, labels::Threshold, Error, Result};
 
 /// How to train the teaching model. [`Recipe::TEACHING`] (the default) is the seed project's:
 /// 10 epochs, batch size 10, Adam with learning rate 1e-3, no augmentation, threshold 0.5.
@@ -39,6 +39,12 @@ pub struct Recipe {
     /// figures.
     #[arg(long, default_value_t = Recipe::TEACHING.threshold, allow_negative_numbers = true)]
     pub threshold: Threshold,
+    /// How DICOM files (CT numbers) become the three input channels: `brain` (level 40,
+    /// width 80 HU, in all three), `subdural`, `bone`, `LEVEL/WIDTH`, or `three` (brain,
+    /// subdural and bone, one per channel). Display images (PNG) need the brain window alone.
+    #[arg(long, default_value_t = Recipe::TEACHING.windows, allow_hyphen_values = true)]
+    #[serde(default)]
+    pub windows: InputWindows,
 }
 
 impl Recipe {
@@ -50,6 +56,7 @@ impl Recipe {
         augment: false,
         class_weight: ClassWeight::None,
         threshold: Threshold::DEFAULT,
+        windows: InputWindows::BRAIN,
     };
 
     /// The augmentation the recipe trains with: [`Augmentation::keras_tutorial`] when
@@ -120,10 +127,11 @@ impl Recipe {
     }
 
     /// `10 epochs, batch size 10, Adam with learning rate 0.001, no augmentation, threshold 0.5`
-    /// (and `, balanced class weights` when they are).
+    /// (and `, balanced class weights` when they are, and the windows when they are not the
+    /// brain window alone).
     pub fn sentence(&self) -> String {
         format!(
-            "{} epoch{}, batch size {}, Adam with learning rate {}, {}{}, threshold {}",
+            "{} epoch{}, batch size {}, Adam with learning rate {}, {}{}, threshold {}{}",
             self.epochs,
             if self.epochs == 1 { "" } else { "s" },
             self.batch_size,
@@ -137,7 +145,12 @@ impl Recipe {
                 ClassWeight::None => "",
                 ClassWeight::Balanced => ", balanced class weights",
             },
-            self.threshold
+            self.threshold,
+            if self.windows == InputWindows::BRAIN {
+                String::new()
+            } else {
+                format!(", DICOM shown in {}", self.windows.describe())
+            }
         )
     }
 }

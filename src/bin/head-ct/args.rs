@@ -178,6 +178,13 @@ impl SplitArgs {
     }
 }
 
+/// What `head-ct phantoms` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PhantomFormat {
+    Png,
+    Dicom,
+}
+
 #[derive(Args, Debug)]
 pub(crate) struct PhantomsArgs {
     /// Where to write train/, validate/ and test/.
@@ -186,6 +193,10 @@ pub(crate) struct PhantomsArgs {
     /// Seed of the phantoms.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
+    /// `png`: display images in a brain window, as the Kaggle set; `dicom`: DICOM CT images in
+    /// Hounsfield units (the same slices), for training with `--windows`.
+    #[arg(long, value_enum, default_value_t = PhantomFormat::Png)]
+    pub(crate) format: PhantomFormat,
     #[command(flatten)]
     pub(crate) split: SplitArgs,
     /// Replace the splits in a target folder that is not empty.

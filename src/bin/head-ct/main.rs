@@ -6,24 +6,25 @@
 //! [`head_ct::explain`], [`head_ct::data`].
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use head_ct::{
     checkpoint::load_checkpoint,
+    checkpoint::ModelMetadata,
+    ct::{dicom::is_dicom_file, InputWindows},
     data::{
-        load_data, load_image_files, load_image_folder, load_seed_layout,
-        phantoms::write_phantom_layout,
+        load_data_with, load_image_files_with, load_image_folder_with, load_seed_layout_with,
+        phantoms::{write_ct_phantom_layout, write_phantom_layout},
         prepare::{prepare_kaggle, PrepareOptions},
         FoundData, ImageSet, DEFAULT_DATA_DIR,
     },
     experiments::{self, CrossValConfig},
     explain::{self, HeatMap},
     inference::{
-        predict_files, predict_set, predictions_report, score_predictions, write_predictions_csv,
-        Prediction,
+        predict_set, predictions_report, score_predictions, write_predictions_csv, Prediction,
     },
     plots,
     run::{self, new_run_folder, RUN_FILES},
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
 
 fn train(args: TrainArgs) -> Result<()> {
     args.recipe.check()?;
-    let found = find_data(args.data.as_deref(), args.seed)?;
+    let found = find_data(args.data.as_deref(), args.seed, &args.recipe.windows)?;
     let data = &found.data;
     describe_set("train", &data.train);
     describe_set("validate", &data.validate);
@@ -105,7 +106,9 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
-    let set = load_seed_layout(&args.data)?.labelled_split(&args.data, &args.split)?;
+    let set = load_seed_layout_with(&args.data, &metadata.windows())?
+        .labelled_split(&args.data, &args.split)?;
+    say_how_dicom_is_shown(&metadata, std::slice::from_ref(&set));
     if let Some(note) = set.pixel_notes() {
         println!("Note: {note}");
     }
@@ -130,17 +133,8 @@ fn predict(args: PredictArgs) -> Result<()> {
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     let mut predictions = Vec::new();
-    let mut files = Vec::new();
-    for path in &args.images {
-        if path.is_dir() {
-            let set = load_image_folder(path)?;
-            predictions.extend(predict_set(&model, &dev, &set, threshold)?);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    if !files.is_empty() {
-        predictions.extend(predict_files(&model, &dev, &files, threshold)?);
+    for set in &load_inputs(&args.images, &metadata)? {
+        predictions.extend(predict_set(&model, &dev, set, threshold)?);
     }
     print!("{}", predictions_report(&predictions));
     if let Some(csv) = args.csv {
@@ -182,9 +176,18 @@ fn prepare(args: PrepareArgs) -> Result<()> {
 
 fn phantoms(args: PhantomsArgs) -> Result<()> {
     let counts = args.split.per_class()?;
-    let total = write_phantom_layout(&args.out, args.seed, counts, args.force)?;
+    let (total, what) = match args.format {
+        PhantomFormat::Png => (
+            write_phantom_layout(&args.out, args.seed, counts, args.force)?,
+            "display PNGs, brain window",
+        ),
+        PhantomFormat::Dicom => (
+            write_ct_phantom_layout(&args.out, args.seed, counts, args.force)?,
+            "DICOM CT images in Hounsfield units",
+        ),
+    };
     println!(
-        "Wrote {} synthetic phantoms ({} with a bleed, {} without) to {}",
+        "Wrote {} synthetic phantoms ({} with a bleed, {} without; {what}) to {}",
         total.hemorrhage + total.normal,
         total.hemorrhage,
         total.normal,
@@ -198,10 +201,13 @@ fn cross_validate(args: CrossValidateArgs) -> Result<()> {
     let (pool, found) = match &args.source {
         Some(source) => {
             println!("Data: {} (labels.csv + images)", source.display());
-            (experiments::kaggle_pool(source)?, None)
+            (
+                experiments::kaggle_pool(source, &args.recipe.windows)?,
+                None,
+            )
         }
         None => {
-            let found = find_data(args.data.as_deref(), args.seed)?;
+            let found = find_data(args.data.as_deref(), args.seed, &args.recipe.windows)?;
             let pool = experiments::seed_layout_pool(&found.data, args.include_test)?;
             let test_note = match (&found.data.test, args.include_test) {
                 (_, true) => "train/ + validate/ + test/",
@@ -254,7 +260,7 @@ fn cross_validate(args: CrossValidateArgs) -> Result<()> {
 fn seeds(args: SeedsArgs) -> Result<()> {
     args.recipe.check()?;
     let seed_list = experiments::parse_seeds(&args.seeds)?;
-    let found = find_data(args.data.as_deref(), 1)?;
+    let found = find_data(args.data.as_deref(), 1, &args.recipe.windows)?;
     describe_set("train", &found.data.train);
     describe_set("validate", &found.data.validate);
     warn_if_imbalanced(&args.recipe, &found.data.train);
@@ -294,18 +300,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     // Every image first, so that a bad one stops the command before anything is written.
-    let mut sets = Vec::new();
-    let mut files = Vec::new();
-    for path in &args.images {
-        if path.is_dir() {
-            sets.push(load_image_folder(path)?);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    if !files.is_empty() {
-        sets.push(load_image_files(&files)?);
-    }
+    let sets = load_inputs(&args.images, &metadata)?;
     create_dir(&args.out)?;
     let methods = args.method.methods(usize::from(args.block));
     let names: Vec<String> = methods.iter().map(|m| m.describe()).collect();
@@ -363,10 +358,38 @@ fn explain(args: ExplainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The images of `paths` (files, and folders of images) for a model: DICOM shown in its
+/// windows, and said so when there is any.
+fn load_inputs(paths: &[PathBuf], metadata: &ModelMetadata) -> Result<Vec<ImageSet>> {
+    let windows = metadata.windows();
+    let (folders, files): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.iter().cloned().partition(|p| p.is_dir());
+    let mut sets = folders
+        .iter()
+        .map(|dir| load_image_folder_with(dir, &windows))
+        .collect::<Result<Vec<_>>>()?;
+    if !files.is_empty() {
+        sets.push(load_image_files_with(&files, &windows)?);
+    }
+    say_how_dicom_is_shown(metadata, &sets);
+    Ok(sets)
+}
+
+/// Prints which windows DICOM input is shown in, when `sets` hold any DICOM file.
+fn say_how_dicom_is_shown(metadata: &ModelMetadata, sets: &[ImageSet]) {
+    let any_dicom = sets
+        .iter()
+        .flat_map(|s| &s.samples)
+        .any(|s| is_dicom_file(&s.path));
+    if any_dicom {
+        println!("{}", metadata.dicom_input_sentence());
+    }
+}
+
 /// The seed layout named by `--data`, or the default folder, or phantoms
-/// ([`head_ct::data::load_data`]); prints which.
-fn find_data(named: Option<&Path>, phantom_seed: u64) -> Result<FoundData> {
-    let found = load_data(named, Path::new(DEFAULT_DATA_DIR), phantom_seed)?;
+/// ([`head_ct::data::load_data_with`]), DICOM shown in `windows`; prints which.
+fn find_data(named: Option<&Path>, phantom_seed: u64, windows: &InputWindows) -> Result<FoundData> {
+    let found = load_data_with(named, Path::new(DEFAULT_DATA_DIR), phantom_seed, windows)?;
     println!("{}", found.description);
     Ok(found)
 }

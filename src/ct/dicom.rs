@@ -1,0 +1,395 @@
+//! Reading one CT slice from a DICOM file: stored values to CT numbers (Hounsfield units), with
+//! everything the user should know about how they were read.
+//!
+//! The order is the standard's (DICOM PS3.3 C.11.1 and C.11.2): stored value x RescaleSlope +
+//! RescaleIntercept = CT number (the modality LUT); then a window ([`Window::grey`], the VOI
+//! LUT); then MONOCHROME1 inverted (the presentation). Pixels equal to PixelPaddingValue (or
+//! within PixelPaddingRangeLimit) lie outside the patient and are given the CT number of air.
+//! The file's own WindowCenter/WindowWidth are read ([`CtSlice::file_windows`]) but never
+//! applied: the model's windows are.
+
+use std::path::Path;
+
+use dicom_dictionary_std::tags;
+use dicom_object::{mem::InMemElement, DefaultDicomObject, OpenFileOptions};
+use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
+use image::{ImageBuffer, Luma};
+
+use super::window::{InputWindows, Window};
+use crate::{
+    data::{max_image_pixels, MIN_IMAGE_SIDE, RESIZE_FILTER},
+    model::IMAGE_SIZE,
+    Error, Result,
+};
+
+/// The CT number of air, HU. Padding pixels get it.
+pub const AIR_HU: f32 = -1000.0;
+
+/// File name extensions (lower case) read as DICOM. Files with no extension are read as DICOM
+/// when they carry the `DICM` marker ([`has_dicom_marker`]), as PACS exports often do.
+pub const DICOM_EXTENSIONS: &[&str] = &["dcm", "dicom"];
+
+/// The largest DICOM file read, in bytes: 8 bytes per pixel of the pixel limit
+/// ([`max_image_pixels`]) plus 16 MiB of header, 144 MiB by default. A file is read whole
+/// (dicom-rs keeps it in memory): a long multi-frame series over the limit should be split
+/// into slices.
+pub fn max_dicom_bytes() -> Result<u64> {
+    Ok(max_image_pixels()?
+        .saturating_mul(8)
+        .saturating_add(16 << 20))
+}
+
+/// One CT slice in Hounsfield units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CtSlice {
+    /// Rows (height) and columns (width), pixels.
+    pub rows: usize,
+    pub columns: usize,
+    /// CT numbers, HU, row-major (`rows x columns`). Padding pixels hold [`AIR_HU`].
+    pub hounsfield: Vec<f32>,
+    /// Padding pixels (PixelPaddingValue) found, now air.
+    pub padding_pixels: usize,
+    /// PhotometricInterpretation MONOCHROME1: low values display white, so grey levels are
+    /// inverted after windowing.
+    pub monochrome1: bool,
+    /// The windows the file suggests (WindowCenter/WindowWidth, every value pair), for
+    /// display only: the model's windows are what is applied.
+    pub file_windows: Vec<Window>,
+    /// The Modality (0008,0060), when the file has one (`CT` for CT).
+    pub modality: Option<String>,
+    /// SOPInstanceUID (0008,0018), when present: the key of many label files (RSNA).
+    pub sop_instance_uid: Option<String>,
+    /// What the user should know about how the file was read (a non-CT modality, a missing
+    /// rescale, the frame taken from a multi-frame file), one sentence each.
+    pub notes: Vec<String>,
+}
+
+/// True when `bytes` carry the DICOM file marker: `DICM` after the 128-byte preamble (PS3.10
+/// 7.1).
+pub fn has_dicom_marker(bytes: &[u8]) -> bool {
+    bytes.len() >= 132 && &bytes[128..132] == b"DICM"
+}
+
+/// True when `path` ends in a DICOM extension ([`DICOM_EXTENSIONS`], any case).
+pub fn has_dicom_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| DICOM_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
+}
+
+/// True when the file at `path` is DICOM: a DICOM extension, or the `DICM` marker (read from
+/// the file; a file that cannot be read is not).
+pub fn is_dicom_file(path: &Path) -> bool {
+    if has_dicom_extension(path) {
+        return true;
+    }
+    let mut head = [0u8; 132];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && has_dicom_marker(&head)
+}
+
+fn data_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Data {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Reads the slice in the DICOM file at `path`. Errors name the file and the problem; see
+/// [`read_ct_slice_bytes`].
+pub fn read_ct_slice(path: &Path) -> Result<CtSlice> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    check_file_size(path, size)?;
+    let bytes = std::fs::read(path).map_err(io)?;
+    read_ct_slice_bytes(path, &bytes)
+}
+
+/// Refuses a DICOM file of `size` bytes over [`max_dicom_bytes`], before it is read.
+pub(crate) fn check_file_size(path: &Path, size: u64) -> Result<()> {
+    let limit = max_dicom_bytes()?;
+    if size > limit {
+        return Err(data_err(
+            path,
+            format!(
+                "DICOM file is {} MiB, over the {} MiB read at once (a long multi-frame \
+                 series?): split it into single slices",
+                size >> 20,
+                limit >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a DICOM file's bytes (with or without the 128-byte preamble); `path` names it in
+/// errors.
+///
+/// - Errors: not DICOM or truncated; no PixelData; colour (SamplesPerPixel other than 1, or a
+///   photometric interpretation other than MONOCHROME1/2); an image smaller than
+///   [`MIN_IMAGE_SIDE`] or over the pixel limit; a transfer syntax whose pixel data cannot be
+///   decoded in pure Rust (the error names its UID).
+/// - Notes ([`CtSlice::notes`]): a modality other than CT; RescaleSlope or RescaleIntercept
+///   missing (1 and 0 assumed); a multi-frame file (its middle frame is read).
+pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
+    check_file_size(path, bytes.len() as u64)?;
+    let obj = OpenFileOptions::new().from_reader(bytes).map_err(|e| {
+        data_err(
+            path,
+            format!("cannot read as DICOM (not a DICOM file, or truncated?): {e}"),
+        )
+    })?;
+    let mut notes = Vec::new();
+
+    let modality = text(&obj, tags::MODALITY);
+    if let Some(m) = &modality {
+        if m != "CT" {
+            notes.push(format!(
+                "modality {m}, not CT: its values are not CT numbers, and windows made for \
+                 Hounsfield units may show nothing useful"
+            ));
+        }
+    }
+    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+        return Err(data_err(
+            path,
+            "DICOM file has no pixel data (PixelData, 7FE0,0010): it is not an image (a \
+             structured report or a presentation state?)",
+        ));
+    }
+    let samples = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    let photometric = text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
+    if samples != 1 || !matches!(photometric.as_str(), "MONOCHROME1" | "MONOCHROME2") {
+        return Err(data_err(
+            path,
+            format!(
+                "colour DICOM ({samples} samples per pixel, photometric interpretation \
+                 {photometric:?}): a CT slice is MONOCHROME1 or MONOCHROME2, one sample per pixel"
+            ),
+        ));
+    }
+    let rows = int(&obj, tags::ROWS).unwrap_or(0);
+    let columns = int(&obj, tags::COLUMNS).unwrap_or(0);
+    if rows < i64::from(MIN_IMAGE_SIDE) || columns < i64::from(MIN_IMAGE_SIDE) {
+        return Err(data_err(
+            path,
+            format!(
+                "DICOM image is {columns}x{rows} pixels: at least {MIN_IMAGE_SIDE} pixels a side \
+                 are needed"
+            ),
+        ));
+    }
+    let pixels = (rows as u64) * (columns as u64);
+    let limit = max_image_pixels()?;
+    if pixels > limit {
+        return Err(data_err(
+            path,
+            format!("DICOM image is {columns}x{rows} pixels, over the limit of {limit} pixels"),
+        ));
+    }
+    let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
+    let frame = (frames / 2) as u32;
+    if frames > 1 {
+        notes.push(format!(
+            "multi-frame file ({frames} frames): frame {} (the middle one) is read; split the \
+             series into single slices to classify each",
+            frame + 1
+        ));
+    }
+
+    let (slope, intercept) = match (
+        float(&obj, tags::RESCALE_SLOPE),
+        float(&obj, tags::RESCALE_INTERCEPT),
+    ) {
+        (Some(s), Some(i)) => (s, i),
+        (s, i) => {
+            notes.push(format!(
+                "no {}: assumed {} (stored values taken as CT numbers{})",
+                match (s, i) {
+                    (None, None) => "RescaleSlope or RescaleIntercept",
+                    (None, _) => "RescaleSlope",
+                    _ => "RescaleIntercept",
+                },
+                match (s, i) {
+                    (None, None) => "slope 1, intercept 0".to_string(),
+                    (None, Some(i)) => format!("slope 1 with the file's intercept {i}"),
+                    (Some(s), _) => format!("intercept 0 with the file's slope {s}"),
+                },
+                if s.is_none() && i.is_none() {
+                    ", which is wrong for files that store CT number + 1024"
+                } else {
+                    ""
+                }
+            ));
+            (s.unwrap_or(1.0), i.unwrap_or(0.0))
+        }
+    };
+    if !slope.is_finite() || !intercept.is_finite() || slope == 0.0 {
+        return Err(data_err(
+            path,
+            format!("RescaleSlope {slope} / RescaleIntercept {intercept} cannot give CT numbers"),
+        ));
+    }
+
+    let transfer_syntax = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    let decode_err = |e: dicom_pixeldata::Error| {
+        data_err(
+            path,
+            format!(
+                "cannot decode the pixel data (transfer syntax {transfer_syntax}): {e}; this \
+                 program decodes uncompressed, deflated, RLE and JPEG (baseline, extended, \
+                 lossless) DICOM, not JPEG 2000 or JPEG-LS: convert the file (e.g. with \
+                 dcmtk's `dcmdjpls` / `gdcmconv --raw`)"
+            ),
+        )
+    };
+    let decoded = obj.decode_pixel_data_frame(frame).map_err(decode_err)?;
+    if decoded.rows() as i64 != rows || decoded.columns() as i64 != columns {
+        return Err(data_err(path, "pixel data does not match Rows and Columns"));
+    }
+    let stored: Vec<i32> = decoded
+        .to_vec_frame_with_options(
+            0,
+            &ConvertOptions::new().with_modality_lut(ModalityLutOption::None),
+        )
+        .map_err(decode_err)?;
+    if stored.len() != pixels as usize {
+        return Err(data_err(
+            path,
+            format!(
+                "pixel data holds {} values for a {columns}x{rows} image",
+                stored.len()
+            ),
+        ));
+    }
+
+    // Padding: PixelPaddingValue alone, or the range it spans with PixelPaddingRangeLimit.
+    let padding = int(&obj, tags::PIXEL_PADDING_VALUE).map(|value| {
+        let limit = int(&obj, tags::PIXEL_PADDING_RANGE_LIMIT).unwrap_or(value);
+        (value.min(limit), value.max(limit))
+    });
+    let mut padding_pixels = 0;
+    let hounsfield = stored
+        .iter()
+        .map(|&v| match padding {
+            Some((lo, hi)) if (lo..=hi).contains(&i64::from(v)) => {
+                padding_pixels += 1;
+                AIR_HU
+            }
+            _ => (f64::from(v) * slope + intercept) as f32,
+        })
+        .collect();
+
+    let centres = floats(&obj, tags::WINDOW_CENTER);
+    let widths = floats(&obj, tags::WINDOW_WIDTH);
+    let file_windows = centres
+        .iter()
+        .zip(&widths)
+        .filter_map(|(&c, &w)| Window::new(c as f32, w as f32).ok())
+        .collect();
+
+    Ok(CtSlice {
+        rows: rows as usize,
+        columns: columns as usize,
+        hounsfield,
+        padding_pixels,
+        monochrome1: photometric == "MONOCHROME1",
+        file_windows,
+        modality,
+        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID),
+        notes,
+    })
+}
+
+/// Reads only the SOPInstanceUID of a DICOM file (for labels keyed by it); `None` when absent.
+pub fn read_sop_instance_uid(path: &Path) -> Result<Option<String>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let obj = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(&bytes[..])
+        .map_err(|e| data_err(path, format!("cannot read as DICOM: {e}")))?;
+    Ok(text(&obj, tags::SOP_INSTANCE_UID))
+}
+
+fn element(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<&InMemElement> {
+    obj.element_opt(tag).ok().flatten()
+}
+
+fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    let s = element(obj, tag)?.to_str().ok()?;
+    let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn int(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<i64> {
+    element(obj, tag)?.to_int::<i64>().ok()
+}
+
+fn float(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<f64> {
+    element(obj, tag)?.to_float64().ok()
+}
+
+fn floats(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
+    element(obj, tag)
+        .and_then(|e| e.to_multi_float64().ok())
+        .unwrap_or_default()
+}
+
+impl CtSlice {
+    /// The slice in `window`: grey levels in `[0, 1]`, row-major, inverted for MONOCHROME1.
+    pub fn grey(&self, window: &Window) -> Vec<f32> {
+        self.hounsfield
+            .iter()
+            .map(|&hu| {
+                let g = window.grey(hu);
+                if self.monochrome1 {
+                    1.0 - g
+                } else {
+                    g
+                }
+            })
+            .collect()
+    }
+
+    /// Writes the model input: channel `c` is the slice in `windows.channels[c]`, resized to
+    /// 150x150 with [`RESIZE_FILTER`] (windowed first, then resized, as a display would), CHW
+    /// into `out` (`3 x 150 x 150` floats in `[0, 1]`).
+    pub fn to_chw(&self, windows: &InputWindows, out: &mut [f32]) {
+        let plane = IMAGE_SIZE * IMAGE_SIZE;
+        let mut done: Vec<(Window, usize)> = Vec::new();
+        for (c, window) in windows.channels.iter().enumerate() {
+            if let Some(&(_, from)) = done.iter().find(|(w, _)| w == window) {
+                out.copy_within(from * plane..(from + 1) * plane, c * plane);
+                continue;
+            }
+            let grey = self.grey(window);
+            let dst = &mut out[c * plane..(c + 1) * plane];
+            if (self.rows, self.columns) == (IMAGE_SIZE, IMAGE_SIZE) {
+                dst.copy_from_slice(&grey);
+            } else {
+                let img: ImageBuffer<Luma<f32>, Vec<f32>> =
+                    ImageBuffer::from_raw(self.columns as u32, self.rows as u32, grey)
+                        .expect("rows x columns values");
+                let s = IMAGE_SIZE as u32;
+                let small = image::imageops::resize(&img, s, s, RESIZE_FILTER);
+                for (d, v) in dst.iter_mut().zip(small.as_raw()) {
+                    *d = v.clamp(0.0, 1.0);
+                }
+            }
+            done.push((*window, c));
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Writing a slice of CT numbers as a DICOM CT image (CT Image Storage, explicit VR little
+//! endian, uncompressed): the DICOM phantoms, and the synthetic files the tests make.
+
+use std::path::Path;
+
+use dicom_core::{value::PrimitiveValue, DataElement, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::window::Window;
+use crate::{Error, Result};
+
+/// One DICOM CT slice to write: stored values and the attributes that say how they become CT
+/// numbers. Build it with [`CtImage::from_hounsfield`] (12 bits stored, intercept −1024, as
+/// most scanners write) and change fields for other encodings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CtImage {
+    /// Rows (height) and columns (width), pixels.
+    pub rows: usize,
+    pub columns: usize,
+    /// Stored values, row-major (`rows x columns`).
+    pub stored: Vec<i32>,
+    /// BitsStored, 1 to 16: 8 or fewer are written in 8-bit words, more in 16-bit words.
+    pub bits_stored: u16,
+    /// PixelRepresentation: signed (two's complement) or unsigned stored values.
+    pub signed: bool,
+    /// RescaleSlope and RescaleIntercept (CT number = stored x slope + intercept); `None`
+    /// leaves both out.
+    pub rescale: Option<(f64, f64)>,
+    /// PhotometricInterpretation MONOCHROME1 (low values white) instead of MONOCHROME2.
+    pub monochrome1: bool,
+    /// PixelPaddingValue, a stored value that marks pixels outside the patient.
+    pub padding_value: Option<i32>,
+    /// WindowCenter/WindowWidth pairs the file suggests (multi-valued when more than one).
+    pub windows: Vec<Window>,
+    /// Modality, `CT` for a CT image.
+    pub modality: String,
+    /// SOPInstanceUID, unique per slice ([`uid_from`]).
+    pub sop_instance_uid: String,
+    /// PixelSpacing, millimetres per pixel (rows and columns alike).
+    pub pixel_spacing_mm: f64,
+}
+
+/// The DICOM offset of 12-bit CT: stored value = CT number + 1024.
+pub const CT_INTERCEPT: f64 = -1024.0;
+
+impl CtImage {
+    /// A slice of CT numbers `hounsfield` (HU, row-major), stored as most scanners do: unsigned,
+    /// 12 bits stored, slope 1, intercept −1024 (so −1024 to 3071 HU; values outside are
+    /// clipped, and rounded to whole HU). The file suggests the brain and bone windows, as
+    /// scanners often write two window pairs.
+    pub fn from_hounsfield(
+        rows: usize,
+        columns: usize,
+        hounsfield: &[f32],
+        sop_instance_uid: String,
+    ) -> CtImage {
+        assert_eq!(
+            hounsfield.len(),
+            rows * columns,
+            "rows x columns CT numbers"
+        );
+        CtImage {
+            rows,
+            columns,
+            stored: hounsfield
+                .iter()
+                .map(|&hu| (f64::from(hu) - CT_INTERCEPT).round().clamp(0.0, 4095.0) as i32)
+                .collect(),
+            bits_stored: 12,
+            signed: false,
+            rescale: Some((1.0, CT_INTERCEPT)),
+            monochrome1: false,
+            padding_value: None,
+            windows: vec![Window::BRAIN, Window::BONE],
+            modality: "CT".into(),
+            sop_instance_uid,
+            pixel_spacing_mm: 0.5,
+        }
+    }
+
+    /// The DICOM dataset (without the file meta group).
+    pub fn to_dataset(&self) -> Result<InMemDicomObject> {
+        if self.stored.len() != self.rows * self.columns
+            || self.rows > usize::from(u16::MAX)
+            || self.columns > usize::from(u16::MAX)
+            || !(1..=16).contains(&self.bits_stored)
+        {
+            return Err(Error::InvalidInput(format!(
+                "a CT image of {}x{} pixels with {} values and {} bits stored cannot be written",
+                self.columns,
+                self.rows,
+                self.stored.len(),
+                self.bits_stored
+            )));
+        }
+        let eight = self.bits_stored <= 8;
+        let mut obj = InMemDicomObject::new_empty();
+        let mut put = |tag: Tag, vr: VR, value: PrimitiveValue| {
+            obj.put(DataElement::new(tag, vr, value));
+        };
+        let text = |s: &str| PrimitiveValue::from(s);
+        let series = format!("{}.1", uid_prefix(&self.sop_instance_uid));
+        put(tags::SOP_CLASS_UID, VR::UI, text(uids::CT_IMAGE_STORAGE));
+        put(tags::SOP_INSTANCE_UID, VR::UI, text(&self.sop_instance_uid));
+        put(tags::STUDY_INSTANCE_UID, VR::UI, text(&series));
+        put(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            text(&format!("{series}.1")),
+        );
+        put(tags::MODALITY, VR::CS, text(&self.modality));
+        put(tags::PATIENT_NAME, VR::PN, text("Phantom^Synthetic"));
+        put(tags::PATIENT_ID, VR::LO, text("HEAD-CT-PHANTOM"));
+        put(
+            tags::IMAGE_TYPE,
+            VR::CS,
+            PrimitiveValue::Strs(
+                ["DERIVED", "SECONDARY", "AXIAL"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            ),
+        );
+        put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
+        put(
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            text(if self.monochrome1 {
+                "MONOCHROME1"
+            } else {
+                "MONOCHROME2"
+            }),
+        );
+        put(tags::ROWS, VR::US, PrimitiveValue::from(self.rows as u16));
+        put(
+            tags::COLUMNS,
+            VR::US,
+            PrimitiveValue::from(self.columns as u16),
+        );
+        let spacing = format!("{}", self.pixel_spacing_mm);
+        put(
+            tags::PIXEL_SPACING,
+            VR::DS,
+            PrimitiveValue::Strs([spacing.clone(), spacing].into()),
+        );
+        put(
+            tags::BITS_ALLOCATED,
+            VR::US,
+            PrimitiveValue::from(if eight { 8u16 } else { 16 }),
+        );
+        put(
+            tags::BITS_STORED,
+            VR::US,
+            PrimitiveValue::from(self.bits_stored),
+        );
+        put(
+            tags::HIGH_BIT,
+            VR::US,
+            PrimitiveValue::from(self.bits_stored - 1),
+        );
+        put(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(u16::from(self.signed)),
+        );
+        if let Some((slope, intercept)) = self.rescale {
+            put(
+                tags::RESCALE_INTERCEPT,
+                VR::DS,
+                text(&intercept.to_string()),
+            );
+            put(tags::RESCALE_SLOPE, VR::DS, text(&slope.to_string()));
+            put(tags::RESCALE_TYPE, VR::LO, text("HU"));
+        }
+        if !self.windows.is_empty() {
+            let list = |f: fn(&Window) -> f32| -> PrimitiveValue {
+                PrimitiveValue::Strs(self.windows.iter().map(|w| f(w).to_string()).collect())
+            };
+            put(tags::WINDOW_CENTER, VR::DS, list(|w| w.level));
+            put(tags::WINDOW_WIDTH, VR::DS, list(|w| w.width));
+        }
+        if let Some(p) = self.padding_value {
+            let value = if self.signed {
+                PrimitiveValue::from(p as i16)
+            } else {
+                PrimitiveValue::from(p as u16)
+            };
+            put(
+                tags::PIXEL_PADDING_VALUE,
+                if self.signed { VR::SS } else { VR::US },
+                value,
+            );
+        }
+        let pixels = if eight {
+            PrimitiveValue::U8(self.stored.iter().map(|&v| v as u8).collect())
+        } else {
+            PrimitiveValue::U16(self.stored.iter().map(|&v| v as u16).collect())
+        };
+        put(
+            tags::PIXEL_DATA,
+            if eight { VR::OB } else { VR::OW },
+            pixels,
+        );
+        Ok(obj)
+    }
+
+    /// The whole DICOM file (preamble, `DICM`, file meta group, dataset).
+    pub fn to_dicom_bytes(&self) -> Result<Vec<u8>> {
+        let meta = FileMetaTableBuilder::new()
+            .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+            .implementation_class_uid("2.25.1207220426021103003")
+            .implementation_version_name("HEAD-CT");
+        let file = self
+            .to_dataset()?
+            .with_meta(meta)
+            .map_err(|e| Error::InvalidInput(format!("cannot build the DICOM file meta: {e}")))?;
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes)
+            .map_err(|e| Error::InvalidInput(format!("cannot encode DICOM: {e}")))?;
+        Ok(bytes)
+    }
+
+    /// Writes the file atomically (temporary file, then rename).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_dicom_bytes().map_err(|e| Error::Data {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        crate::fsutil::write_atomically(path, &bytes)
+    }
+}
+
+/// A DICOM UID drawn from `parts` (the same parts give the same UID): `2.25.` and a 128-bit
+/// number, the UUID-derived form of PS3.5 B.2 (no registered root needed).
+pub fn uid_from(parts: &[u64]) -> String {
+    let mut seed = 0x6865_6164_2d63_7421u64; // "head-ct!"
+    for &p in parts {
+        seed = seed.rotate_left(17) ^ p.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    let n: u128 = ChaCha8Rng::seed_from_u64(seed).gen();
+    // PS3.5 B.2: the integer of a UUID; drop the top bit so it stays a 128-bit value.
+    format!("2.25.{}", n >> 1)
+}
+
+/// The UID without its last component, for related study and series UIDs.
+fn uid_prefix(uid: &str) -> &str {
+    uid.rsplit_once('.').map(|(a, _)| a).unwrap_or(uid)
+}

@@ -1,0 +1,452 @@
+//! CT numbers and windows: DICOM files made here (64x64, no download), read back in the
+//! standard's order (rescale, window, MONOCHROME1, padding), and the bad files users meet.
+
+use std::path::{Path, PathBuf};
+
+use dicom_core::{value::PrimitiveValue, DataElement, VR};
+use dicom_dictionary_std::tags;
+use head_ct::{
+    ct::{read_ct_slice, CtImage, InputWindows, Window},
+    data::{
+        load_image_file, load_image_file_with, load_image_files_with, load_image_folder_with,
+        phantoms::{ct_phantom_set, generate_ct_phantoms, write_ct_phantom_layout},
+        prepare::SplitCounts,
+    },
+    inference::predict_set,
+    model::IMAGE_SIZE,
+    training::{observer::Silent, train_model, Recipe},
+    Threshold,
+};
+
+const SIDE: usize = 64;
+const PLANE: usize = IMAGE_SIZE * IMAGE_SIZE;
+
+/// A 64x64 CT image, 12 bits stored, slope 1, intercept -1024, whose three vertical bands hold
+/// the stored values 984, 1064 and 1144 (HU -40, 40, 120).
+fn three_bands() -> CtImage {
+    let stored = (0..SIDE * SIDE)
+        .map(|i| match (i % SIDE) * 3 / SIDE {
+            0 => 984,
+            1 => 1064,
+            _ => 1144,
+        })
+        .collect();
+    CtImage {
+        stored,
+        ..CtImage::from_hounsfield(SIDE, SIDE, &[0.0; SIDE * SIDE], "2.25.1".into())
+    }
+}
+
+fn write(dir: &Path, name: &str, image: &CtImage) -> PathBuf {
+    let path = dir.join(name);
+    image.write(&path).unwrap();
+    path
+}
+
+/// The grey level of the band centres (columns 10, 32, 53, row 32) in a 64x64 slice windowed
+/// without resizing.
+fn band_greys(image: &CtImage, dir: &Path, name: &str) -> [f32; 3] {
+    let slice = read_ct_slice(&write(dir, name, image)).unwrap();
+    let grey = slice.grey(&Window::BRAIN);
+    [10, 32, 53].map(|col| grey[32 * SIDE + col])
+}
+
+#[test]
+fn stored_values_become_hounsfield_units_then_the_brain_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let slice = read_ct_slice(&write(dir.path(), "bands.dcm", &three_bands())).unwrap();
+    assert_eq!(slice.hounsfield[32 * SIDE + 10], -40.0);
+    assert_eq!(slice.hounsfield[32 * SIDE + 32], 40.0);
+    assert_eq!(slice.hounsfield[32 * SIDE + 53], 120.0);
+    // LINEAR (PS3.3 C.11.2.1.2.1): HU 40 in level 40 / width 80 is 0.5 + 0.5/79 = 0.50633.
+    let [low, middle, high] = band_greys(&three_bands(), dir.path(), "bands.dcm");
+    assert_eq!(low, 0.0);
+    assert!((middle - 0.506_329).abs() < 1e-5, "{middle}");
+    assert_eq!(high, 1.0);
+    assert!(slice.notes.is_empty(), "{:?}", slice.notes);
+}
+
+#[test]
+fn monochrome1_is_inverted_after_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = CtImage {
+        monochrome1: true,
+        ..three_bands()
+    };
+    let [low, middle, high] = band_greys(&image, dir.path(), "m1.dcm");
+    assert_eq!(low, 1.0);
+    assert!((middle - (1.0 - 0.506_329)).abs() < 1e-5, "{middle}");
+    assert_eq!(high, 0.0);
+}
+
+#[test]
+fn signed_pixels_with_padding_are_air_and_never_stretched() {
+    let dir = tempfile::tempdir().unwrap();
+    // Signed, slope 1, intercept 0: stored value = HU. Brain (30 HU) inside, a 10-pixel corner
+    // of padding (-2000) in each corner.
+    let corner = |i: usize| {
+        let (r, c) = (i / SIDE, i % SIDE);
+        (r < 10 || r >= SIDE - 10) && (c < 10 || c >= SIDE - 10)
+    };
+    let mut padded = three_bands();
+    padded.signed = true;
+    padded.rescale = Some((1.0, 0.0));
+    padded.padding_value = Some(-2000);
+    padded.stored = (0..SIDE * SIDE)
+        .map(|i| if corner(i) { -2000 } else { 30 })
+        .collect();
+    let slice = read_ct_slice(&write(dir.path(), "padded.dcm", &padded)).unwrap();
+    assert_eq!(slice.padding_pixels, 4 * 100);
+    assert_eq!(slice.hounsfield[0], head_ct::ct::AIR_HU);
+    let grey = slice.grey(&Window::BRAIN);
+    assert_eq!(grey[0], 0.0, "padding shows as air");
+    assert_eq!(grey[SIDE * SIDE - 1], 0.0);
+
+    // The same slice with air instead of padding gives the same model input everywhere: no
+    // per-image stretching.
+    let mut air = padded.clone();
+    air.padding_value = None;
+    air.stored = (0..SIDE * SIDE)
+        .map(|i| if corner(i) { -1000 } else { 30 })
+        .collect();
+    let a = load_image_file(&write(dir.path(), "padded.dcm", &padded)).unwrap();
+    let b = load_image_file(&write(dir.path(), "air.dcm", &air)).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_multi_valued_window_centre_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = CtImage {
+        windows: vec![Window::BRAIN, Window::new(600.0, 2800.0).unwrap()],
+        ..three_bands()
+    };
+    let slice = read_ct_slice(&write(dir.path(), "two.dcm", &image)).unwrap();
+    assert_eq!(slice.file_windows, vec![Window::BRAIN, Window::BONE]);
+    // ... and never applied: the file's windows are not the model's.
+    let mut bone_only = image.clone();
+    bone_only.windows = vec![Window::BONE];
+    assert_eq!(
+        load_image_file(&write(dir.path(), "two.dcm", &image)).unwrap(),
+        load_image_file(&write(dir.path(), "bone.dcm", &bone_only)).unwrap()
+    );
+}
+
+#[test]
+fn eight_and_sixteen_bits_stored_read_the_same_ct_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8 bits: stored 0..=255, slope 8, intercept -1024 -> HU -1024..1016.
+    let stored8: Vec<i32> = (0..SIDE * SIDE).map(|i| (i % 256) as i32).collect();
+    let mut eight = three_bands();
+    eight.bits_stored = 8;
+    eight.rescale = Some((8.0, -1024.0));
+    eight.stored = stored8.clone();
+    let s8 = read_ct_slice(&write(dir.path(), "8.dcm", &eight)).unwrap();
+    // 16 bits, signed: stored = HU.
+    let mut sixteen = three_bands();
+    sixteen.bits_stored = 16;
+    sixteen.signed = true;
+    sixteen.rescale = Some((1.0, 0.0));
+    sixteen.stored = stored8.iter().map(|v| v * 8 - 1024).collect();
+    let s16 = read_ct_slice(&write(dir.path(), "16.dcm", &sixteen)).unwrap();
+    assert_eq!(s8.hounsfield, s16.hounsfield);
+    assert_eq!(s16.hounsfield[255], 1016.0);
+}
+
+#[test]
+fn three_windows_give_three_different_channels_where_blood_meets_bone() {
+    let dir = tempfile::tempdir().unwrap();
+    // Left half bone (1000 HU), then a band of blood (70 HU), then brain (30 HU).
+    let hu: Vec<f32> = (0..SIDE * SIDE)
+        .map(|i| match i % SIDE {
+            0..=21 => 1000.0,
+            22..=42 => 70.0,
+            _ => 30.0,
+        })
+        .collect();
+    let path = write(
+        dir.path(),
+        "rim.dcm",
+        &CtImage::from_hounsfield(SIDE, SIDE, &hu, "2.25.2".into()),
+    );
+    let x = load_image_file_with(&path, &InputWindows::THREE).unwrap();
+    let channel = |c: usize| &x[c * PLANE..(c + 1) * PLANE];
+    let at = |c: usize, col: usize| channel(c)[75 * IMAGE_SIZE + col];
+    // Brain window: blood and bone both near white; subdural: blood mid-grey, bone white;
+    // bone window: blood and brain nearly one grey, bone bright.
+    let blood = 75; // column 75 of 150 is the blood band
+    assert!(
+        at(0, blood) > 0.85 && at(1, blood) < 0.6,
+        "{} {}",
+        at(0, blood),
+        at(1, blood)
+    );
+    assert!((at(2, blood) - at(2, 140)).abs() < 0.03);
+    assert_ne!(channel(0), channel(1));
+    assert_ne!(channel(1), channel(2));
+    assert_ne!(channel(0), channel(2));
+    // One window fills the three channels alike.
+    let one = load_image_file_with(&path, &InputWindows::BRAIN).unwrap();
+    assert_eq!(&one[..PLANE], &one[PLANE..2 * PLANE]);
+    assert_eq!(&one[..PLANE], channel(0));
+}
+
+#[test]
+fn a_dicom_phantom_and_its_png_get_the_same_probability() {
+    let dir = tempfile::tempdir().unwrap();
+    // A model trained briefly on the CT phantoms in the brain window.
+    let train = ct_phantom_set(4, "train", 20, &InputWindows::BRAIN).images;
+    let validate = ct_phantom_set(4, "validate", 5, &InputWindows::BRAIN).images;
+    let recipe = Recipe {
+        epochs: 2,
+        ..Recipe::TEACHING
+    };
+    let trained = train_model(&train, &validate, &recipe, 4, &mut Silent).unwrap();
+
+    // The test phantoms as DICOM, and as 8-bit PNGs of the same slices in the same window.
+    let mut dicoms = Vec::new();
+    let mut pngs = Vec::new();
+    for (i, (_, phantom)) in generate_ct_phantoms(4, "test", 4).iter().enumerate() {
+        let image = CtImage::from_hounsfield(
+            IMAGE_SIZE,
+            IMAGE_SIZE,
+            &phantom.gray,
+            format!("2.25.{}", 10 + i),
+        );
+        let dicom = write(dir.path(), &format!("{i}.dcm"), &image);
+        let grey = read_ct_slice(&dicom).unwrap().grey(&Window::BRAIN);
+        let bytes: Vec<u8> = grey.iter().map(|g| (g * 255.0).round() as u8).collect();
+        let png = dir.path().join(format!("{i}.png"));
+        image::save_buffer(
+            &png,
+            &bytes,
+            IMAGE_SIZE as u32,
+            IMAGE_SIZE as u32,
+            image::ColorType::L8,
+        )
+        .unwrap();
+        dicoms.push(dicom);
+        pngs.push(png);
+    }
+    let threshold = Threshold::DEFAULT;
+    let from_dicom = load_image_files_with(&dicoms, &InputWindows::BRAIN).unwrap();
+    let from_png = load_image_files_with(&pngs, &InputWindows::BRAIN).unwrap();
+    let p_dicom = predict_set(&trained.model, &trained.dev, &from_dicom, threshold).unwrap();
+    let p_png = predict_set(&trained.model, &trained.dev, &from_png, threshold).unwrap();
+    for (a, b) in p_dicom.iter().zip(&p_png) {
+        assert!(
+            (a.probability - b.probability).abs() < 0.01,
+            "{}: DICOM {} vs PNG {}",
+            a.path.display(),
+            a.probability,
+            b.probability
+        );
+    }
+    // The model is not a constant: the comparison means something.
+    let spread = p_dicom
+        .iter()
+        .map(|p| p.probability)
+        .fold((1.0f32, 0.0f32), |(lo, hi), p| (lo.min(p), hi.max(p)));
+    assert!(spread.1 - spread.0 > 0.01, "{spread:?}");
+}
+
+#[test]
+fn the_dicom_phantom_layout_loads_like_the_in_memory_phantoms() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = SplitCounts {
+        train: 2,
+        validate: 1,
+        test: 0,
+    };
+    let written = write_ct_phantom_layout(dir.path(), 5, counts, false).unwrap();
+    assert_eq!((written.hemorrhage, written.normal), (3, 3));
+    let loaded = load_image_folder_with(&dir.path().join("train"), &InputWindows::THREE).unwrap();
+    let memory = ct_phantom_set(5, "train", 2, &InputWindows::THREE).images;
+    assert_eq!(loaded.pixels(), memory.pixels());
+    // Realistic CT numbers: air, brain, bone.
+    let slice = read_ct_slice(&dir.path().join("train/hemorrhage/phantom_000.dcm")).unwrap();
+    let hu = &slice.hounsfield;
+    assert!((hu[0] - -1000.0).abs() < 20.0, "corner is air: {}", hu[0]);
+    let centre = hu[75 * IMAGE_SIZE + 75];
+    assert!(
+        (0.0..=90.0).contains(&centre),
+        "centre is brain or CSF or blood: {centre}"
+    );
+    let max = hu.iter().cloned().fold(f32::MIN, f32::max);
+    assert!((600.0..=1600.0).contains(&max), "skull: {max}");
+}
+
+#[test]
+fn a_display_image_is_refused_by_windows_other_than_brain() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("slice.png");
+    image::save_buffer(&png, &[128u8; 64 * 64], 64, 64, image::ColorType::L8).unwrap();
+    let err = load_image_file_with(&png, &InputWindows::THREE)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("slice.png") && err.contains("display image"),
+        "{err}"
+    );
+    assert!(load_image_file_with(&png, &InputWindows::BRAIN).is_ok());
+}
+
+/// The dataset of [`three_bands`], to edit into bad files.
+fn bands_file_with(edit: impl FnOnce(&mut dicom_object::InMemDicomObject)) -> Vec<u8> {
+    let mut obj = three_bands().to_dataset().unwrap();
+    edit(&mut obj);
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .implementation_class_uid("2.25.3");
+    let mut bytes = Vec::new();
+    obj.with_meta(meta).unwrap().write_all(&mut bytes).unwrap();
+    bytes
+}
+
+fn error_of(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let err = read_ct_slice(&path).unwrap_err().to_string();
+    assert!(err.contains(name), "the error names the file: {err}");
+    err
+}
+
+fn notes_of(dir: &Path, name: &str, bytes: &[u8]) -> Vec<String> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    read_ct_slice(&path).unwrap().notes
+}
+
+#[test]
+fn bad_dicom_files_get_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = three_bands().to_dicom_bytes().unwrap();
+
+    // Truncated, at several places (header, pixel data), and empty.
+    for cut in [10, 140, 400, good.len() - 100] {
+        let err = error_of(dir.path(), "cut.dcm", &good[..cut]);
+        assert!(
+            err.contains("DICOM") || err.contains("pixel"),
+            "{cut}: {err}"
+        );
+    }
+    // No pixel data.
+    let err = error_of(
+        dir.path(),
+        "nopixels.dcm",
+        &bands_file_with(|o| {
+            o.remove_element(tags::PIXEL_DATA);
+        }),
+    );
+    assert!(err.contains("no pixel data"), "{err}");
+    // Colour.
+    let err = error_of(
+        dir.path(),
+        "colour.dcm",
+        &bands_file_with(|o| {
+            o.put(DataElement::new(
+                tags::SAMPLES_PER_PIXEL,
+                VR::US,
+                PrimitiveValue::from(3u16),
+            ));
+            o.put(DataElement::new(
+                tags::PHOTOMETRIC_INTERPRETATION,
+                VR::CS,
+                PrimitiveValue::from("RGB"),
+            ));
+        }),
+    );
+    assert!(err.contains("colour DICOM"), "{err}");
+    // Not DICOM at all, with a .dcm name.
+    let err = error_of(dir.path(), "text.dcm", b"hello, this is not DICOM at all");
+    assert!(err.contains("cannot read as DICOM"), "{err}");
+}
+
+#[test]
+fn unusual_dicom_files_are_read_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    // Another modality: a warning.
+    let notes = notes_of(
+        dir.path(),
+        "mr.dcm",
+        &CtImage {
+            modality: "MR".into(),
+            ..three_bands()
+        }
+        .to_dicom_bytes()
+        .unwrap(),
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("modality MR, not CT")),
+        "{notes:?}"
+    );
+    // No rescale: stored values taken as CT numbers, said so.
+    let path = write(
+        dir.path(),
+        "norescale.dcm",
+        &CtImage {
+            rescale: None,
+            ..three_bands()
+        },
+    );
+    let slice = read_ct_slice(&path).unwrap();
+    assert!(
+        slice.notes[0].contains("slope 1, intercept 0"),
+        "{:?}",
+        slice.notes
+    );
+    assert_eq!(slice.hounsfield[32 * SIDE + 10], 984.0);
+    // Multi-frame: the middle frame is read, and said so.
+    let frames = 3;
+    let bytes = bands_file_with(|o| {
+        o.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("3"),
+        ));
+        let mut values = Vec::new();
+        for f in 0..frames {
+            values.extend((0..SIDE * SIDE).map(|_| 1024u16 + 100 * f as u16));
+        }
+        o.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::U16(values.into()),
+        ));
+    });
+    let path = dir.path().join("multi.dcm");
+    std::fs::write(&path, &bytes).unwrap();
+    let slice = read_ct_slice(&path).unwrap();
+    assert!(
+        slice
+            .notes
+            .iter()
+            .any(|n| n.contains("frame 2 (the middle one)")),
+        "{:?}",
+        slice.notes
+    );
+    assert_eq!(slice.hounsfield[0], 100.0, "frame 2 holds HU 100");
+}
+
+#[test]
+fn a_transfer_syntax_without_a_pure_rust_decoder_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // JPEG 2000 (lossless only): dicom-rs reads the file, but no pure-Rust decoder is built in.
+    let jpeg2000 = "1.2.840.10008.1.2.4.90";
+    let mut obj = three_bands().to_dataset().unwrap();
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::value::Value::PixelSequence(dicom_core::value::PixelFragmentSequence::new(
+            vec![],
+            vec![vec![0xFF, 0x4F, 0xFF, 0x51, 0, 0]],
+        )),
+    ));
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .transfer_syntax(jpeg2000)
+        .implementation_class_uid("2.25.3");
+    let mut bytes = Vec::new();
+    obj.with_meta(meta).unwrap().write_all(&mut bytes).unwrap();
+    let err = error_of(dir.path(), "j2k.dcm", &bytes);
+    assert!(err.contains(jpeg2000), "{err}");
+}
