@@ -4,9 +4,10 @@
 use dfdx::prelude::*;
 use head_ct::{
     checkpoint::{
-        load_checkpoint, save_checkpoint, ModelMetadata, TrainingSettings, METADATA_FILE,
-        WEIGHTS_FILE,
+        load_checkpoint, save_checkpoint, ModelMetadata, TrainingInput, TrainingSettings,
+        METADATA_FILE, WEIGHTS_FILE,
     },
+    ct::InputWindows,
     data::Augmentation,
     model::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D, ReLU},
     model::{build_teaching_net, ImageBatch},
@@ -24,6 +25,7 @@ fn metadata() -> ModelMetadata {
             data: "test".into(),
             train_images: 140,
             validate_images: 50,
+            input: TrainingInput::DisplayImages,
         },
     )
 }
@@ -159,7 +161,7 @@ fn version_1_metadata_still_loads() {
     let none = format!("{:?}", Augmentation::none());
     write_json(dir.path(), &version_1(&current, &none));
     let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
-    assert_eq!(meta.format_version, 2, "upgraded to the current format");
+    assert_eq!(meta.format_version, 3, "upgraded to the current format");
     assert_eq!(meta.threshold().value(), 0.3);
     let recipe = meta.training.recipe;
     assert_eq!(
@@ -186,6 +188,61 @@ fn version_1_metadata_still_loads() {
     assert_eq!(
         meta.training.recipe.augmentation(),
         Augmentation::keras_tutorial()
+    );
+}
+
+#[test]
+fn version_2_metadata_loads_as_a_display_image_model_in_the_brain_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let mut value = read_json(dir.path());
+    assert_eq!(value["format_version"], json!(3));
+    assert_eq!(value["training"]["recipe"]["windows"], json!("brain"));
+    assert_eq!(value["training"]["input"], json!("display_images"));
+    value["format_version"] = json!(2);
+    value["training"]["recipe"]
+        .as_object_mut()
+        .unwrap()
+        .remove("windows");
+    value["training"].as_object_mut().unwrap().remove("input");
+    write_json(dir.path(), &value);
+    let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(meta.format_version, 3);
+    assert_eq!(meta.windows(), InputWindows::BRAIN);
+    assert_eq!(meta.training.input, TrainingInput::DisplayImages);
+    assert!(meta
+        .dicom_input_sentence()
+        .contains("trained on display images (PNG)"));
+}
+
+#[test]
+fn the_windows_of_a_model_are_saved_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    let mut meta = metadata();
+    meta.training.recipe.windows = InputWindows::THREE;
+    meta.training.input = TrainingInput::CtNumbers;
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &meta).unwrap();
+    assert_eq!(
+        read_json(dir.path())["training"]["recipe"]["windows"],
+        json!("three")
+    );
+    let (_, back) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(back, meta);
+    let sentence = back.dicom_input_sentence();
+    assert!(
+        sentence.contains("windows it was trained with") && sentence.contains("subdural"),
+        "{sentence}"
+    );
+    // A window that is not one is refused with the file named.
+    let mut value = read_json(dir.path());
+    value["training"]["recipe"]["windows"] = json!("40/0");
+    write_json(dir.path(), &value);
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains(METADATA_FILE) && err.contains("width of at least 1 HU"),
+        "{err}"
     );
 }
 
@@ -224,13 +281,13 @@ fn a_newer_or_missing_format_version_is_refused_with_a_sentence() {
     let dev = Cpu::default();
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
     let mut value = read_json(dir.path());
-    value["format_version"] = json!(3);
+    value["format_version"] = json!(4);
     // A newer writer may have added fields: the version is read first, whatever else changed.
     value["training"]["recipe"]["class_weight"] = json!("balanced");
     write_json(dir.path(), &value);
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(err.contains(METADATA_FILE), "{err}");
-    assert!(err.contains("format version 3, newer than"), "{err}");
+    assert!(err.contains("format version 4, newer than"), "{err}");
 
     // Another positive class: the output would be read the wrong way round.
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();

@@ -450,3 +450,59 @@ fn a_transfer_syntax_without_a_pure_rust_decoder_is_named() {
     let err = error_of(dir.path(), "j2k.dcm", &bytes);
     assert!(err.contains(jpeg2000), "{err}");
 }
+
+#[test]
+fn prepare_reads_a_dicom_folder_with_labels_keyed_by_file_name_or_sop_instance_uid() {
+    use head_ct::data::prepare::{prepare_kaggle, PrepareOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    std::fs::create_dir_all(&source).unwrap();
+    let mut csv = String::from("id, hemorrhage\n");
+    for i in 0..6 {
+        let uid = format!("1.2.826.0.1.3680043.2.{}", 100 + i);
+        let image = CtImage {
+            sop_instance_uid: uid.clone(),
+            ..three_bands()
+        };
+        // Half the files carry no extension, as PACS exports do.
+        let name = if i % 2 == 0 {
+            format!("slice_{i}.dcm")
+        } else {
+            format!("IM{i:04}")
+        };
+        image.write(&source.join(&name)).unwrap();
+        let label = i % 2;
+        // Rows 0-2 by file name, 3-5 by SOPInstanceUID.
+        let id = if i < 3 {
+            name.trim_end_matches(".dcm").to_string()
+        } else {
+            uid
+        };
+        csv.push_str(&format!("{id},{label}\n"));
+    }
+    std::fs::write(source.join("labels.csv"), csv).unwrap();
+    let target = dir.path().join("slices");
+    let options = PrepareOptions {
+        counts: SplitCounts {
+            train: 2,
+            validate: 1,
+            test: 0,
+        },
+        ..PrepareOptions::default()
+    };
+    let report = prepare_kaggle(&source, &target, &options).unwrap();
+    assert_eq!((report.train.hemorrhage, report.train.normal), (2, 2));
+    let train = load_image_folder_with(&target.join("train"), &InputWindows::BRAIN).unwrap();
+    assert_eq!(train.len(), 4);
+    assert!(train.samples.iter().any(|s| s.path.extension().is_none()));
+
+    // An id that is neither a file name nor a UID is named.
+    std::fs::write(source.join("labels.csv"), "id, hemorrhage\n1.2.3.4,1\n").unwrap();
+    let err = prepare_kaggle(&source, &dir.path().join("other"), &options)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("1.2.3.4") && err.contains("labels.csv"),
+        "{err}"
+    );
+}

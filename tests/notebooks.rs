@@ -42,6 +42,7 @@ fn the_lessons_are_all_there_in_order() {
         "03-train.ipynb",
         "04-predict-and-explain.ipynb",
         "05-how-sure-can-we-be.ipynb",
+        "06-ct-numbers-and-windows.ipynb",
     ] {
         assert!(
             names.iter().any(|n| n == expected),

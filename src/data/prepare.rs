@@ -312,8 +312,19 @@ fn match_images(source: &Path) -> Result<Vec<Item>> {
         }
     }
     let mut items = Vec::with_capacity(rows.len());
+    // An id that names no file may be a SOPInstanceUID (labels keyed by the DICOM header, as
+    // archives export them): the UIDs of the DICOM files are read once, when first needed.
+    let mut by_uid: Option<HashMap<String, String>> = None;
     for row in &rows {
-        let Some(file) = images.remove(&id_key(&row.id)) else {
+        let mut file = images.remove(&id_key(&row.id));
+        if file.is_none() && row.id.contains('.') {
+            let uids = match &mut by_uid {
+                Some(uids) => uids,
+                None => by_uid.insert(dicom_uids(&images)?),
+            };
+            file = uids.get(&row.id).and_then(|key| images.remove(key));
+        }
+        let Some(file) = file else {
             return Err(Error::Data {
                 path: csv.clone(),
                 message: format!(
@@ -343,6 +354,31 @@ fn match_images(source: &Path) -> Result<Vec<Item>> {
         });
     }
     Ok(items)
+}
+
+/// The SOPInstanceUID of every DICOM file among `images` (keyed as `images` is): UID to key.
+/// Errors name a file that cannot be read, or two files with one UID.
+fn dicom_uids(images: &HashMap<String, PathBuf>) -> Result<HashMap<String, String>> {
+    let mut uids: HashMap<String, String> = HashMap::new();
+    let mut dicom: Vec<(&String, &PathBuf)> = images
+        .iter()
+        .filter(|(_, path)| crate::ct::dicom::is_dicom_file(path))
+        .collect();
+    dicom.sort();
+    for (key, path) in dicom {
+        if let Some(uid) = crate::ct::dicom::read_sop_instance_uid(path)? {
+            if let Some(other) = uids.insert(uid.clone(), key.clone()) {
+                return Err(Error::Data {
+                    path: path.clone(),
+                    message: format!(
+                        "has the same SOPInstanceUID {uid} as {}: one slice, two files",
+                        images[&other].display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(uids)
 }
 
 const SPLITS: [&str; 3] = ["train", "validate", "test"];

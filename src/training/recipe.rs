@@ -228,12 +228,23 @@ mod tests {
         let json = serde_json::to_string(&recipe).unwrap();
         assert_eq!(
             json,
-            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"class_weight":"none","threshold":0.25}"#
+            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"class_weight":"none","threshold":0.25,"windows":"brain"}"#
         );
-        // Written before class weights existed: none.
+        // Written before class weights and windows existed: none, and the brain window.
         let older = r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"threshold":0.25}"#;
         assert_eq!(serde_json::from_str::<Recipe>(older).unwrap(), recipe);
         assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), recipe);
+        let three = Recipe {
+            windows: InputWindows::THREE,
+            ..recipe
+        };
+        let json = serde_json::to_string(&three).unwrap();
+        assert!(json.ends_with(r#""windows":"three"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), three);
+        assert!(three.sentence().ends_with(
+            "DICOM shown in three windows, one per channel: brain (level 40, width 80), \
+             subdural (level 80, width 200), bone (level 600, width 2800)"
+        ));
     }
 
     #[test]
