@@ -357,6 +357,23 @@ fn bad_dicom_files_get_a_sentence() {
         }),
     );
     assert!(err.contains("colour DICOM"), "{err}");
+    // Pixel data shorter than Rows x Columns say, or of another size than BitsAllocated says.
+    let err = error_of(
+        dir.path(),
+        "short.dcm",
+        &bands_file_with(|o| {
+            o.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(vec![1024u16; 100].into())));
+        }),
+    );
+    assert!(err.contains("pixel"), "{err}");
+    let err = error_of(
+        dir.path(),
+        "bits.dcm",
+        &bands_file_with(|o| {
+            o.put(DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(32u16)));
+        }),
+    );
+    assert!(err.contains("pixel"), "{err}");
     // Not DICOM at all, with a .dcm name.
     let err = error_of(dir.path(), "text.dcm", b"hello, this is not DICOM at all");
     assert!(err.contains("cannot read as DICOM"), "{err}");
