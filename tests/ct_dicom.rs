@@ -362,7 +362,11 @@ fn bad_dicom_files_get_a_sentence() {
         dir.path(),
         "short.dcm",
         &bands_file_with(|o| {
-            o.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(vec![1024u16; 100].into())));
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OW,
+                PrimitiveValue::U16(vec![1024u16; 100].into()),
+            ));
         }),
     );
     assert!(err.contains("pixel"), "{err}");
@@ -370,7 +374,11 @@ fn bad_dicom_files_get_a_sentence() {
         dir.path(),
         "bits.dcm",
         &bands_file_with(|o| {
-            o.put(DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(32u16)));
+            o.put(DataElement::new(
+                tags::BITS_ALLOCATED,
+                VR::US,
+                PrimitiveValue::from(32u16),
+            ));
         }),
     );
     assert!(err.contains("pixel"), "{err}");
@@ -522,4 +530,60 @@ fn prepare_reads_a_dicom_folder_with_labels_keyed_by_file_name_or_sop_instance_u
         err.contains("1.2.3.4") && err.contains("labels.csv"),
         "{err}"
     );
+}
+
+/// Another reader, pydicom, reads the DICOM phantoms and this file's synthetic DICOMs with the
+/// same CT numbers as head-ct. Needs a Python with pydicom and numpy, named by
+/// `PYDICOM_PYTHON` (`.ci/run` installs them into `.venv`):
+/// `PYDICOM_PYTHON=.venv/bin/python cargo test --test ct_dicom -- --ignored pydicom`.
+#[test]
+#[ignore = "needs pydicom: PYDICOM_PYTHON=.venv/bin/python cargo test --test ct_dicom -- --ignored pydicom"]
+fn pydicom_reads_the_same_hounsfield_units() {
+    let python = std::env::var("PYDICOM_PYTHON")
+        .expect("PYDICOM_PYTHON must name a Python with pydicom and numpy (see the doc comment)");
+    let dir = tempfile::tempdir().unwrap();
+    let counts = SplitCounts {
+        train: 2,
+        validate: 1,
+        test: 0,
+    };
+    write_ct_phantom_layout(&dir.path().join("ph"), 3, counts, false).unwrap();
+    let mut files: Vec<PathBuf> = ["train/hemorrhage", "train/normal", "validate/hemorrhage"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(dir.path().join("ph").join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    // The encodings of this file: signed with padding, MONOCHROME1, 8 bits, no rescale.
+    let mut signed = three_bands();
+    signed.signed = true;
+    signed.rescale = Some((1.0, 0.0));
+    signed.stored = (0..SIDE * SIDE).map(|i| i as i32 % 3000 - 1500).collect();
+    let mut eight = three_bands();
+    eight.bits_stored = 8;
+    eight.rescale = Some((8.0, -1024.0));
+    eight.stored = (0..SIDE * SIDE).map(|i| (i % 256) as i32).collect();
+    for (name, image) in [("signed.dcm", signed), ("eight.dcm", eight)] {
+        files.push(write(dir.path(), name, &image));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pydicom-hounsfield.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .args(&files)
+        .output()
+        .expect("run PYDICOM_PYTHON");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in &files {
+        let theirs: Vec<f32> = std::fs::read(format!("{}.hu.f32", file.display()))
+            .unwrap()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let ours = read_ct_slice(file).unwrap().hounsfield;
+        assert_eq!(ours, theirs, "{}", file.display());
+    }
+    println!("{}", String::from_utf8_lossy(&out.stdout));
 }
