@@ -587,3 +587,83 @@ fn pydicom_reads_the_same_hounsfield_units() {
     }
     println!("{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// PackBits literal runs (the RLE Lossless segment coding, DICOM PS3.5 G.3.1), padded to an even
+/// length.
+fn packbits(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for run in bytes.chunks(128) {
+        out.push((run.len() - 1) as u8);
+        out.extend_from_slice(run);
+    }
+    if out.len() % 2 == 1 {
+        out.push(0x80); // a no-op control byte
+    }
+    out
+}
+
+#[test]
+fn rle_lossless_dicom_reads_the_same_ct_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = three_bands();
+    // Two segments for 16-bit pixels: the high bytes, then the low bytes (PS3.5 G.2).
+    let high: Vec<u8> = image.stored.iter().map(|&v| (v >> 8) as u8).collect();
+    let low: Vec<u8> = image.stored.iter().map(|&v| v as u8).collect();
+    let (high, low) = (packbits(&high), packbits(&low));
+    let mut frame = Vec::new();
+    let mut header = [0u32; 16];
+    header[0] = 2;
+    header[1] = 64;
+    header[2] = 64 + high.len() as u32;
+    for word in header {
+        frame.extend_from_slice(&word.to_le_bytes());
+    }
+    frame.extend(high);
+    frame.extend(low);
+    let mut obj = image.to_dataset().unwrap();
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::value::Value::PixelSequence(dicom_core::value::PixelFragmentSequence::new(
+            vec![],
+            vec![frame],
+        )),
+    ));
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .transfer_syntax("1.2.840.10008.1.2.5")
+        .implementation_class_uid("2.25.3");
+    let path = dir.path().join("rle.dcm");
+    obj.with_meta(meta).unwrap().write_to_file(&path).unwrap();
+    let rle = read_ct_slice(&path).unwrap();
+    let plain = read_ct_slice(&write(dir.path(), "plain.dcm", &image)).unwrap();
+    assert_eq!(rle.hounsfield, plain.hounsfield);
+}
+
+#[test]
+fn jpeg_baseline_dicom_reads_close_to_the_original() {
+    use dicom_pixeldata::Transcode;
+    use dicom_transfer_syntax_registry::entries::JPEG_BASELINE;
+    let dir = tempfile::tempdir().unwrap();
+    // 8 bits stored (JPEG baseline holds 8-bit samples): slope 8, intercept -1024; a smooth ramp.
+    let mut image = three_bands();
+    image.bits_stored = 8;
+    image.rescale = Some((8.0, -1024.0));
+    image.stored = (0..SIDE * SIDE).map(|i| (i % SIDE * 4) as i32).collect();
+    let plain = write(dir.path(), "plain.dcm", &image);
+    let mut obj = dicom_object::open_file(&plain).unwrap();
+    obj.transcode(&JPEG_BASELINE.erased()).unwrap();
+    let path = dir.path().join("jpeg.dcm");
+    obj.write_to_file(&path).unwrap();
+    let jpeg = read_ct_slice(&path).unwrap();
+    let original = read_ct_slice(&plain).unwrap();
+    let mean_error = jpeg
+        .hounsfield
+        .iter()
+        .zip(&original.hounsfield)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f32>()
+        / original.hounsfield.len() as f32;
+    // Lossy, but within a few stored levels (8 HU each) on average.
+    assert!(mean_error < 24.0, "mean error {mean_error} HU");
+    assert_ne!(std::fs::read(&path).unwrap(), std::fs::read(&plain).unwrap());
+}
