@@ -382,6 +382,24 @@ fn bad_dicom_files_get_a_sentence() {
         }),
     );
     assert!(err.contains("pixel"), "{err}");
+    // A small file claiming a huge image (found by fuzzing: it took gigabytes before the check).
+    let err = error_of(
+        dir.path(),
+        "huge.dcm",
+        &bands_file_with(|o| {
+            o.put(DataElement::new(
+                tags::ROWS,
+                VR::US,
+                PrimitiveValue::from(4096u16),
+            ));
+            o.put(DataElement::new(
+                tags::COLUMNS,
+                VR::US,
+                PrimitiveValue::from(4096u16),
+            ));
+        }),
+    );
+    assert!(err.contains("pixel data holds 8192 bytes"), "{err}");
     // Not DICOM at all, with a .dcm name.
     let err = error_of(dir.path(), "text.dcm", b"hello, this is not DICOM at all");
     assert!(err.contains("cannot read as DICOM"), "{err}");
@@ -665,5 +683,8 @@ fn jpeg_baseline_dicom_reads_close_to_the_original() {
         / original.hounsfield.len() as f32;
     // Lossy, but within a few stored levels (8 HU each) on average.
     assert!(mean_error < 24.0, "mean error {mean_error} HU");
-    assert_ne!(std::fs::read(&path).unwrap(), std::fs::read(&plain).unwrap());
+    assert_ne!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&plain).unwrap()
+    );
 }

@@ -156,13 +156,13 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
             ));
         }
     }
-    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+    let Some(pixel_data) = element(&obj, tags::PIXEL_DATA) else {
         return Err(data_err(
             path,
             "DICOM file has no pixel data (PixelData, 7FE0,0010): it is not an image (a \
              structured report or a presentation state?)",
         ));
-    }
+    };
     let samples = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     let photometric = text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
     if samples != 1 || !matches!(photometric.as_str(), "MONOCHROME1" | "MONOCHROME2") {
@@ -194,6 +194,25 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         ));
     }
     let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
+    // Uncompressed pixel data must hold what the header promises, checked before anything of
+    // that size is allocated (a 2 KB file can claim 4096 x 4096 pixels).
+    if let Some(native) = pixel_data.value().primitive() {
+        let bytes_per_value =
+            (int(&obj, tags::BITS_ALLOCATED).unwrap_or(16).clamp(1, 64) as u64).div_ceil(8);
+        let need = pixels
+            .saturating_mul(bytes_per_value)
+            .saturating_mul(frames as u64);
+        let have = native.calculate_byte_len() as u64;
+        if have < need {
+            return Err(data_err(
+                path,
+                format!(
+                    "pixel data holds {have} bytes, but {frames} frame(s) of {columns}x{rows} \
+                     pixels of {bytes_per_value} byte(s) need {need}: truncated or damaged file"
+                ),
+            ));
+        }
+    }
     let frame = (frames / 2) as u32;
     if frames > 1 {
         notes.push(format!(

@@ -319,7 +319,9 @@ fn decode_bytes_into(
         return Err(data_err(path, "empty file (0 bytes), not an image"));
     }
     if ct::has_dicom_extension(path) || ct::has_dicom_marker(bytes) {
-        let _one_at_a_time = (bytes.len() as u64 > LARGE_IMAGE_PIXELS * 4).then(|| {
+        // A 512 x 512 CT slice is 0.5 MB; a file of more than 1 MiB may decode into hundreds of
+        // megabytes (CT numbers, one grey image per window): one at a time.
+        let _one_at_a_time = (bytes.len() as u64 > LARGE_DICOM_BYTES).then(|| {
             LARGE_IMAGE
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -350,6 +352,9 @@ fn decode_bytes_into(
 /// converted, and two at once would pass the project's memory goal. CT slices (512 x 512) and
 /// the Kaggle images (up to about 1000 x 1000) decode in parallel as before.
 const LARGE_IMAGE_PIXELS: u64 = 2048 * 2048;
+
+/// DICOM files above this size (1 MiB) are read one at a time (see [`decode_bytes_into`]).
+const LARGE_DICOM_BYTES: u64 = 1 << 20;
 
 /// Taken while a large image is decoded and converted.
 static LARGE_IMAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
