@@ -3,7 +3,7 @@
 use dfdx::prelude::Cpu;
 
 use crate::{
-    data::{load_image_files, sequential_batches, ImageSet},
+    data::{sequential_batches, ImageSet},
     error::Result,
     labels::{Label, Threshold, Verdict},
     metrics::BinaryMetrics,
@@ -123,15 +123,16 @@ pub fn predict_set(
     Ok(predictions)
 }
 
-/// Loads, resizes and predicts image files (truth unknown).
+/// Loads, resizes and predicts image files (truth unknown) as the model was made to see them:
+/// DICOM in its windows, called at its threshold (both from its `model.json`).
 pub fn predict_files(
     model: &TeachingNet,
     dev: &Cpu,
     paths: &[PathBuf],
-    threshold: Threshold,
+    metadata: &crate::checkpoint::ModelMetadata,
 ) -> Result<Vec<Prediction>> {
-    let set = load_image_files(paths)?;
-    predict_set(model, dev, &set, threshold)
+    let set = crate::data::load_image_files_with(paths, &metadata.windows())?;
+    predict_set(model, dev, &set, metadata.threshold())
 }
 
 /// Writes predictions as CSV (`file,probability_hemorrhage,predicted,truth,verdict,note`),

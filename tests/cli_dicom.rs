@@ -48,7 +48,10 @@ fn a_three_window_model_is_trained_on_dicom_and_says_how_it_sees_dicom() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("DICOM shown in three windows"), "{log}");
     let json = std::fs::read_to_string(d.join("run/model.json")).unwrap();
-    assert!(json.contains("\"windows\": \"three\""), "{json}");
+    assert!(
+        json.contains("\"windows\": \"40/80,80/200,600/2800\""),
+        "{json}"
+    );
     assert!(json.contains("\"input\": \"ct_numbers\""), "{json}");
 
     let say = "DICOM input is shown to the model in the windows it was trained with: three windows";

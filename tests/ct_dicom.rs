@@ -74,6 +74,11 @@ fn monochrome1_is_inverted_after_the_window() {
         ..three_bands()
     };
     let [low, middle, high] = band_greys(&image, dir.path(), "m1.dcm");
+    let notes = read_ct_slice(&dir.path().join("m1.dcm")).unwrap().notes;
+    assert!(
+        notes.iter().any(|n| n.starts_with("MONOCHROME1")),
+        "{notes:?}"
+    );
     assert_eq!(low, 1.0);
     assert!((middle - (1.0 - 0.506_329)).abs() < 1e-5, "{middle}");
     assert_eq!(high, 0.0);
@@ -130,6 +135,97 @@ fn a_multi_valued_window_centre_is_read() {
         load_image_file(&write(dir.path(), "two.dcm", &image)).unwrap(),
         load_image_file(&write(dir.path(), "bone.dcm", &bone_only)).unwrap()
     );
+}
+
+#[test]
+fn stored_values_are_the_low_bits_stored_sign_extended_when_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let read =
+        |name: &str, image: &CtImage| read_ct_slice(&write(dir.path(), name, image)).unwrap();
+    // 8-bit signed: -5 is stored as the byte 251.
+    let mut eight = three_bands();
+    eight.bits_stored = 8;
+    eight.signed = true;
+    eight.rescale = Some((1.0, 0.0));
+    eight.stored = vec![-5; SIDE * SIDE];
+    assert_eq!(read("s8.dcm", &eight).hounsfield[0], -5.0);
+    // 12-bit signed in a 16-bit word without sign extension (as JPEG lossless decoders give
+    // it): -1000 is the word 0x0C18 (4096 - 1000 = 3096).
+    let mut twelve = three_bands();
+    twelve.signed = true;
+    twelve.rescale = Some((1.0, 0.0));
+    twelve.stored = vec![3096; SIDE * SIDE];
+    assert_eq!(read("s12.dcm", &twelve).hounsfield[0], -1000.0);
+    // Bits above BitsStored (an overlay bit 15 in a 12-bit unsigned image) are not the value.
+    let mut overlay = three_bands();
+    overlay.stored = vec![0x8000 | 1064; SIDE * SIDE];
+    assert_eq!(read("ov.dcm", &overlay).hounsfield[0], 40.0);
+    // A padding value written as a 12-bit signed word is matched as a stored value.
+    let mut padded = twelve.clone();
+    padded.padding_value = Some(2048); // 12-bit two's complement of -2048
+    padded.stored = vec![-2048i32 & 0xFFF; SIDE * SIDE];
+    let slice = read("pad.dcm", &padded);
+    assert_eq!(slice.padding_pixels, SIDE * SIDE);
+}
+
+#[test]
+fn files_named_by_their_uid_or_without_extension_are_read_and_dicomdir_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("scan");
+    std::fs::create_dir_all(&folder).unwrap();
+    three_bands()
+        .write(&folder.join("1.2.840.113619.2.55.3.604688119"))
+        .unwrap();
+    three_bands().write(&folder.join("IM0001")).unwrap();
+    // A DICOMDIR carries the marker but no image: skipped, as Thumbs.db is.
+    std::fs::write(
+        folder.join("DICOMDIR"),
+        three_bands().to_dicom_bytes().unwrap(),
+    )
+    .unwrap();
+    let set = load_image_folder_with(&folder, &InputWindows::BRAIN).unwrap();
+    assert_eq!(set.len(), 2);
+    // Any other file is still an error that names it.
+    std::fs::write(folder.join("notes.v2"), b"text").unwrap();
+    let err = load_image_folder_with(&folder, &InputWindows::BRAIN)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("notes.v2") && err.contains("not an image file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn enhanced_multi_frame_ct_takes_its_rescale_from_the_functional_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = bands_file_with(|o| {
+        o.remove_element(tags::RESCALE_SLOPE);
+        o.remove_element(tags::RESCALE_INTERCEPT);
+        let transform = dicom_object::InMemDicomObject::from_element_iter([
+            DataElement::new(
+                tags::RESCALE_INTERCEPT,
+                VR::DS,
+                PrimitiveValue::from("-1024"),
+            ),
+            DataElement::new(tags::RESCALE_SLOPE, VR::DS, PrimitiveValue::from("1")),
+        ]);
+        let group = dicom_object::InMemDicomObject::from_element_iter([DataElement::new(
+            tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+            VR::SQ,
+            dicom_core::value::DataSetSequence::from(vec![transform]),
+        )]);
+        o.put(DataElement::new(
+            tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
+            VR::SQ,
+            dicom_core::value::DataSetSequence::from(vec![group]),
+        ));
+    });
+    let path = dir.path().join("enhanced.dcm");
+    std::fs::write(&path, bytes).unwrap();
+    let slice = read_ct_slice(&path).unwrap();
+    assert!(slice.notes.is_empty(), "{:?}", slice.notes);
+    assert_eq!(slice.hounsfield[32 * SIDE + 32], 40.0);
 }
 
 #[test]
@@ -400,6 +496,50 @@ fn bad_dicom_files_get_a_sentence() {
         }),
     );
     assert!(err.contains("pixel data holds 8192 bytes"), "{err}");
+    // An element that claims more bytes than the file has (a 4 GB string in a small file took
+    // 4 GB of memory in dicom-rs before the header walk refused it).
+    let mut claim = good.clone();
+    let at = claim
+        .windows(4)
+        .position(|w| w == [0x08, 0x00, 0x60, 0x00]) // (0008,0060) Modality, "CS"
+        .unwrap();
+    claim[at + 6..at + 8].copy_from_slice(&0xFFF0u16.to_le_bytes());
+    let err = error_of(dir.path(), "claims.dcm", &claim);
+    assert!(err.contains("(0008,0060) claims 65520 bytes"), "{err}");
+    let mut claim = good.clone();
+    let at = claim
+        .windows(4)
+        .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
+        .unwrap();
+    claim[at + 8..at + 12].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let err = error_of(dir.path(), "claims4g.dcm", &claim);
+    assert!(err.contains("(7FE0,0010) claims 4294967280 bytes"), "{err}");
+    // Rows written as a number that does not fit a US.
+    let err = error_of(
+        dir.path(),
+        "rows.dcm",
+        &bands_file_with(|o| {
+            o.put(DataElement::new(
+                tags::ROWS,
+                VR::IS,
+                PrimitiveValue::from("4294967296"),
+            ));
+        }),
+    );
+    assert!(err.contains("pixels"), "{err}");
+    // Deflated: its inflated size is unknown beforehand.
+    let mut obj = three_bands().to_dataset().unwrap();
+    obj.remove_element(tags::PIXEL_PADDING_VALUE);
+    let deflated = dicom_object::FileMetaTableBuilder::new()
+        .transfer_syntax("1.2.840.10008.1.2.1.99")
+        .implementation_class_uid("2.25.3");
+    let mut bytes = Vec::new();
+    obj.with_meta(deflated)
+        .unwrap()
+        .write_all(&mut bytes)
+        .unwrap();
+    let err = error_of(dir.path(), "deflated.dcm", &bytes);
+    assert!(err.contains("deflated DICOM"), "{err}");
     // Not DICOM at all, with a .dcm name.
     let err = error_of(dir.path(), "text.dcm", b"hello, this is not DICOM at all");
     assert!(err.contains("cannot read as DICOM"), "{err}");
@@ -580,7 +720,16 @@ fn pydicom_reads_the_same_hounsfield_units() {
     eight.bits_stored = 8;
     eight.rescale = Some((8.0, -1024.0));
     eight.stored = (0..SIDE * SIDE).map(|i| (i % 256) as i32).collect();
-    for (name, image) in [("signed.dcm", signed), ("eight.dcm", eight)] {
+    let mut signed8 = three_bands();
+    signed8.bits_stored = 8;
+    signed8.signed = true;
+    signed8.rescale = Some((4.0, 0.0));
+    signed8.stored = (0..SIDE * SIDE).map(|i| (i % 256) as i32 - 128).collect();
+    for (name, image) in [
+        ("signed.dcm", signed),
+        ("eight.dcm", eight),
+        ("signed8.dcm", signed8),
+    ] {
         files.push(write(dir.path(), name, &image));
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pydicom-hounsfield.py");

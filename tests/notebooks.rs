@@ -81,7 +81,7 @@ fn notebooks_run_on_the_rust_kernel_with_this_library_by_path() {
         let nb = read(&path);
         assert_eq!(
             nb["metadata"]["kernelspec"]["name"],
-            "rust",
+            "head-ct",
             "{}",
             path.display()
         );
@@ -127,10 +127,23 @@ fn notebooks_run_on_the_rust_kernel_with_this_library_by_path() {
 }
 
 #[test]
-fn the_kernel_keeps_its_build_under_target_at_opt_level_2() {
-    let toml =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks/evcxr.toml"))
-            .unwrap();
-    assert!(toml.contains(r#"tmpdir = "../target/evcxr""#), "{toml}");
+fn the_kernel_config_leaves_the_build_folder_to_the_head_ct_kernel() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let toml = std::fs::read_to_string(root.join("notebooks/evcxr.toml")).unwrap();
+    // A `tmpdir` there would win over the per-notebook folder scripts/notebook-kernel.py gives.
+    assert!(
+        !toml.lines().any(|l| l.trim_start().starts_with("tmpdir")),
+        "{toml}"
+    );
     assert!(toml.contains(r#"opt_level = "2""#), "{toml}");
+    let launcher = std::fs::read_to_string(root.join("scripts/notebook-kernel.py")).unwrap();
+    for setting in [
+        r#""CARGO_PROFILE_DEV_OPT_LEVEL": "3""#,
+        r#""CARGO_PROFILE_DEV_DEBUG_ASSERTIONS": "false""#,
+        r#""CARGO_PROFILE_DEV_OVERFLOW_CHECKS": "false""#,
+    ] {
+        assert!(launcher.contains(setting), "{setting} missing");
+    }
+    // The repository itself carries no cargo configuration: `cargo test` keeps its checks.
+    assert!(!root.join(".cargo").exists());
 }

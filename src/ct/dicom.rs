@@ -139,6 +139,7 @@ pub(crate) fn check_file_size(path: &Path, size: u64) -> Result<()> {
 ///   missing (1 and 0 assumed); a multi-frame file (its middle frame is read).
 pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
     check_file_size(path, bytes.len() as u64)?;
+    super::scan::check_element_lengths(path, bytes)?;
     let obj = OpenFileOptions::new().from_reader(bytes).map_err(|e| {
         data_err(
             path,
@@ -174,8 +175,14 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
             ),
         ));
     }
-    let rows = int(&obj, tags::ROWS).unwrap_or(0);
-    let columns = int(&obj, tags::COLUMNS).unwrap_or(0);
+    // Rows and Columns are US (at most 65535); anything else is a damaged header.
+    let side = |tag| {
+        int(&obj, tag)
+            .and_then(|v| u16::try_from(v).ok())
+            .map_or(0, i64::from)
+    };
+    let rows = side(tags::ROWS);
+    let columns = side(tags::COLUMNS);
     if rows < i64::from(MIN_IMAGE_SIDE) || columns < i64::from(MIN_IMAGE_SIDE) {
         return Err(data_err(
             path,
@@ -223,8 +230,10 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
     }
 
     let (slope, intercept) = match (
-        float(&obj, tags::RESCALE_SLOPE),
-        float(&obj, tags::RESCALE_INTERCEPT),
+        float(&obj, tags::RESCALE_SLOPE)
+            .or_else(|| functional_group(&obj, frame, tags::RESCALE_SLOPE)),
+        float(&obj, tags::RESCALE_INTERCEPT)
+            .or_else(|| functional_group(&obj, frame, tags::RESCALE_INTERCEPT)),
     ) {
         (Some(s), Some(i)) => (s, i),
         (s, i) => {
@@ -261,15 +270,20 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         .transfer_syntax()
         .trim_end_matches('\0')
         .to_string();
+    let decodable = DECODED_TRANSFER_SYNTAXES.contains(&transfer_syntax.as_str());
     let decode_err = |e: dicom_pixeldata::Error| {
         data_err(
             path,
-            format!(
-                "cannot decode the pixel data (transfer syntax {transfer_syntax}): {e}; this \
-                 program decodes uncompressed, deflated, RLE and JPEG (baseline, extended, \
-                 lossless) DICOM, not JPEG 2000 or JPEG-LS: convert the file (e.g. with \
-                 dcmtk's `dcmdjpls` / `gdcmconv --raw`)"
-            ),
+            if decodable {
+                format!("cannot decode the pixel data (transfer syntax {transfer_syntax}): {e}")
+            } else {
+                format!(
+                    "cannot decode the pixel data of transfer syntax {transfer_syntax} ({e}): \
+                     this program decodes uncompressed, RLE and JPEG (baseline, extended, \
+                     lossless) DICOM, not JPEG 2000, JPEG-LS or others; convert the file first \
+                     (e.g. `gdcmconv --raw in.dcm out.dcm`)"
+                )
+            },
         )
     };
     let decoded = obj.decode_pixel_data_frame(frame).map_err(decode_err)?;
@@ -291,10 +305,24 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
             ),
         ));
     }
+    // The stored value is the low BitsStored bits of each word, two's complement when
+    // PixelRepresentation is 1 (PS3.5 8.1.1): the bits above may hold overlays, and a signed
+    // 12-bit value in a 16-bit word may not be sign-extended.
+    let stored_value = StoredValue::new(
+        decoded.bits_stored(),
+        decoded.pixel_representation() == dicom_pixeldata::PixelRepresentation::Signed,
+    );
+    let stored: Vec<i32> = stored
+        .into_iter()
+        .map(|v| stored_value.of(i64::from(v)))
+        .collect();
 
-    // Padding: PixelPaddingValue alone, or the range it spans with PixelPaddingRangeLimit.
+    // Padding: PixelPaddingValue alone, or the range it spans with PixelPaddingRangeLimit, as
+    // stored values.
     let padding = int(&obj, tags::PIXEL_PADDING_VALUE).map(|value| {
-        let limit = int(&obj, tags::PIXEL_PADDING_RANGE_LIMIT).unwrap_or(value);
+        let value = i64::from(stored_value.of(value));
+        let limit = int(&obj, tags::PIXEL_PADDING_RANGE_LIMIT)
+            .map_or(value, |l| i64::from(stored_value.of(l)));
         (value.min(limit), value.max(limit))
     });
     let mut padding_pixels = 0;
@@ -317,6 +345,13 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         .filter_map(|(&c, &w)| Window::new(c as f32, w as f32).ok())
         .collect();
 
+    if photometric == "MONOCHROME1" {
+        notes.push(
+            "MONOCHROME1: low values display white, so the grey levels are inverted after \
+             windowing, as the standard displays them"
+                .into(),
+        );
+    }
     Ok(CtSlice {
         rows: rows as usize,
         columns: columns as usize,
@@ -332,15 +367,87 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
 
 /// Reads only the SOPInstanceUID of a DICOM file (for labels keyed by it); `None` when absent.
 pub fn read_sop_instance_uid(path: &Path) -> Result<Option<String>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    check_file_size(path, std::fs::metadata(path).map_err(io)?.len())?;
+    let bytes = std::fs::read(path).map_err(io)?;
+    super::scan::check_element_lengths(path, &bytes)?;
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .from_reader(&bytes[..])
         .map_err(|e| data_err(path, format!("cannot read as DICOM: {e}")))?;
     Ok(text(&obj, tags::SOP_INSTANCE_UID))
+}
+
+/// Transfer syntaxes whose pixel data this build decodes (dicom-rs' `native` set, without
+/// deflate, which [`super::scan`] refuses): implicit and explicit VR little endian, explicit
+/// big endian, RLE lossless, JPEG baseline, extended and lossless.
+const DECODED_TRANSFER_SYNTAXES: [&str; 8] = [
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.5",
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+];
+
+/// How a word of pixel data holds a stored value: its low `bits` bits, signed or not.
+#[derive(Clone, Copy)]
+struct StoredValue {
+    bits: u32,
+    signed: bool,
+}
+
+impl StoredValue {
+    fn new(bits_stored: u16, signed: bool) -> Self {
+        Self {
+            bits: u32::from(bits_stored).clamp(1, 32),
+            signed,
+        }
+    }
+
+    /// The stored value in `word` (the word as dicom-rs gives it, or as a header writes it).
+    fn of(self, word: i64) -> i32 {
+        let mask = if self.bits >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << self.bits) - 1
+        };
+        let v = (word as u32) & mask;
+        if self.signed && self.bits < 32 && v >> (self.bits - 1) & 1 == 1 {
+            (i64::from(v) - (1i64 << self.bits)) as i32
+        } else {
+            v as i32
+        }
+    }
+}
+
+/// An attribute of an enhanced (multi-frame) image's functional groups for `frame`: the
+/// per-frame group first, then the shared one (PS3.3 C.7.6.16), looked up inside their Pixel
+/// Value Transformation Sequence (0028,9145), where enhanced CT keeps its rescale.
+fn functional_group(obj: &DefaultDicomObject, frame: u32, tag: dicom_core::Tag) -> Option<f64> {
+    let in_groups = |groups: &InMemElement, index: usize| -> Option<f64> {
+        let group = groups.items()?.get(index)?;
+        let transform = group
+            .element(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE)
+            .ok()?;
+        transform
+            .items()?
+            .first()?
+            .element(tag)
+            .ok()?
+            .to_float64()
+            .ok()
+    };
+    element(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
+        .and_then(|g| in_groups(g, frame as usize))
+        .or_else(|| {
+            element(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|g| in_groups(g, 0))
+        })
 }
 
 fn element(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<&InMemElement> {

@@ -25,6 +25,7 @@
 //!   and the tests' synthetic files).
 
 pub mod dicom;
+mod scan;
 pub mod window;
 pub mod write;
 

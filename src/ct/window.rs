@@ -253,9 +253,15 @@ impl TryFrom<String> for InputWindows {
     }
 }
 
+/// `model.json` keeps the values, not the preset names (`40/80,80/200,600/2800`), so that a
+/// model keeps its meaning should a preset ever change; names are still read.
 impl From<InputWindows> for String {
     fn from(w: InputWindows) -> String {
-        w.name()
+        w.channels
+            .iter()
+            .map(|c| format!("{}/{}", c.level, c.width))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 

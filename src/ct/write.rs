@@ -102,15 +102,18 @@ impl CtImage {
             obj.put(DataElement::new(tag, vr, value));
         };
         let text = |s: &str| PrimitiveValue::from(s);
-        let series = format!("{}.1", uid_prefix(&self.sop_instance_uid));
+        // One study and series per slice, drawn from its SOPInstanceUID.
+        let key = self
+            .sop_instance_uid
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+        let (study, series) = (uid_from(&[key, 1]), uid_from(&[key, 2]));
         put(tags::SOP_CLASS_UID, VR::UI, text(uids::CT_IMAGE_STORAGE));
         put(tags::SOP_INSTANCE_UID, VR::UI, text(&self.sop_instance_uid));
-        put(tags::STUDY_INSTANCE_UID, VR::UI, text(&series));
-        put(
-            tags::SERIES_INSTANCE_UID,
-            VR::UI,
-            text(&format!("{series}.1")),
-        );
+        put(tags::STUDY_INSTANCE_UID, VR::UI, text(&study));
+        put(tags::SERIES_INSTANCE_UID, VR::UI, text(&series));
         put(tags::MODALITY, VR::CS, text(&self.modality));
         put(tags::PATIENT_NAME, VR::PN, text("Phantom^Synthetic"));
         put(tags::PATIENT_ID, VR::LO, text("HEAD-CT-PHANTOM"));
@@ -243,9 +246,4 @@ pub fn uid_from(parts: &[u64]) -> String {
     let n: u128 = ChaCha8Rng::seed_from_u64(seed).gen();
     // PS3.5 B.2: the integer of a UUID; drop the top bit so it stays a 128-bit value.
     format!("2.25.{}", n >> 1)
-}
-
-/// The UID without its last component, for related study and series UIDs.
-fn uid_prefix(uid: &str) -> &str {
-    uid.rsplit_once('.').map(|(a, _)| a).unwrap_or(uid)
 }

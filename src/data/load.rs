@@ -301,8 +301,8 @@ pub(crate) fn decode_into(
         path: path.to_path_buf(),
         source,
     };
-    if ct::has_dicom_extension(path) {
-        // A DICOM file is read whole: its size is checked before it is.
+    if !super::has_image_extension(path) {
+        // A DICOM file (by name or by marker) is read whole: its size is checked before it is.
         ct::dicom::check_file_size(path, fs::metadata(path).map_err(io)?.len())?;
     }
     let bytes = fs::read(path).map_err(io)?;

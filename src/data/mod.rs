@@ -23,7 +23,8 @@
 //! # What counts as an image; junk files
 //! Files ending in `.png`, `.jpg`, `.jpeg`, `.bmp`, `.tif` or `.tiff` (any case) are images.
 //! Hidden entries (name starting with `.`, e.g. `.DS_Store`, `._x.png`, `.ipynb_checkpoints/`)
-//! and the Windows system files `Thumbs.db` and `desktop.ini` are skipped silently. Any other
+//! and the Windows system files `Thumbs.db` and `desktop.ini`, and `DICOMDIR` (the index of a
+//! DICOM media folder), are skipped silently. Any other
 //! file (a `README`, a `.txt`, a `.csv`, ...) in an image folder is an error that names it:
 //! nothing is skipped without saying so.
 
@@ -467,15 +468,19 @@ pub fn is_system_junk(name: &str) -> bool {
     name.starts_with('.')
         || name.eq_ignore_ascii_case("thumbs.db")
         || name.eq_ignore_ascii_case("desktop.ini")
+        // The index of a DICOM media folder: it carries the DICOM marker but no image.
+        || name.eq_ignore_ascii_case("DICOMDIR")
 }
 
 /// True for a file the loaders read: one of [`IMAGE_EXTENSIONS`] or
-/// [`crate::ct::dicom::DICOM_EXTENSIONS`] (any case), or a file without an extension that
-/// carries the DICOM marker (as PACS exports often are).
+/// [`crate::ct::dicom::DICOM_EXTENSIONS`] (any case), or any other file that carries the DICOM
+/// marker (PACS exports name files `IM0001` or by their UID).
 pub fn is_image_path(path: &Path) -> bool {
+    // Files named by their UID (`1.2.840.113619...`) have an "extension" too: any file that is
+    // not a known image type is checked for the marker.
     has_image_extension(path)
         || crate::ct::has_dicom_extension(path)
-        || (path.extension().is_none() && crate::ct::dicom::is_dicom_file(path))
+        || crate::ct::dicom::is_dicom_file(path)
 }
 
 /// True if `path` has one of [`IMAGE_EXTENSIONS`] (any case).

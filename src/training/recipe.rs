@@ -228,7 +228,7 @@ mod tests {
         let json = serde_json::to_string(&recipe).unwrap();
         assert_eq!(
             json,
-            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"class_weight":"none","threshold":0.25,"windows":"brain"}"#
+            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"class_weight":"none","threshold":0.25,"windows":"40/80,40/80,40/80"}"#
         );
         // Written before class weights and windows existed: none, and the brain window.
         let older = r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"threshold":0.25}"#;
@@ -239,7 +239,13 @@ mod tests {
             ..recipe
         };
         let json = serde_json::to_string(&three).unwrap();
-        assert!(json.ends_with(r#""windows":"three"}"#), "{json}");
+        assert!(
+            json.ends_with(r#""windows":"40/80,80/200,600/2800"}"#),
+            "{json}"
+        );
+        // Names are still read.
+        let named = json.replace("40/80,80/200,600/2800", "three");
+        assert_eq!(serde_json::from_str::<Recipe>(&named).unwrap(), three);
         assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), three);
         assert!(three.sentence().ends_with(
             "DICOM shown in three windows, one per channel: brain (level 40, width 80), \
