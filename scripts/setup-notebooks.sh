@@ -9,16 +9,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 evcxr_version="0.22.0"
+# evcxr 0.22 declares rust-version 1.95: an older compiler fails deep inside `cargo install`.
+rust_needed="1.95"
 venv="${HEAD_CT_VENV:-.venv}"
 python="${PYTHON:-python3}"
 
-# 1. The Rust kernel. Building it from source takes 20-35 minutes on a 2-core machine, once.
+# 1. The Rust kernel. Building it from source takes 11-35 minutes on a 2-core machine, once.
 # (evcxr_jupyter has no --version flag: ask cargo which version it installed.)
 if command -v evcxr_jupyter >/dev/null && cargo install --list 2>/dev/null | grep -q "^evcxr_jupyter v$evcxr_version:"; then
   echo "== evcxr_jupyter $evcxr_version is installed: $(command -v evcxr_jupyter)"
 else
   command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs first" >&2; exit 1; }
-  echo "== installing evcxr_jupyter $evcxr_version (cargo install --locked; 20-35 minutes on 2 cores, once)"
+  rust_have="$(rustc --version | awk '{print $2}')"
+  if [ "$(printf '%s\n%s\n' "$rust_needed" "$rust_have" | sort -V | head -n1)" != "$rust_needed" ]; then
+    echo "the notebook kernel (evcxr_jupyter $evcxr_version) needs Rust $rust_needed or newer; this is Rust $rust_have." >&2
+    echo "Update it with:  rustup update stable   (then run this script again)" >&2
+    exit 1
+  fi
+  echo "== installing evcxr_jupyter $evcxr_version (cargo install --locked; 11-35 minutes on 2 cores, once)"
   cargo install evcxr_jupyter --version "$evcxr_version" --locked
 fi
 # cargo install puts it into ~/.cargo/bin, which a fresh shell may not have on PATH yet.
@@ -33,11 +41,22 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r notebooks/requirements.txt
 echo "== JupyterLab $("$venv/bin/jupyter-lab" --version) in $venv"
 
-# 3. Register the kernel ("Rust") with Jupyter, for this user.
-evcxr_jupyter --install >/dev/null
-"$venv/bin/jupyter" kernelspec list | grep -q '^ *rust ' || {
-  echo "the Rust kernel did not register: 'jupyter kernelspec list' does not show it" >&2; exit 1; }
-echo "== the Rust kernel is registered"
+# 3. Register the kernel "Rust (head-ct)" in the virtual environment: scripts/notebook-kernel.py
+# gives each running notebook its own build folder and the release settings (see its docs).
+kernel_dir="$venv/share/jupyter/kernels/head-ct"
+mkdir -p "$kernel_dir"
+venv_abs="$(cd "$venv" && pwd)"
+cat > "$kernel_dir/kernel.json" <<JSON
+{
+  "argv": ["$venv_abs/bin/python", "$(pwd)/scripts/notebook-kernel.py", "{connection_file}"],
+  "display_name": "Rust (head-ct)",
+  "language": "rust",
+  "interrupt_mode": "message"
+}
+JSON
+"$venv/bin/jupyter" kernelspec list | grep -q '^ *head-ct ' || {
+  echo "the kernel did not register: 'jupyter kernelspec list' does not show head-ct" >&2; exit 1; }
+echo "== the kernel \"Rust (head-ct)\" is registered in $venv"
 echo
 echo "Start JupyterLab on the notebooks with:"
 echo "  $venv/bin/jupyter lab notebooks/"
