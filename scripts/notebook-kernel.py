@@ -17,7 +17,9 @@ the repository's .venv (argv: this script, then the connection file). It
 4. replaces itself with evcxr_jupyter.
 
 Environment: EVCXR_JUPYTER (the kernel binary; default: evcxr_jupyter on PATH, then
-~/.cargo/bin), HEAD_CT_KERNEL_SLOTS (default 8).
+~/.cargo/bin), HEAD_CT_KERNEL_SLOTS (default 8), HEAD_CT_KERNEL_DIR (the folder of the slots;
+default target/notebook-kernels; benches/notebook_speed.sh points it to an empty folder to time
+a cold first cell).
 """
 
 import fcntl
@@ -27,7 +29,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SLOTS = REPO / "target" / "notebook-kernels"
+SLOTS = Path(os.environ.get("HEAD_CT_KERNEL_DIR", REPO / "target" / "notebook-kernels"))
 
 # What the command line's release build has (opt-level 3, no debug assertions, no overflow
 # checks, no incremental compilation), for every crate the kernel builds: the library, dfdx,

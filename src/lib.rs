@@ -33,6 +33,7 @@
 //! Infrastructure: [`error`], [`allocator`] (the command's memory reuse), [`text`] (file names
 //! that stay readable in lines, CSV cells and captions), atomic file writes.
 
+#[cfg(feature = "cli")]
 pub mod allocator;
 pub mod checkpoint;
 pub mod ct;

@@ -94,8 +94,9 @@ fn notebooks_run_on_the_rust_kernel_with_this_library_by_path() {
         );
         let first_code = cells.iter().find(|c| c["cell_type"] == "code").unwrap();
         assert!(
-            source(first_code).contains(r#":dep head-ct = { path = ".." }"#),
-            "{}: the first code cell must use the library by path",
+            source(first_code)
+                .contains(r#":dep head-ct = { path = "..", default-features = false }"#),
+            "{}: the first code cell must use the library by path, without the command line's dependencies",
             path.display()
         );
         // Every code cell follows a plain-language Markdown cell or another code cell of the

@@ -1,11 +1,8 @@
 //! How training reports itself while it runs: one observer trait for a single fit and for the
-//! experiments that train several models; a progress bar on a terminal, one plain line per
-//! epoch everywhere else (CI logs, notebooks, files), or one line per model.
+//! experiments that train several models; one plain line per epoch (CI logs, notebooks, files)
+//! or one line per model. (The command line adds a progress bar on a terminal.)
 
-use std::io::IsTerminal;
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::step::BatchStats;
 
@@ -24,10 +21,10 @@ pub struct EpochSummary {
 
 impl EpochSummary {
     /// One line in Keras' style:
-    /// `Epoch 3/10 - 2.1s - loss: 0.6523 - accuracy: 0.6214 - val_loss: 0.6011 - val_accuracy: 0.7000`.
+    /// `Epoch 3/10 - 2.14s - loss: 0.6523 - accuracy: 0.6214 - val_loss: 0.6011 - val_accuracy: 0.7000`.
     pub fn line(&self) -> String {
         format!(
-            "Epoch {}/{} - {:.1}s - loss: {:.4} - accuracy: {:.4} - val_loss: {:.4} - val_accuracy: {:.4}",
+            "Epoch {}/{} - {:.2}s - loss: {:.4} - accuracy: {:.4} - val_loss: {:.4} - val_accuracy: {:.4}",
             self.epoch,
             self.epochs,
             self.elapsed.as_secs_f64(),
@@ -75,58 +72,5 @@ pub struct EpochLines;
 impl Observer for EpochLines {
     fn epoch_end(&mut self, summary: &EpochSummary) {
         println!("{}", summary.line());
-    }
-}
-
-/// A progress bar per epoch on the terminal, replaced by the epoch's summary line when the epoch
-/// ends, so the scroll-back reads like Keras' output.
-pub struct TerminalProgress {
-    bar: Option<ProgressBar>,
-}
-
-impl TerminalProgress {
-    pub fn new() -> Self {
-        Self { bar: None }
-    }
-}
-
-impl Default for TerminalProgress {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Observer for TerminalProgress {
-    fn batch_end(&mut self, epoch: usize, batch: usize, batches: usize, stats: &BatchStats) {
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::new(batches as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "Epoch {prefix} [{bar:30}] {pos}/{len} batches {elapsed} {msg}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            bar
-        });
-        bar.set_prefix(format!("{epoch}"));
-        bar.set_position(batch as u64);
-        bar.set_message(format!("loss: {:.4}", stats.loss));
-    }
-
-    fn epoch_end(&mut self, summary: &EpochSummary) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        println!("{}", summary.line());
-    }
-}
-
-/// A progress bar when standard error is a terminal, plain epoch lines otherwise.
-pub fn auto_observer() -> Box<dyn Observer> {
-    if std::io::stderr().is_terminal() {
-        Box::new(TerminalProgress::new())
-    } else {
-        Box::new(EpochLines)
     }
 }

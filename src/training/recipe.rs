@@ -13,36 +13,37 @@ use crate::{ct::InputWindows, data::Augmentation, labels::Threshold, Error, Resu
 
 /// How to train the teaching model. [`Recipe::TEACHING`] (the default) is the seed project's:
 /// 10 epochs, batch size 10, Adam with learning rate 1e-3, no augmentation, threshold 0.5.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::Args)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
     /// Passes over the training images.
-    #[arg(long, default_value_t = Recipe::TEACHING.epochs)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Recipe::TEACHING.epochs))]
     pub epochs: usize,
     /// Images per training step.
-    #[arg(long, default_value_t = Recipe::TEACHING.batch_size)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Recipe::TEACHING.batch_size))]
     pub batch_size: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = Recipe::TEACHING.learning_rate, allow_negative_numbers = true)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Recipe::TEACHING.learning_rate, allow_negative_numbers = true))]
     pub learning_rate: f64,
     /// Randomly rotate, shift, zoom and mirror the training images (Keras-tutorial ranges).
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub augment: bool,
     /// How the loss weighs the two classes: `none` (every image alike) or `balanced` (Keras'
     /// `class_weight` "balanced": each class weighs `images / (2 x images of the class)`, so a
     /// rare class counts as much as a common one).
-    #[arg(long, value_enum, default_value_t = ClassWeight::None)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = ClassWeight::None))]
     #[serde(default)]
     pub class_weight: ClassWeight,
     /// Probability of hemorrhage at or above which an image is called "hemorrhage": in the
     /// training and validation accuracy of every epoch, the predictions, the metrics and the
     /// figures.
-    #[arg(long, default_value_t = Recipe::TEACHING.threshold, allow_negative_numbers = true)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Recipe::TEACHING.threshold, allow_negative_numbers = true))]
     pub threshold: Threshold,
     /// How DICOM files (CT numbers) become the three input channels: `brain` (level 40,
     /// width 80 HU, in all three), `subdural`, `bone`, `LEVEL/WIDTH`, or `three` (brain,
     /// subdural and bone, one per channel). Display images (PNG) need the brain window alone.
-    #[arg(long, default_value_t = Recipe::TEACHING.windows, allow_hyphen_values = true)]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = Recipe::TEACHING.windows, allow_hyphen_values = true))]
     #[serde(default)]
     pub windows: InputWindows,
 }
@@ -156,7 +157,8 @@ impl Recipe {
 }
 
 /// How the training loss weighs the classes ([`Recipe::class_weights`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ClassWeight {
     /// Every image weighs the same (the seed project's recipe).
@@ -196,14 +198,17 @@ impl Default for Recipe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "cli")]
     use clap::Parser;
 
+    #[cfg(feature = "cli")]
     #[derive(Parser)]
     struct Flags {
         #[command(flatten)]
         recipe: Recipe,
     }
 
+    #[cfg(feature = "cli")]
     #[test]
     fn the_flags_default_to_the_teaching_recipe() {
         let flags = Flags::try_parse_from(["test"]).unwrap();

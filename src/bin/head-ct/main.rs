@@ -28,10 +28,7 @@ use head_ct::{
     },
     plots,
     run::{self, new_run_folder, RUN_FILES},
-    training::{
-        observer::{auto_observer, ModelLines},
-        SeededDevice,
-    },
+    training::{observer::ModelLines, SeededDevice},
     Error, Result,
 };
 
@@ -43,7 +40,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const RUNS_DIR: &str = "runs";
 
 mod args;
+mod progress;
 use args::*;
+use progress::auto_observer;
 
 fn main() -> ExitCode {
     head_ct::allocator::keep_freed_memory();
