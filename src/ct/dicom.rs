@@ -200,6 +200,8 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
             format!("DICOM image is {columns}x{rows} pixels, over the limit of {limit} pixels"),
         ));
     }
+    // Large images are decoded one at a time (see `data::load`), whatever the file's size.
+    let _one_at_a_time = crate::data::one_at_a_time_if_large(pixels);
     let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     // Uncompressed pixel data must hold what the header promises, checked before anything of
     // that size is allocated (a 2 KB file can claim 4096 x 4096 pixels).

@@ -319,13 +319,7 @@ fn decode_bytes_into(
         return Err(data_err(path, "empty file (0 bytes), not an image"));
     }
     if ct::has_dicom_extension(path) || ct::has_dicom_marker(bytes) {
-        // A 512 x 512 CT slice is 0.5 MB; a file of more than 1 MiB may decode into hundreds of
-        // megabytes (CT numbers, one grey image per window): one at a time.
-        let _one_at_a_time = (bytes.len() as u64 > LARGE_DICOM_BYTES).then(|| {
-            LARGE_IMAGE
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        });
+        // Large images are read one at a time: the reader takes the lock once it knows their size.
         let slice = ct::dicom::read_ct_slice_bytes(path, bytes)?;
         slice.to_chw(windows, out);
         return Ok((!slice.notes.is_empty()).then(|| slice.notes.join("; ")));
@@ -353,11 +347,20 @@ fn decode_bytes_into(
 /// the Kaggle images (up to about 1000 x 1000) decode in parallel as before.
 const LARGE_IMAGE_PIXELS: u64 = 2048 * 2048;
 
-/// DICOM files above this size (1 MiB) are read one at a time (see [`decode_bytes_into`]).
-const LARGE_DICOM_BYTES: u64 = 1 << 20;
-
 /// Taken while a large image is decoded and converted.
 static LARGE_IMAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held while an image of `pixels` pixels is decoded, when it is a large one
+/// ([`LARGE_IMAGE_PIXELS`]): large images are decoded one at a time, not one per core. The
+/// DICOM reader takes it once it knows Rows x Columns (a small compressed file can decode to
+/// 16 megapixels).
+pub(crate) fn one_at_a_time_if_large(pixels: u64) -> Option<std::sync::MutexGuard<'static, ()>> {
+    (pixels > LARGE_IMAGE_PIXELS).then(|| {
+        LARGE_IMAGE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    })
+}
 
 /// The number of bits a 16-bit image really uses, and what that means for its pixels.
 ///
@@ -461,11 +464,7 @@ fn decode_bytes(
             ),
         ));
     }
-    let one_at_a_time = (pixels > LARGE_IMAGE_PIXELS).then(|| {
-        LARGE_IMAGE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    });
+    let one_at_a_time = one_at_a_time_if_large(pixels);
     let mut reader = reader()?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(width);

@@ -30,6 +30,7 @@
 
 pub mod augment;
 mod load;
+pub(crate) use load::one_at_a_time_if_large;
 pub mod phantoms;
 pub mod prepare;
 pub mod source;
