@@ -27,6 +27,9 @@
 //!    saliency; [`plots`]: the figures.
 //! 6. [`experiments`]: stratified k-fold cross-validation and the spread over training seeds.
 //!
+//! For the notebooks: [`table`], the reports' tables as Markdown for the command line and as
+//! HTML in JupyterLab.
+//!
 //! The words of the task, used by every stage: [`labels::Label`] (normal / hemorrhage),
 //! [`labels::Threshold`] (the one call rule) and [`labels::Verdict`].
 //!
@@ -47,6 +50,7 @@ pub mod metrics;
 pub mod model;
 pub mod plots;
 pub mod run;
+pub mod table;
 pub mod text;
 pub mod training;
 
