@@ -17,7 +17,7 @@
 //! ```
 //!
 //! In a notebook, make the report the last expression of a cell: it shows as an HTML table
-//! ([`SeedSpreadReport::evcxr_display`]); `plots::seed_spread_figure` draws it.
+//! ([`SeedSpreadReport::evcxr_display`]); [`crate::plots::seed_spread_figure`] draws it.
 
 use std::{fmt::Write as _, path::Path, time::Duration, time::Instant};
 
