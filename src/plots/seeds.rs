@@ -145,21 +145,27 @@ fn panel(
         .filter(|(_, v)| v.is_finite())
         .map(|(i, &v)| (i as i32 + 1, v))
         .collect();
+    let radius = if n <= 12 { 7 } else { 4 };
     chart
         .draw_series(
             points
                 .iter()
-                .map(|&p| Circle::new(p, 7, colors::INK.filled())),
+                .map(|&p| Circle::new(p, radius, colors::INK.filled())),
         )
         .or_plot()?
         .label("one seed's model")
         .legend(|(x, y)| Circle::new((x + 12, y), 6, colors::INK.filled()));
     if n <= 12 {
-        let above = text(14.0, colors::INK).pos(Pos::new(HPos::Center, VPos::Bottom));
+        // Each value to the right of its dot, on a white patch so that the mean line under it
+        // does not cross it out.
+        let label = text(14.0, colors::INK).pos(Pos::new(HPos::Left, VPos::Center));
         chart
             .draw_series(points.iter().map(|&(x, v)| {
+                let shown = format!("{v:.digits$}");
+                let width = 8 * shown.len() as i32 + 4;
                 EmptyElement::at((x, v))
-                    + Text::new(format!("{v:.digits$}"), (0, -11), above.clone())
+                    + Rectangle::new([(radius + 3, -9), (radius + 3 + width, 9)], WHITE.filled())
+                    + Text::new(shown, (radius + 5, 0), label.clone())
             }))
             .or_plot()?;
     }
