@@ -161,6 +161,18 @@ pub fn write_predictions_csv(path: &Path, predictions: &[Prediction]) -> Result<
 /// same predictions always get the same interval). Errors if a prediction has no label (an
 /// unlabelled image cannot be scored) or the list is empty.
 pub fn score_predictions(predictions: &[Prediction]) -> Result<BinaryMetrics> {
+    let threshold = predictions
+        .first()
+        .map_or(Threshold::DEFAULT, |p| p.threshold);
+    score_predictions_at(predictions, threshold)
+}
+
+/// [`score_predictions`] with the calls made at `threshold` instead of the predictions' own:
+/// the same probabilities, called by another rule (the AUC does not depend on it).
+pub fn score_predictions_at(
+    predictions: &[Prediction],
+    threshold: Threshold,
+) -> Result<BinaryMetrics> {
     let mut probabilities = Vec::with_capacity(predictions.len());
     let mut labels = Vec::with_capacity(predictions.len());
     for p in predictions {
@@ -173,9 +185,6 @@ pub fn score_predictions(predictions: &[Prediction]) -> Result<BinaryMetrics> {
         probabilities.push(p.probability);
         labels.push(truth);
     }
-    let threshold = predictions
-        .first()
-        .map_or(Threshold::DEFAULT, |p| p.threshold);
     BinaryMetrics::compute(&probabilities, &labels, threshold)
 }
 

@@ -27,6 +27,10 @@
 //!    saliency; [`plots`]: the figures.
 //! 6. [`experiments`]: stratified k-fold cross-validation and the spread over training seeds.
 //!
+//! For the notebooks: [`lesson`], whose [`lesson::Lesson::open`] is each notebook's first line
+//! (the data, real or phantoms, said which, and a seeded device), and [`table`], the reports'
+//! tables as Markdown for the command line and as HTML in JupyterLab.
+//!
 //! The words of the task, used by every stage: [`labels::Label`] (normal / hemorrhage),
 //! [`labels::Threshold`] (the one call rule) and [`labels::Verdict`].
 //!
@@ -44,10 +48,12 @@ pub mod explain;
 mod fsutil;
 pub mod inference;
 pub mod labels;
+pub mod lesson;
 pub mod metrics;
 pub mod model;
 pub mod plots;
 pub mod run;
+pub mod table;
 pub mod text;
 pub mod training;
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{
     checkpoint::{save_checkpoint, FinalMetrics, ModelMetadata, TrainingSettings},
-    data::FoundData,
+    data::{DataSource, FoundData, SeedData},
     inference::{predict_set, score_predictions, write_predictions_csv, Prediction},
     metrics::BinaryMetrics,
     plots,
@@ -92,8 +92,20 @@ pub fn train(
     seed: u64,
     observer: &mut dyn Observer,
 ) -> Result<TrainingRun> {
+    train_on(folder, &found.data, &found.source, recipe, seed, observer)
+}
+
+/// [`train`] with the data and where it came from (`source`, recorded in `model.json`) given
+/// apart, as [`crate::lesson::Lesson`] holds them.
+pub fn train_on(
+    folder: &Path,
+    data: &SeedData,
+    source: &DataSource,
+    recipe: &Recipe,
+    seed: u64,
+    observer: &mut dyn Observer,
+) -> Result<TrainingRun> {
     recipe.check()?;
-    let data = &found.data;
     std::fs::create_dir_all(folder).map_err(|source| Error::Io {
         path: folder.to_path_buf(),
         source,
@@ -112,7 +124,7 @@ pub fn train(
 
     let mut metadata = ModelMetadata::for_teaching_net(
         data.train.class_names.clone(),
-        TrainingSettings::new(recipe, seed, &found.source, &data.train, &data.validate),
+        TrainingSettings::new(recipe, seed, source, &data.train, &data.validate),
     );
     metadata.final_metrics = FinalMetrics::from_history(
         &trained.history,
@@ -141,6 +153,25 @@ pub fn train(
         predicted,
         metadata,
     })
+}
+
+impl TrainingRun {
+    /// Where the run went, in one sentence: `Saved in /home/me/head-ct/runs/notebook:
+    /// model.safetensors, model.json, ...` (the folder made absolute, and the files of
+    /// [`RUN_FILES`] that are there).
+    pub fn saved_sentence(&self) -> String {
+        let folder = std::fs::canonicalize(&self.folder).unwrap_or_else(|_| self.folder.clone());
+        let files: Vec<&str> = RUN_FILES
+            .iter()
+            .copied()
+            .filter(|f| self.folder.join(f).exists())
+            .collect();
+        format!(
+            "Saved in {}: {}.",
+            crate::text::printable_path(&folder),
+            files.join(", ")
+        )
+    }
 }
 
 /// `confusion_matrix.png`, and `roc.png` when both classes are present, into `folder`.

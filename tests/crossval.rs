@@ -250,6 +250,76 @@ fn spread_across_folds_table_and_csv() {
     );
 }
 
+/// The body rows of an HTML table, each checked to be one well-formed `<tr>` with `cells`
+/// cells.
+#[track_caller]
+fn html_rows(html: &str, cells: usize) -> Vec<String> {
+    assert!(html.starts_with("<table>\n"), "{html}");
+    assert!(html.ends_with("</tbody>\n</table>\n"), "{html}");
+    assert_eq!(html.matches("<table>").count(), 1);
+    assert_eq!(html.matches("<thead><tr>").count(), 1);
+    let header = html.lines().find(|l| l.starts_with("<thead>")).unwrap();
+    assert_eq!(header.matches("<th ").count(), cells, "{header}");
+    assert_eq!(header.matches("</th>").count(), cells, "{header}");
+    let rows: Vec<String> = html
+        .lines()
+        .filter(|l| l.starts_with("<tr>"))
+        .map(str::to_string)
+        .collect();
+    for row in &rows {
+        assert!(row.ends_with("</tr>"), "{row}");
+        assert_eq!(row.matches("<td ").count(), cells, "{row}");
+        assert_eq!(row.matches("</td>").count(), cells, "{row}");
+        assert_eq!(
+            row.matches("<strong>").count(),
+            row.matches("</strong>").count()
+        );
+    }
+    rows
+}
+
+#[test]
+fn reports_show_as_html_tables_in_notebooks() {
+    let r = hand_report();
+    let html = r.html();
+    let rows = html_rows(&html, 8);
+    // Two folds, pooled, mean ± sd: the rows of the Markdown table.
+    assert_eq!(rows.len(), 4);
+    assert_eq!(r.table().lines().count(), 2 + rows.len());
+    assert!(html.contains("<caption>2-fold cross-validation at threshold 0.5"));
+    assert!(html.contains("<th style=\"text-align: left\">AUC (95% CI)</th>"));
+    assert!(rows[0].starts_with(
+        "<tr><td style=\"text-align: right\">1</td><td style=\"text-align: right\">1001</td>"
+    ));
+    assert!(rows[2].contains("<strong>pooled</strong>") && rows[2].contains("6/10"));
+    assert!(rows[3].contains(">mean ± sd<"));
+    // Markdown for the command line, unchanged.
+    assert!(r.table().starts_with(
+        "| fold | seed | trained on | held out | accuracy (95% CI) | sensitivity (95% CI) | specificity (95% CI) | AUC (95% CI) |\n\
+         |---:|---:|---:|---:|---|---|---|---|\n| 1 | 1001 | 5 | 5 | 0.60 ("
+    ));
+    assert!(r.table().contains("\n| **pooled** | | | 10 | 0.60 ("));
+
+    let report = SeedSpreadReport {
+        runs: vec![run(1, 0.78, 0.928, 0.30), run(2, 0.84, 0.936, 0.20)],
+    };
+    let html = report.html();
+    let rows = html_rows(&html, 7);
+    assert_eq!(rows.len(), 2 + 4);
+    assert!(html.contains("<caption>The same data and recipe trained with 2 seeds"));
+    assert!(rows[2].contains("<strong>mean</strong>") && rows[2].contains(">0.81<"));
+    assert!(rows[5].starts_with("<tr><td style=\"text-align: right\">max</td>"));
+    // What evcxr reads: the HTML table, then the Markdown as plain text.
+    let table = report.as_table();
+    let content = table.evcxr_content();
+    assert!(content.starts_with("EVCXR_BEGIN_CONTENT text/html\n<table>\n"));
+    assert!(
+        content.contains("</table>\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n| seed |")
+    );
+    assert!(content
+        .ends_with("| max | 0.84 | 0.936 | 0.80 | 0.84 | 0.300 | 0.400 |\nEVCXR_END_CONTENT\n"));
+}
+
 #[test]
 fn reports_refuse_inconsistent_folds() {
     let t = Threshold::DEFAULT;

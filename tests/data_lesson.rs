@@ -1,10 +1,15 @@
-//! How the notebooks find their data: HEAD_CT_DATA, then data/head_ct_slices, then phantoms.
+//! How the notebooks find their data: HEAD_CT_DATA, then data/head_ct_slices, then phantoms;
+//! and the lesson they open with it (`Lesson`: the data and a seeded device).
 
 use std::path::Path;
 
 use head_ct::data::{
     phantoms::write_phantom_layout, prepare::SplitCounts, source::resolve_lesson_data, DataSource,
 };
+use head_ct::dfdx::prelude::*;
+use head_ct::lesson::{Lesson, LESSON_DATA_SEED};
+use head_ct::run::RUN_FILES;
+use head_ct::training::{observer::Silent, Recipe};
 
 fn small_counts() -> SplitCounts {
     SplitCounts {
@@ -27,6 +32,91 @@ fn without_data_it_says_plainly_that_it_uses_phantoms() {
         .description
         .contains("140 training, 50 validation and 10 test images"));
     assert_eq!(lesson.data.train.len(), 140);
+}
+
+#[test]
+fn a_lesson_without_data_opens_the_phantoms_and_a_seeded_device() {
+    let repo = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let lesson = Lesson::resolve(None, repo.path(), work.path(), 3).unwrap();
+    assert!(lesson.is_synthetic());
+    assert_eq!(
+        lesson.source,
+        DataSource::Phantoms {
+            seed: LESSON_DATA_SEED
+        }
+    );
+    assert!(lesson.description.starts_with("SYNTHETIC PHANTOMS"));
+    assert!(lesson
+        .description
+        .contains("140 training, 50 validation and 10 test images"));
+    assert_eq!(lesson.data.train.len(), 140);
+    assert_eq!(lesson.data.validate.len(), 50);
+    assert_eq!(lesson.data.test.as_ref().unwrap().len(), 10);
+    // Exactly what the notebooks' rule finds, whatever the device's seed.
+    let found = resolve_lesson_data(None, repo.path(), work.path(), LESSON_DATA_SEED).unwrap();
+    assert_eq!(lesson.description, found.description);
+    assert_eq!(lesson.data.train.image(0), found.data.train.image(0));
+    // The device draws from its seed: the same seed, the same numbers.
+    assert_eq!(lesson.seed, 3);
+    let again = Lesson::resolve(None, repo.path(), work.path(), 3).unwrap();
+    let other = Lesson::resolve(None, repo.path(), work.path(), 4).unwrap();
+    let draw = |l: &Lesson| {
+        let t: Tensor<Rank1<8>, f32, Cpu> = l.dev.sample_normal();
+        t.as_vec()
+    };
+    assert_eq!(draw(&lesson), draw(&again));
+    assert_ne!(draw(&lesson), draw(&other));
+    assert_eq!(other.data.train.image(5), lesson.data.train.image(5));
+    // Run folders live in the repository's runs/; nothing is created by asking.
+    assert_eq!(
+        lesson.run_folder("notebook"),
+        repo.path().join("runs").join("notebook")
+    );
+    assert!(!repo.path().join("runs").exists());
+    assert!(lesson.load_model("notebook").is_err());
+}
+
+#[test]
+fn a_lesson_trains_saves_and_loads_its_run_folder_in_one_call_each() {
+    let repo = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write_phantom_layout(
+        &repo.path().join("data/head_ct_slices"),
+        3,
+        small_counts(),
+        false,
+    )
+    .unwrap();
+    let lesson = Lesson::resolve(None, repo.path(), work.path(), 1).unwrap();
+    let recipe = Recipe {
+        epochs: 1,
+        ..Recipe::TEACHING
+    };
+    let training = lesson
+        .train_and_save("notebook", &recipe, 1, &mut Silent)
+        .unwrap();
+    let folder = repo.path().join("runs").join("notebook");
+    assert_eq!(training.folder, folder);
+    let sentence = training.saved_sentence();
+    let absolute = std::fs::canonicalize(&folder).unwrap();
+    assert!(
+        sentence.starts_with(&format!(
+            "Saved in {}: model.safetensors, model.json, ",
+            absolute.display()
+        )),
+        "{sentence}"
+    );
+    for file in RUN_FILES {
+        assert_eq!(
+            sentence.contains(file),
+            folder.join(file).exists(),
+            "{file}: {sentence}"
+        );
+    }
+    let (_model, metadata) = lesson.load_model("notebook").unwrap();
+    assert_eq!(metadata.threshold(), recipe.threshold);
+    assert_eq!(metadata.training.recipe, recipe);
 }
 
 #[test]

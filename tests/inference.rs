@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use head_ct::{
     data::phantoms::phantom_splits,
     data::prepare::SplitCounts,
-    inference::{predictions_report, score_predictions, Prediction},
+    inference::{predictions_report, score_predictions, score_predictions_at, Prediction},
     plots, Label, Threshold,
 };
 
@@ -41,6 +41,19 @@ fn the_report_says_each_verdict_and_counts_the_correct_ones() {
     assert_eq!(metrics.confusion.false_positives, 1);
     assert_eq!(metrics.confusion.true_negatives, 1);
     assert_eq!(metrics.auc.as_ref().unwrap().value, 0.75);
+
+    // The same probabilities called at 0.15: the missed bleed (0.2) is found, and the normal
+    // image at 0.1 stays normal; the AUC does not move.
+    let lower = score_predictions_at(&predictions, Threshold::new(0.15).unwrap()).unwrap();
+    assert_eq!(lower.confusion.true_positives, 2);
+    assert_eq!(lower.confusion.false_negatives, 0);
+    assert_eq!(lower.confusion.false_positives, 1);
+    assert_eq!(lower.confusion.true_negatives, 1);
+    assert_eq!(lower.auc.as_ref().unwrap().value, 0.75);
+    assert_eq!(
+        score_predictions_at(&predictions, Threshold::DEFAULT).unwrap(),
+        metrics
+    );
 }
 
 #[test]

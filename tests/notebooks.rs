@@ -127,6 +127,48 @@ fn notebooks_run_on_the_rust_kernel_with_this_library_by_path() {
     }
 }
 
+/// The learner's code reads like the lesson: the data and device come from `Lesson::open()`,
+/// settings print as sentences, tables show as tables, and no cell builds paths by hand.
+#[test]
+fn code_cells_read_like_the_lesson() {
+    for path in notebooks() {
+        let nb = read(&path);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let code: Vec<String> = nb["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["cell_type"] == "code")
+            .map(source)
+            .collect();
+        for (i, cell) in code.iter().enumerate().skip(1) {
+            for plumbing in [
+                "Path::new(",
+                "find_lesson_data",
+                "Cpu::seed_from_u64",
+                "Cpu::default()",
+                ":?}",
+                "{:#?}",
+                ".table()",
+                "std::env",
+                "../",
+            ] {
+                assert!(
+                    !cell.contains(plumbing),
+                    "{name}, code cell {i} holds `{plumbing}`:\n{cell}"
+                );
+            }
+        }
+        if !name.starts_with("06-") {
+            assert!(
+                code.iter()
+                    .any(|c| c.contains("let lesson = Lesson::open()?;")),
+                "{name} opens its lesson with Lesson::open()"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_kernel_config_leaves_the_build_folder_to_the_head_ct_kernel() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use head_ct::{
+    experiments::{SeedRun, SeedSpreadReport},
     metrics::{BinaryMetrics, ConfusionMatrix},
     plots::{self, Figure},
     training::History,
@@ -158,6 +159,71 @@ fn write_example_figures() {
     check(&f, 984, f.height, &dir, "predictions_grid");
     let f = plots::predictions_grid(&refs[..3], &p[..3], None, Threshold::DEFAULT).unwrap();
     check(&f, f.width, f.height, &dir, "predictions_unlabelled");
+}
+
+/// A seed spread of `accuracies` and `aucs`, seeds 1, 2, ...
+fn seed_report(accuracies: &[f64], aucs: &[f64]) -> SeedSpreadReport {
+    SeedSpreadReport {
+        runs: accuracies
+            .iter()
+            .zip(aucs)
+            .enumerate()
+            .map(|(i, (&val_accuracy, &val_auc))| SeedRun {
+                seed: i as u64 + 1,
+                val_accuracy,
+                val_auc,
+                sensitivity: 0.8,
+                specificity: 0.8,
+                final_loss: 0.3,
+                val_loss: 0.4,
+                elapsed: std::time::Duration::ZERO,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn seed_spread_figure_shows_every_seed_the_mean_and_the_range() {
+    let dir = fresh_dir("seed_spread");
+    let report = seed_report(&[0.78, 0.84, 0.72], &[0.928, 0.936, 0.918]);
+    let f = plots::seed_spread_figure(&report).unwrap();
+    check(&f, 1000, 460, &dir, "seed_spread");
+    // Both panels drew: dark dots in the left half and in the right half.
+    let dark_in = |x0: usize, x1: usize| {
+        (0..f.height as usize).any(|y| {
+            (x0..x1).any(|x| {
+                let i = (y * f.width as usize + x) * 3;
+                f.rgb[i] < 60 && f.rgb[i + 1] < 60 && f.rgb[i + 2] < 60
+            })
+        })
+    };
+    assert!(dark_in(80, 500) && dark_in(580, 1000));
+    // Twelve seeds with labels, many more without, one seed, an AUC that is not defined.
+    let many: Vec<f64> = (0..12).map(|i| 0.6 + 0.02 * i as f64).collect();
+    check(
+        &plots::seed_spread_figure(&seed_report(&many, &many)).unwrap(),
+        1000,
+        460,
+        &dir,
+        "twelve_seeds",
+    );
+    let lots: Vec<f64> = (0..40).map(|i| 0.5 + 0.01 * i as f64).collect();
+    check(
+        &plots::seed_spread_figure(&seed_report(&lots, &lots)).unwrap(),
+        1000,
+        460,
+        &dir,
+        "forty_seeds",
+    );
+    check(
+        &plots::seed_spread_figure(&seed_report(&[0.5], &[f64::NAN])).unwrap(),
+        1000,
+        460,
+        &dir,
+        "one_seed_no_auc",
+    );
+    let empty = plots::seed_spread_figure(&SeedSpreadReport { runs: Vec::new() }).unwrap();
+    check(&empty, 900, 240, &dir, "no_seeds");
 }
 
 #[test]

@@ -31,10 +31,14 @@
 //! let pool = seed_layout_pool(&phantom_seed_data(1), false)?;
 //! let recipe = Recipe { epochs: 3, ..Recipe::TEACHING };
 //! let config = CrossValConfig { folds: 3, recipe, ..CrossValConfig::default() };
+//! println!("{}", config.sentence());
 //! let report = cross_validate(&pool, &config, &mut ModelLines)?;
 //! println!("{}", report.table());
 //! # Ok::<(), head_ct::Error>(())
 //! ```
+//!
+//! In a notebook, make the report the last expression of a cell: it shows as an HTML table
+//! ([`CrossValReport::evcxr_display`]).
 
 use std::{fmt::Write as _, path::Path, time::Duration, time::Instant};
 
@@ -43,6 +47,7 @@ use crate::{
     data::ImageSet,
     labels::{Label, Threshold},
     metrics::{BinaryMetrics, Estimate},
+    table::{Align, Cell, Table},
     text::csv_field,
     training::{evaluate_set, observer::Observer, train_model, History, Recipe},
     Error, Result,
@@ -57,6 +62,29 @@ pub struct CrossValConfig {
     pub seed: u64,
     /// The training recipe of every fold; its threshold makes the calls.
     pub recipe: Recipe,
+}
+
+impl CrossValConfig {
+    /// The settings as a sentence: `3-fold cross-validation, fold assignment seed 1 (fold
+    /// models seeded 1001 to 1003), each fold trained with: 10 epochs, batch size 10, ...`
+    /// (the rest is [`Recipe::sentence`]).
+    pub fn sentence(&self) -> String {
+        let models = match self.folds {
+            0 => String::new(),
+            1 => format!(" (the fold model seeded {})", fold_seed(self.seed, 1)),
+            k => format!(
+                " (fold models seeded {} to {})",
+                fold_seed(self.seed, 1),
+                fold_seed(self.seed, k)
+            ),
+        };
+        format!(
+            "{}-fold cross-validation, fold assignment seed {}{models}, each fold trained with: {}",
+            self.folds,
+            self.seed,
+            self.recipe.sentence()
+        )
+    }
 }
 
 impl Default for CrossValConfig {
@@ -225,48 +253,80 @@ impl CrossValReport {
         ]
     }
 
-    /// A Markdown table (it also reads well in a terminal): one row per fold with 95% intervals,
-    /// then the pooled row (counts over all images) and mean ± sd across folds.
-    pub fn table(&self) -> String {
-        let mut t = String::from(
-            "| fold | seed | trained on | held out | accuracy (95% CI) | sensitivity (95% CI) | specificity (95% CI) | AUC (95% CI) |\n\
-             |---:|---:|---:|---:|---|---|---|---|\n",
-        );
+    /// One row per fold with 95% intervals, then the pooled row (counts over all images, in
+    /// bold) and mean ± sd across folds: what [`Self::table`] and [`Self::html`] show.
+    pub fn as_table(&self) -> Table {
+        let mut t = Table::new([
+            ("fold", Align::Right),
+            ("seed", Align::Right),
+            ("trained on", Align::Right),
+            ("held out", Align::Right),
+            ("accuracy (95% CI)", Align::Left),
+            ("sensitivity (95% CI)", Align::Left),
+            ("specificity (95% CI)", Align::Left),
+            ("AUC (95% CI)", Align::Left),
+        ])
+        .with_caption(format!(
+            "{}-fold cross-validation at threshold {}: each fold's model judged on the images \
+             it did not train on, then all held-out predictions pooled, then the mean ± sd of \
+             the folds.",
+            self.folds.len(),
+            self.threshold
+        ));
         for r in &self.folds {
             let p = &r.predictions;
-            let _ = writeln!(
-                t,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                p.fold,
-                p.seed,
-                p.train_images,
-                p.held_out.len(),
+            t.row([
+                p.fold.to_string(),
+                p.seed.to_string(),
+                p.train_images.to_string(),
+                p.held_out.len().to_string(),
                 short(&r.metrics.accuracy),
                 short(&r.metrics.sensitivity),
                 short(&r.metrics.specificity),
-                auc_text(&r.metrics)
-            );
+                auc_text(&r.metrics),
+            ]);
         }
         let m = &self.pooled;
-        let _ = writeln!(
-            t,
-            "| **pooled** | | | {} | {} | {} | {} | {} |",
-            m.confusion.total(),
-            counted(&m.accuracy),
-            counted(&m.sensitivity),
-            counted(&m.specificity),
-            auc_text(m)
-        );
+        t.row([
+            Cell::strong("pooled"),
+            Cell::default(),
+            Cell::default(),
+            m.confusion.total().to_string().into(),
+            counted(&m.accuracy).into(),
+            counted(&m.sensitivity).into(),
+            counted(&m.specificity).into(),
+            auc_text(m).into(),
+        ]);
         let s = self.across_folds();
-        let _ = writeln!(
-            t,
-            "| mean ± sd | | | | {} | {} | {} | {} |",
+        t.row([
+            "mean ± sd".to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
             s[0].1.mean_sd(2),
             s[1].1.mean_sd(2),
             s[2].1.mean_sd(2),
-            s[3].1.mean_sd(3)
-        );
+            s[3].1.mean_sd(3),
+        ]);
         t
+    }
+
+    /// A Markdown table (it also reads well in a terminal), for the command line: one row per
+    /// fold with 95% intervals, then the pooled row (counts over all images) and mean ± sd
+    /// across folds.
+    pub fn table(&self) -> String {
+        self.as_table().markdown()
+    }
+
+    /// The same table in HTML, as a notebook shows it.
+    pub fn html(&self) -> String {
+        self.as_table().html()
+    }
+
+    /// Shows the table as an HTML table in a Jupyter notebook (evcxr calls this when a report
+    /// is the value of a cell's last expression).
+    pub fn evcxr_display(&self) {
+        self.as_table().evcxr_display();
     }
 
     /// One line: `pooled over 200 images: accuracy 0.84 (95% CI 0.78–0.88, 168 of 200), ...`.
@@ -454,4 +514,36 @@ pub fn cross_validate(
         predictions.push(result.predictions);
     }
     CrossValReport::from_folds(predictions, threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_read_as_a_sentence() {
+        let config = CrossValConfig {
+            folds: 3,
+            ..CrossValConfig::default()
+        };
+        assert_eq!(
+            config.sentence(),
+            "3-fold cross-validation, fold assignment seed 1 (fold models seeded 1001 to 1003), \
+             each fold trained with: 10 epochs, batch size 10, Adam with learning rate 0.001, \
+             no augmentation, threshold 0.5"
+        );
+        let other = CrossValConfig {
+            seed: 7,
+            recipe: Recipe {
+                epochs: 1,
+                augment: true,
+                ..Recipe::TEACHING
+            },
+            ..CrossValConfig::default()
+        };
+        assert!(other
+            .sentence()
+            .starts_with("5-fold cross-validation, fold assignment seed 7 (fold models seeded 7001 to 7005), each fold trained with: 1 epoch,"));
+        assert!(other.sentence().contains("with augmentation"));
+    }
 }

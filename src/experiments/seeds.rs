@@ -15,6 +15,9 @@
 //! println!("{}", report.table());
 //! # Ok::<(), head_ct::Error>(())
 //! ```
+//!
+//! In a notebook, make the report the last expression of a cell: it shows as an HTML table
+//! ([`SeedSpreadReport::evcxr_display`]); [`crate::plots::seed_spread_figure`] draws it.
 
 use std::{fmt::Write as _, path::Path, time::Duration, time::Instant};
 
@@ -22,6 +25,7 @@ use super::Spread;
 use crate::{
     data::ImageSet,
     metrics::BinaryMetrics,
+    table::{Align, Cell, Table},
     training::{evaluate_set, observer::Observer, train_model, Recipe},
     Error, Result,
 };
@@ -103,15 +107,18 @@ impl SeedSpreadReport {
             .map(|(_, s)| s)
     }
 
-    /// A Markdown table: one row per seed, then mean, sd, min and max.
-    pub fn table(&self) -> String {
-        let mut t = String::from("| seed |");
-        for (name, _) in METRICS {
-            let _ = write!(t, " {name} |");
-        }
-        t.push_str("\n|---:|");
-        t.push_str(&"---:|".repeat(METRICS.len()));
-        t.push('\n');
+    /// One row per seed, then mean, sd, min and max (mean in bold): what [`Self::table`] and
+    /// [`Self::html`] show.
+    pub fn as_table(&self) -> Table {
+        let mut columns = vec![("seed", Align::Right)];
+        columns.extend(METRICS.iter().map(|(name, _)| (*name, Align::Right)));
+        let mut t = Table::new(columns).with_caption(format!(
+            "The same data and recipe trained with {} seed{}: the validation metrics of each \
+             model after its last epoch, then their mean, standard deviation (sd), minimum and \
+             maximum.",
+            self.runs.len(),
+            if self.runs.len() == 1 { "" } else { "s" }
+        ));
         let digits = |name: &str| {
             if name.contains("AUC") || name.contains("loss") {
                 3
@@ -120,26 +127,45 @@ impl SeedSpreadReport {
             }
         };
         for r in &self.runs {
-            let _ = write!(t, "| {} |", r.seed);
+            let mut row = vec![Cell::from(r.seed.to_string())];
             for (name, get) in METRICS {
-                let _ = write!(t, " {:.*} |", digits(name), get(r));
+                row.push(format!("{:.*}", digits(name), get(r)).into());
             }
-            t.push('\n');
+            t.row(row);
         }
         let spreads = self.spreads();
-        for (row, pick) in [
-            ("**mean**", (|s: &Spread| s.mean) as fn(&Spread) -> f64),
-            ("sd", |s| s.sd),
-            ("min", |s| s.min),
-            ("max", |s| s.max),
+        for (label, pick) in [
+            (
+                Cell::strong("mean"),
+                (|s: &Spread| s.mean) as fn(&Spread) -> f64,
+            ),
+            (Cell::from("sd"), |s| s.sd),
+            (Cell::from("min"), |s| s.min),
+            (Cell::from("max"), |s| s.max),
         ] {
-            let _ = write!(t, "| {row} |");
+            let mut row = vec![label];
             for (name, s) in &spreads {
-                let _ = write!(t, " {:.*} |", digits(name), pick(s));
+                row.push(format!("{:.*}", digits(name), pick(s)).into());
             }
-            t.push('\n');
+            t.row(row);
         }
         t
+    }
+
+    /// A Markdown table, for the command line: one row per seed, then mean, sd, min and max.
+    pub fn table(&self) -> String {
+        self.as_table().markdown()
+    }
+
+    /// The same table in HTML, as a notebook shows it.
+    pub fn html(&self) -> String {
+        self.as_table().html()
+    }
+
+    /// Shows the table as an HTML table in a Jupyter notebook (evcxr calls this when a report
+    /// is the value of a cell's last expression).
+    pub fn evcxr_display(&self) {
+        self.as_table().evcxr_display();
     }
 
     /// Per-seed rows, then `mean`, `sd`, `min`, `max` rows, as CSV:
