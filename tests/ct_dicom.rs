@@ -91,7 +91,7 @@ fn signed_pixels_with_padding_are_air_and_never_stretched() {
     // of padding (-2000) in each corner.
     let corner = |i: usize| {
         let (r, c) = (i / SIDE, i % SIDE);
-        (r < 10 || r >= SIDE - 10) && (c < 10 || c >= SIDE - 10)
+        !(10..SIDE - 10).contains(&r) && !(10..SIDE - 10).contains(&c)
     };
     let mut padded = three_bands();
     padded.signed = true;

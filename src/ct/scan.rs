@@ -15,7 +15,10 @@ const LONG_VRS: [&[u8; 2]; 13] = [
     b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
 ];
 const UNDEFINED: u32 = 0xFFFF_FFFF;
-const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
+
+/// An element's tag: (group, element).
+type Tag = (u16, u16);
+const PIXEL_DATA: Tag = (0x7FE0, 0x0010);
 
 /// Implicit VR little endian, explicit VR big endian (retired) and deflated explicit VR
 /// little endian: the transfer syntaxes whose dataset is not explicit VR little endian.
@@ -150,7 +153,7 @@ fn element(
     c: &mut Cursor,
     enc: Encoding,
     path: &Path,
-) -> Result<((u16, u16), Option<std::ops::Range<usize>>)> {
+) -> Result<(Tag, Option<std::ops::Range<usize>>)> {
     let big = enc.big_endian;
     let truncated = || Error::Data {
         path: path.to_path_buf(),
@@ -190,7 +193,7 @@ fn element(
     Ok(((group, elem), Some(c.pos..c.pos + len as usize)))
 }
 
-fn check_fits(path: &Path, (group, elem): (u16, u16), len: u32, left: usize) -> Result<()> {
+fn check_fits(path: &Path, (group, elem): Tag, len: u32, left: usize) -> Result<()> {
     if len as usize > left {
         return Err(Error::Data {
             path: path.to_path_buf(),
