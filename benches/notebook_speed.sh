@@ -6,7 +6,10 @@
 # 1. the command line's 10-epoch fit (seed 1) on phantoms written as PNGs;
 # 2. notebook 03's training cell on the same files (HEAD_CT_DATA names them), warm kernel;
 # 3. every notebook, warm (on the phantoms);
-# 4. the first cell of notebook 01 cold: a kernel build folder that is empty.
+# 4. the first cell of notebook 01 cold: a kernel build folder that is empty;
+# 5. with BEFORE=1, notebook 03 again on a kernel with evcxr's own profile (opt-level 2, debug
+#    assertions and overflow checks; HEAD_CT_KERNEL_PROFILE=evcxr), in a build folder of its
+#    own: what the kernel's settings gain. Adds about 5 minutes.
 #
 # It prints a table, whether the notebook's final losses equal the command line's, and as its
 # last line `notebook/cli epoch ratio R` (median epoch time of notebook 03 over the command
@@ -40,6 +43,12 @@ echo "== 4. notebook 01's first cell, cold (an empty kernel build folder)"
 HEAD_CT_KERNEL_DIR="$work/cold-kernels" HEAD_CT_DATA=phantoms \
   "$py" scripts/run-notebooks.py notebooks/01-explore-data.ipynb --out "$work/cold" | tee "$work/cold.log" | tail -3
 
+if [ "${BEFORE:-0}" = 1 ]; then
+  echo "== 5. notebook 03 with evcxr's own profile (before issue 16)"
+  HEAD_CT_KERNEL_PROFILE=evcxr HEAD_CT_KERNEL_DIR="$work/evcxr-kernels" HEAD_CT_DATA="$work/ph" \
+    "$py" scripts/run-notebooks.py notebooks/03-train.ipynb --out "$work/before" | tail -3
+fi
+
 "$py" - "$work" <<'PY'
 import json, re, statistics, sys
 from pathlib import Path
@@ -50,9 +59,12 @@ def epochs(texts):
     return [(int(m[1]), float(m[3]), m[4], m[5]) for t in texts for m in line.finditer(t)]
 
 cli = epochs([(work / "cli.log").read_text()])
-nb = json.loads((work / "nb03" / "03-train.ipynb").read_text())
-texts = ["".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-notebook = epochs(texts)
+def notebook_epochs(folder):
+    nb = json.loads((work / folder / "03-train.ipynb").read_text())
+    return epochs("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
+                  for o in c.get("outputs", []))
+
+notebook = notebook_epochs("nb03")
 assert len(cli) == len(notebook) == 10, (len(cli), len(notebook))
 cli_median = statistics.median(e[1] for e in cli)
 nb_median = statistics.median(e[1] for e in notebook)
@@ -73,6 +85,10 @@ print("| measure | seconds |")
 print("|---|---:|")
 print(f"| command line, 10-epoch fit, median epoch | {cli_median:.2f} |")
 print(f"| notebook 03, 10-epoch fit, median epoch | {nb_median:.2f} |")
+if (work / "before").exists():
+    before = notebook_epochs("before")
+    print(f"| notebook 03 with evcxr's own profile, median epoch | "
+          f"{statistics.median(e[1] for e in before):.2f} |")
 for name, (total, first) in sorted(warm.items()):
     print(f"| {name}, warm: whole notebook (first cell) | {total:.1f} ({first:.1f}) |")
 for name, (total, first) in cold.items():

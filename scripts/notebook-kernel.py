@@ -19,7 +19,8 @@ the repository's .venv (argv: this script, then the connection file). It
 Environment: EVCXR_JUPYTER (the kernel binary; default: evcxr_jupyter on PATH, then
 ~/.cargo/bin), HEAD_CT_KERNEL_SLOTS (default 8), HEAD_CT_KERNEL_DIR (the folder of the slots;
 default target/notebook-kernels; benches/notebook_speed.sh points it to an empty folder to time
-a cold first cell).
+a cold first cell), HEAD_CT_KERNEL_PROFILE=evcxr (for benchmarks only: keep evcxr's own profile,
+to measure what step 3 gains).
 """
 
 import fcntl
@@ -116,7 +117,8 @@ def main():
     slot.mkdir(parents=True, exist_ok=True)
     # The lock stays held by evcxr_jupyter, which inherits the descriptor, until it exits.
     os.set_inheritable(fd, True)
-    env = dict(os.environ, EVCXR_TMPDIR=str(slot), **PROFILE)
+    profile = {} if os.environ.get("HEAD_CT_KERNEL_PROFILE") == "evcxr" else PROFILE
+    env = dict(os.environ, EVCXR_TMPDIR=str(slot), **profile)
     os.execve(binary, [binary, "--control_file", sys.argv[1]], env)
 
 

@@ -21,6 +21,8 @@ A notebook fails when
   and another after the last cell, prove the hook works and was still in place at the end.
   Any output containing `panicked at` fails the notebook too;
 - a cell tagged `figure` shows no PNG image;
+- a cell shows `()` as its result (a cell ending in a `for` or `if` block without `;`): noise
+  that a learner reads as output;
 - a cell runs longer than its time limit: 1200 s for the first code cell (it compiles the
   library), 300 s for every other (`--first-cell-timeout`, `--cell-timeout`; 0: no limit). The
   kernel is then killed and the next notebook runs.
@@ -117,6 +119,12 @@ def check_outputs(nb, reported=()):
         elif errors and index not in reported:
             detail = "\n".join(t for o in errors for t in output_texts(o))
             problems.append(f"{where} failed:\n{detail.strip()[:2000]}")
+        if any(
+            o.get("output_type") == "execute_result"
+            and "".join(o.get("data", {}).get("text/plain", "")).strip() == "()"
+            for o in outputs
+        ):
+            problems.append(f"{where} shows `()` as its result: end its last block with `;`")
         pngs = [
             o["data"]["image/png"]
             for o in outputs

@@ -12,7 +12,9 @@ c. two ordinary notebooks pass with `--together`, and their executed copies hold
    cells (not the runner's hidden one);
 d. a panic inside a spawned thread, joined with `.join().unwrap()`, is caught;
 e. a notebook that replaces the panic hook with its own fails: the runner's closing probe sees
-   that the hook is gone.
+   that the hook is gone;
+f. a cell that shows `()` as its result (a trailing `for` block) fails, and the same cell
+   ending in `};` passes.
 
 Prints one line per check and the total time; exits with 0 only if every check passed. Needs
 the kernel "head-ct" (scripts/setup-notebooks.sh).
@@ -230,6 +232,21 @@ def check_hook_replaced(checks, folder):
                   f"({seconds:.1f} s)", output)
 
 
+def check_unit_result(checks, folder):
+    block = 'for i in 0..2 {\n    println!("line {i}");\n}'
+    noisy = write_notebook(folder, "unit-result.ipynb", ['println!("start");', block])
+    quiet = write_notebook(folder, "unit-quiet.ipynb", ['println!("start");', block + ";"])
+    code, output, seconds = run_runner(["--out", folder / "executed-unit", noisy])
+    where = label(1, block)
+    noisy_ok = code != 0 and f"{where} shows `()`" in output
+    code_quiet, output_quiet, _ = run_runner(["--out", folder / "executed-unit", quiet])
+    ok = noisy_ok and code_quiet == 0
+    checks.report("f. a cell showing `()`", ok,
+                  f"trailing block {'failed' if noisy_ok else 'did NOT fail'}, with `;` "
+                  f"{'passed' if code_quiet == 0 else 'FAILED'} ({seconds:.1f} s)",
+                  output if not noisy_ok else output_quiet)
+
+
 def main():
     started = time.monotonic()
     checks = Checks()
@@ -238,7 +255,7 @@ def main():
         global KERNELS
         KERNELS = folder / "kernels"
         for check in (check_panics, check_timeout, check_together, check_thread_panic,
-                      check_hook_replaced):
+                      check_hook_replaced, check_unit_result):
             try:
                 check(checks, folder)
             except Exception as e:  # a broken check fails, the others still run
