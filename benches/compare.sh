@@ -95,6 +95,7 @@ RESULTS="$WORK/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 read -r -a stacks <<<"$STACKS"
 n=${#stacks[@]}
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "CPU flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512[a-z_0-9]*)$' | tr '\n' ' ')" >&2
 for ((round = 1; round <= ROUNDS; round++)); do
     export SEED=$((FIRST_SEED + round - 1))
     for ((i = 0; i < n; i++)); do

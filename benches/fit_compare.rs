@@ -15,7 +15,8 @@
 //!   the test images, 5 passes, after the model is trained (the "predict one file" latency);
 //! - `val_accuracy`, `val_auc`: the trained model on the validation images (threshold 0.5;
 //!   AUC by Mann-Whitney);
-//! - `peak_rss_mib`: the process's peak resident memory (`VmHWM`, as `ru_maxrss`).
+//! - `peak_rss_mib`: the process's peak resident memory (`VmHWM`, as `ru_maxrss`);
+//! - `vector_path`: the vector path of our kernels (`HEAD_CT_VECTOR_PATH` lowers it).
 //!
 //! Run: `HEAD_CT_PREPARED=<folder with train/ validate/ test/> cargo bench --bench fit_compare`
 //! (optional: `EPOCHS`, `SEED`). Not a test: nothing is asserted here.
@@ -26,7 +27,7 @@ use dfdx::prelude::*;
 use head_ct::{
     data::{load_image_file, load_seed_layout},
     metrics::mann_whitney_auc,
-    model::{CHANNELS, IMAGE_LEN, IMAGE_SIZE},
+    model::{kernels::VectorPath, CHANNELS, IMAGE_LEN, IMAGE_SIZE},
     training::{evaluate_set, observer::Silent, predict_probabilities, train_model, Recipe},
 };
 
@@ -133,6 +134,7 @@ fn main() {
     let json = serde_json::json!({
         "stack": "head-ct",
         "threads": rayon::current_num_threads(),
+        "vector_path": VectorPath::active().name(),
         "epochs": epochs,
         "load_s": load_s,
         "fit_s": fit_s,

@@ -12,6 +12,7 @@ use std::time::Instant;
 use head_ct::model::kernels::{
     conv3x3_backward, conv3x3_forward, conv3x3_forward_im2col, conv3x3_relu_maxpool_backward,
     conv3x3_relu_maxpool_forward, maxpool2x2_backward, maxpool2x2_forward, ConvDims, PoolDims,
+    VectorPath,
 };
 
 #[global_allocator]
@@ -46,6 +47,11 @@ fn values(len: usize, seed: u32) -> Vec<f32> {
 }
 
 fn main() {
+    println!(
+        "vector path {} (best on this CPU: {}; HEAD_CT_VECTOR_PATH lowers it)",
+        VectorPath::active(),
+        VectorPath::best_supported()
+    );
     // (in channels, out channels, input side) of the five blocks.
     let blocks = [
         (3, 16, 150),

@@ -17,7 +17,10 @@ use crate::{
     data::{DataSource, ImageSet},
     fsutil::{replace_atomically, write_atomically},
     labels::{Label, Threshold},
-    model::{build_teaching_net, TeachingNet, CHANNELS, IMAGE_SIZE, TEACHING_NET_PARAMS},
+    model::{
+        build_teaching_net, kernels::VectorPath, TeachingNet, CHANNELS, IMAGE_SIZE,
+        TEACHING_NET_PARAMS,
+    },
     training::{History, Recipe},
     Error, Result,
 };
@@ -69,6 +72,39 @@ pub struct TrainingSettings {
     /// What the training images were: display images, CT numbers (DICOM), or both.
     #[serde(default)]
     pub input: TrainingInput,
+    /// Where the weights were computed: a seeded run repeats bit for bit on the same vector
+    /// path and thread count. `None` in files written before head-ct recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<ComputePath>,
+}
+
+/// The vector path of our kernels and the number of threads a model was trained with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputePath {
+    /// [`VectorPath::name`]: `avx512`, `avx2` or `portable`.
+    pub vector_path: String,
+    /// Threads of the rayon pool the kernels ran on.
+    pub threads: usize,
+}
+
+impl ComputePath {
+    /// This process's path: [`VectorPath::active`] and the rayon pool's size.
+    pub fn current() -> Self {
+        Self {
+            vector_path: VectorPath::active().name().to_string(),
+            threads: rayon::current_num_threads(),
+        }
+    }
+}
+
+impl std::fmt::Display for ComputePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} vector path, {} threads",
+            self.vector_path, self.threads
+        )
+    }
 }
 
 /// What a model's training images were, which decides what it says about DICOM input.
@@ -130,6 +166,7 @@ impl TrainingSettings {
             train_images: train.len(),
             validate_images: validate.len(),
             input: TrainingInput::of(&[train, validate]),
+            compute: Some(ComputePath::current()),
         }
     }
 }
@@ -484,6 +521,7 @@ mod v1 {
                     train_images: t.train_images,
                     validate_images: t.validate_images,
                     input: super::TrainingInput::DisplayImages,
+                    compute: None,
                 },
                 final_metrics: self.final_metrics,
             })

@@ -4,13 +4,13 @@
 use dfdx::prelude::*;
 use head_ct::{
     checkpoint::{
-        load_checkpoint, save_checkpoint, ModelMetadata, TrainingInput, TrainingSettings,
-        METADATA_FILE, WEIGHTS_FILE,
+        load_checkpoint, save_checkpoint, ComputePath, ModelMetadata, TrainingInput,
+        TrainingSettings, METADATA_FILE, WEIGHTS_FILE,
     },
     ct::InputWindows,
     data::Augmentation,
     model::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D, ReLU},
-    model::{build_teaching_net, ImageBatch},
+    model::{build_teaching_net, kernels::VectorPath, ImageBatch},
     training::Recipe,
     Threshold,
 };
@@ -26,6 +26,7 @@ fn metadata() -> ModelMetadata {
             train_images: 140,
             validate_images: 50,
             input: TrainingInput::DisplayImages,
+            compute: Some(ComputePath::current()),
         },
     )
 }
@@ -96,6 +97,25 @@ fn checkpoint_round_trip_is_bit_identical() {
     );
     // The weights file's path works as well as the folder.
     load_checkpoint(&dev, &dir.path().join(WEIGHTS_FILE)).unwrap();
+}
+
+/// `model.json` says which vector path and how many threads computed the weights (a seeded run
+/// repeats bit for bit only on the same), and a file written before that field existed loads.
+#[test]
+fn the_vector_path_and_threads_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::seed_from_u64(5);
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let mut json = read_json(dir.path());
+    let compute = &json["training"]["compute"];
+    assert_eq!(compute["vector_path"], VectorPath::active().name());
+    assert_eq!(compute["threads"], rayon::current_num_threads());
+    assert!(["portable", "avx2", "avx512"].contains(&compute["vector_path"].as_str().unwrap()));
+
+    json["training"].as_object_mut().unwrap().remove("compute");
+    write_json(dir.path(), &json);
+    let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(meta.training.compute, None);
 }
 
 #[test]

@@ -21,7 +21,7 @@
 
 use std::ops::Range;
 
-use super::{ConvDims, KERNEL, LANES};
+use super::{ConvDims, VectorPath, KERNEL, LANES};
 
 /// Output channels per register tile.
 const TILE_CHANNELS: usize = 4;
@@ -38,14 +38,14 @@ pub(super) const MAX_PATCH: usize = 27;
 #[cfg(test)]
 const ONE_DEPTH_BLOCK: usize = 512;
 
-/// Whether the convolution runs these kernels: the first block's small patch, on a CPU with AVX2
-/// and FMA. Elsewhere im2col + GEMM runs: with the same bits in the forward pass, with other
-/// last bits in the weight gradient.
+/// Whether the convolution runs these kernels: the first block's small patch, where the
+/// process's [`VectorPath`] is AVX2 or AVX-512. Elsewhere im2col + GEMM runs: with the same
+/// bits in the forward pass, with other last bits in the weight gradient.
 pub(super) fn applies(d: &ConvDims) -> bool {
-    d.patch_len() <= MAX_PATCH && supports(d)
+    d.patch_len() <= MAX_PATCH && VectorPath::active() >= VectorPath::Avx2Fma && supports(d)
 }
 
-/// Whether [`forward_rows`] and [`weight_gradient`] can compute a convolution of sizes `d` on
+/// Whether [`forward_rows_on`] and [`weight_gradient`] can compute a convolution of sizes `d` on
 /// this CPU: whole tiles of output channels, rows of at least one vector, lengths that do not
 /// overflow (the kernels index by the sizes, so the length checks must not wrap), AVX2 and FMA.
 fn supports(d: &ConvDims) -> bool {
@@ -61,21 +61,12 @@ fn supports(d: &ConvDims) -> bool {
         && d.width >= KERNEL - 1 + LANES
         && d.out_channels.is_multiple_of(TILE_CHANNELS)
         && lengths_fit().is_some()
-        && cpu_has_avx2_fma()
-}
-
-#[cfg(target_arch = "x86_64")]
-fn cpu_has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn cpu_has_avx2_fma() -> bool {
-    false
+        && VectorPath::Avx2Fma.is_supported()
 }
 
 /// The output rows `rows` of one image's convolution (`image` is `C x H x W`) into `out`
-/// (`O x rows.len() x OW`, overwritten). Panics unless [`supports`] is true.
+/// (`O x rows.len() x OW`, overwritten), on the process's [`VectorPath`]. Panics unless
+/// [`applies`] is true.
 pub(super) fn forward_rows(
     d: &ConvDims,
     image: &[f32],
@@ -84,9 +75,25 @@ pub(super) fn forward_rows(
     rows: Range<usize>,
     out: &mut [f32],
 ) {
+    forward_rows_on(VectorPath::active(), d, image, weight, bias, rows, out)
+}
+
+/// [`forward_rows`] on `path` (AVX2 or AVX-512), whatever the process's path: the tests run
+/// every path the CPU has. Every path computes the same bits (each output is the same chain of
+/// fused multiply-adds); AVX-512 does 16 pixels per vector and, with its 32 registers, 8 output
+/// channels per tile. Panics unless [`supports`] is true and the CPU has `path`.
+pub(super) fn forward_rows_on(
+    path: VectorPath,
+    d: &ConvDims,
+    image: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    rows: Range<usize>,
+    out: &mut [f32],
+) {
     assert!(
-        supports(d),
-        "direct convolution called where it does not apply"
+        supports(d) && path >= VectorPath::Avx2Fma && path.is_supported(),
+        "direct convolution called where it does not apply ({path} path)"
     );
     assert_eq!(image.len(), d.input_len());
     assert_eq!(weight.len(), d.weight_len());
@@ -94,10 +101,14 @@ pub(super) fn forward_rows(
     assert!(rows.end <= d.out_height());
     assert_eq!(out.len(), d.out_channels * rows.len() * d.out_width());
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `supports` checked that the CPU has AVX2 and FMA; the asserts above bound every
-    // index the kernel reads or writes (see `x86::forward_rows`).
+    // SAFETY: `path.is_supported()` checked that the CPU has the path's features (AVX-512
+    // implies AVX2 and FMA); the asserts above bound every index the kernels read or write (see
+    // `x86::forward_rows`).
     unsafe {
-        x86::forward_rows(d, image, weight, bias, rows, out)
+        match path {
+            VectorPath::Avx512 => x86::forward_rows_avx512(d, image, weight, bias, rows, out),
+            _ => x86::forward_rows(d, image, weight, bias, rows, out),
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("supports() is false on this architecture")
@@ -183,6 +194,80 @@ mod x86 {
         }
     }
 
+    /// Floats per AVX-512 register.
+    const LANES_512: usize = 16;
+    /// Output channels per AVX-512 tile: 8 channels x 2 vectors = 16 accumulators of the 32
+    /// registers (4-channel tiles where the channel count is not a multiple of 8).
+    const TILE_CHANNELS_512: usize = 8;
+
+    /// [`forward_rows`] with 16-pixel vectors: the same fused multiply-adds per output, in the
+    /// same order, so the same bits. Rows end with 8-pixel AVX2 vectors where fewer than 16
+    /// pixels are left. Safety: the CPU has AVX-512 F, AVX2 and FMA, and the slices have the
+    /// lengths [`super::forward_rows_on`] asserts.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn forward_rows_avx512(
+        d: &ConvDims,
+        image: &[f32],
+        weight: &[f32],
+        bias: &[f32],
+        rows: Range<usize>,
+        out: &mut [f32],
+    ) {
+        let ow = d.out_width();
+        let plane = rows.len() * ow;
+        let tile_channels = if d.out_channels.is_multiple_of(TILE_CHANNELS_512) {
+            TILE_CHANNELS_512
+        } else {
+            TILE_CHANNELS
+        };
+        for first_channel in (0..d.out_channels).step_by(tile_channels) {
+            let tile = Tile {
+                d,
+                image,
+                weight: &weight[first_channel * d.patch_len()..],
+                bias: &bias[first_channel..first_channel + tile_channels],
+            };
+            let out = &mut out[first_channel * plane..(first_channel + tile_channels) * plane];
+            for (r, oy) in rows.clone().enumerate() {
+                let mut ox = 0;
+                while ox + 2 * LANES_512 <= ow {
+                    match tile_channels {
+                        TILE_CHANNELS_512 => {
+                            tile.vectors_512::<8, 2>(oy, ox, out, plane, r * ow + ox)
+                        }
+                        _ => tile.vectors_512::<4, 2>(oy, ox, out, plane, r * ow + ox),
+                    }
+                    ox += 2 * LANES_512;
+                }
+                while ox + LANES_512 <= ow {
+                    match tile_channels {
+                        TILE_CHANNELS_512 => {
+                            tile.vectors_512::<8, 1>(oy, ox, out, plane, r * ow + ox)
+                        }
+                        _ => tile.vectors_512::<4, 1>(oy, ox, out, plane, r * ow + ox),
+                    }
+                    ox += LANES_512;
+                }
+                // The rest with 8-pixel vectors, the last one overlapping as in `forward_rows`.
+                let avx2_tiles = tile_channels / TILE_CHANNELS;
+                while ox < ow {
+                    let x = ox.min(ow - LANES);
+                    for t in 0..avx2_tiles {
+                        let c = t * TILE_CHANNELS;
+                        let part = Tile {
+                            d,
+                            image,
+                            weight: &tile.weight[c * d.patch_len()..],
+                            bias: &tile.bias[c..c + TILE_CHANNELS],
+                        };
+                        part.vectors::<1>(oy, x, &mut out[c * plane..], plane, r * ow + x);
+                    }
+                    ox = x + LANES;
+                }
+            }
+        }
+    }
+
     /// The inputs of one tile of [`TILE_CHANNELS`] output channels: `weight` and `bias` start
     /// at the tile's first channel.
     struct Tile<'a> {
@@ -234,6 +319,55 @@ mod x86 {
                 let b = _mm256_set1_ps(self.bias[o]);
                 for (v, acc) in acc.iter().enumerate() {
                     _mm256_storeu_ps(out.add(o * plane + at + v * LANES), _mm256_add_ps(b, *acc));
+                }
+            }
+        }
+    }
+
+    impl Tile<'_> {
+        /// [`Tile::vectors`] for `C` channels of 16-pixel vectors.
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        #[inline]
+        unsafe fn vectors_512<const C: usize, const V: usize>(
+            &self,
+            oy: usize,
+            ox: usize,
+            out: &mut [f32],
+            plane: usize,
+            at: usize,
+        ) {
+            let (h, w, k) = (self.d.height, self.d.width, self.d.patch_len());
+            debug_assert!(ox + V * LANES_512 + KERNEL - 1 <= w && oy + KERNEL <= h);
+            debug_assert!(at + V * LANES_512 + (C - 1) * plane <= out.len());
+            let (image, weight) = (self.image.as_ptr(), self.weight.as_ptr());
+            let mut acc = [[_mm512_setzero_ps(); V]; C];
+            let mut tap = 0;
+            for c in 0..self.d.in_channels {
+                for ky in 0..KERNEL {
+                    let row = image.add((c * h + oy + ky) * w + ox);
+                    for kx in 0..KERNEL {
+                        let mut x = [_mm512_setzero_ps(); V];
+                        for (v, x) in x.iter_mut().enumerate() {
+                            *x = _mm512_loadu_ps(row.add(kx + v * LANES_512));
+                        }
+                        for (o, acc) in acc.iter_mut().enumerate() {
+                            let wv = _mm512_set1_ps(*weight.add(o * k + tap));
+                            for (acc, x) in acc.iter_mut().zip(x) {
+                                *acc = _mm512_fmadd_ps(wv, x, *acc);
+                            }
+                        }
+                        tap += 1;
+                    }
+                }
+            }
+            let out = out.as_mut_ptr();
+            for (o, acc) in acc.iter().enumerate() {
+                let b = _mm512_set1_ps(self.bias[o]);
+                for (v, acc) in acc.iter().enumerate() {
+                    _mm512_storeu_ps(
+                        out.add(o * plane + at + v * LANES_512),
+                        _mm512_add_ps(b, *acc),
+                    );
                 }
             }
         }
@@ -344,9 +478,16 @@ mod tests {
     /// the GEMM's depth block), whole images and bands of rows.
     #[test]
     fn direct_forward_equals_gemm_bit_for_bit() {
-        if !cpu_has_avx2_fma() {
-            return; // The kernel is never used here: nothing to compare.
+        for path in [VectorPath::Avx2Fma, VectorPath::Avx512] {
+            if path.is_supported() {
+                direct_forward_equals_gemm_on(path);
+            } else {
+                eprintln!("skipped the {path} path: this CPU does not have it");
+            }
         }
+    }
+
+    fn direct_forward_equals_gemm_on(path: VectorPath) {
         let dims = [
             (3, 16, 150, 150),
             (3, 4, 9, 37),
@@ -356,6 +497,11 @@ mod tests {
             (16, 32, 74, 74),
             (32, 64, 36, 36),
             (56, 8, 12, 17),
+            // Widths around AVX-512's 16 and 32 pixels; 4-channel tiles on that path.
+            (3, 8, 5, 18),
+            (3, 4, 7, 34),
+            (2, 16, 6, 35),
+            (3, 16, 6, 50),
         ];
         for (seed, &(c, o, h, w)) in dims.iter().enumerate() {
             let d = ConvDims {
@@ -373,13 +519,13 @@ mod tests {
             for rows in [0..d.out_height(), 1..d.out_height().min(4)] {
                 let len = o * rows.len() * d.out_width();
                 let (mut direct, mut gemm) = (vec![f32::NAN; len], vec![f32::NAN; len]);
-                forward_rows(&d, &image, &weight, &bias, rows.clone(), &mut direct);
+                forward_rows_on(path, &d, &image, &weight, &bias, rows.clone(), &mut direct);
                 conv_forward_rows_gemm(&d, &image, &weight, &bias, rows.clone(), &mut gemm);
                 for (i, (a, b)) in direct.iter().zip(&gemm).enumerate() {
                     assert_eq!(
                         a.to_bits(),
                         b.to_bits(),
-                        "{d:?} rows {rows:?} [{i}]: {a} vs {b}"
+                        "{path}: {d:?} rows {rows:?} [{i}]: {a} vs {b}"
                     );
                 }
             }
@@ -390,7 +536,8 @@ mod tests {
     /// with and without a masked tail (widths 150, 13, 17), bands that end early (heights 6, 20).
     #[test]
     fn direct_weight_gradient_matches_naive_sum() {
-        if !cpu_has_avx2_fma() {
+        if !VectorPath::Avx2Fma.is_supported() {
+            eprintln!("skipped: the direct weight gradient needs AVX2 and FMA");
             return;
         }
         for (seed, &(c, o, h, w)) in [
@@ -453,7 +600,10 @@ mod tests {
             !supports(&dims(3, 20, 9)),
             "an output row shorter than a vector"
         );
-        assert_eq!(supports(&dims(3, 20, 10)), cpu_has_avx2_fma());
+        assert_eq!(
+            supports(&dims(3, 20, 10)),
+            VectorPath::Avx2Fma.is_supported()
+        );
     }
 
     /// The teaching net's first block runs the direct kernel, the others the GEMM.
@@ -466,7 +616,10 @@ mod tests {
             height: side,
             width: side,
         };
-        assert_eq!(applies(&block(3, 16, 150)), cpu_has_avx2_fma());
+        assert_eq!(
+            applies(&block(3, 16, 150)),
+            VectorPath::active() >= VectorPath::Avx2Fma
+        );
         for (c, o, side) in [(16, 32, 74), (32, 64, 36), (64, 64, 17), (64, 128, 7)] {
             assert!(!applies(&block(c, o, side)));
         }

@@ -19,11 +19,13 @@
 use rayon::prelude::*;
 use std::{cell::RefCell, ops::Range};
 
+pub mod cpu;
 mod direct;
 mod fused;
 mod pool;
 mod pool_simd;
 
+pub use cpu::VectorPath;
 use pool::{expand_to_winners, maxpool_image, PoolInput};
 pub use pool::{maxpool2x2_backward, maxpool2x2_forward, PoolDims, Winner, NO_GRADIENT};
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! 2x2 max-pooling of 8 windows at a time with AVX2, for [`maxpool_image`](super::maxpool_image).
+//! 2x2 max-pooling of 8 windows at a time with AVX2, for [`maxpool_image`](super::maxpool_image),
+//! where the process's [`VectorPath`] is AVX2 or AVX-512 (the AVX-512 path pools with these
+//! AVX2 instructions: see docs/BENCHMARKS.md for why it has no wider pooling).
 //!
 //! The scalar loop compares each window's four values one after the other, with a branch per
 //! comparison that the CPU cannot predict (which value wins is random). In the first block that
@@ -6,7 +8,7 @@
 //! comparisons run on 8 windows at once, as blends: same order, same strict `>` (the first
 //! maximum wins), a NaN wins: bit-identical outputs and winners (the tests below check this).
 
-use super::{Winner, LANES};
+use super::{VectorPath, Winner, LANES};
 
 /// Pools the first windows of one row pair (`top` and `bottom` hold 2 values per window), 8 at
 /// a time, into `out` and `win`; returns how many windows it did (a multiple of 8; the caller
@@ -22,8 +24,9 @@ pub(super) fn pool_row(
     assert!(top.len() >= 2 * LANES * groups && bottom.len() >= 2 * LANES * groups);
     assert!(win.len() >= LANES * groups);
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present; the asserts above bound every index read or written.
+    if VectorPath::active() >= VectorPath::Avx2Fma {
+        // SAFETY: the active path is supported, so AVX2 is present; the asserts above bound
+        // every index read or written.
         unsafe { x86::pool_groups(groups, top, bottom, out, win, relu) };
         return LANES * groups;
     }
@@ -140,7 +143,7 @@ mod tests {
                 }
                 // On an AVX2 CPU the comparison above did test the vector path.
                 #[cfg(target_arch = "x86_64")]
-                if std::is_x86_feature_detected!("avx2") {
+                if VectorPath::active() >= VectorPath::Avx2Fma {
                     let (mut o, mut w) = (vec![0.0; windows], vec![0; windows]);
                     let done = pool_row(&top, &bottom, &mut o, &mut w, relu_first);
                     assert_eq!(done, windows / LANES * LANES);
