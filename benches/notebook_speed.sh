@@ -11,9 +11,10 @@
 #    assertions and overflow checks; HEAD_CT_KERNEL_PROFILE=evcxr), in a build folder of its
 #    own: what the kernel's settings gain. Adds about 5 minutes.
 #
-# It prints a table, whether the notebook's final losses equal the command line's, and as its
-# last line `notebook/cli epoch ratio R` (median epoch time of notebook 03 over the command
-# line's). Needs the notebook set-up (scripts/setup-notebooks.sh). Takes 10-20 minutes on 2
+# It prints a table of the notebooks' times, then (scripts/notebook-matches-cli.py) the median
+# seconds per epoch of the command line and of notebook 03, whether every epoch's losses are the
+# same, and as its last line `notebook/cli epoch ratio R` (notebook 03's median epoch time over
+# the command line's). Needs the notebook set-up (scripts/setup-notebooks.sh). Takes 10-20 minutes on 2
 # cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,25 +51,9 @@ if [ "${BEFORE:-0}" = 1 ]; then
 fi
 
 "$py" - "$work" <<'PY'
-import json, re, statistics, sys
+import re, sys
 from pathlib import Path
 work = Path(sys.argv[1])
-line = re.compile(r"Epoch (\d+)/(\d+) - ([0-9.]+)s - loss: ([0-9.]+) .* val_loss: ([0-9.]+)")
-
-def epochs(texts):
-    return [(int(m[1]), float(m[3]), m[4], m[5]) for t in texts for m in line.finditer(t)]
-
-cli = epochs([(work / "cli.log").read_text()])
-def notebook_epochs(folder):
-    nb = json.loads((work / folder / "03-train.ipynb").read_text())
-    return epochs("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
-                  for o in c.get("outputs", []))
-
-notebook = notebook_epochs("nb03")
-assert len(cli) == len(notebook) == 10, (len(cli), len(notebook))
-cli_median = statistics.median(e[1] for e in cli)
-nb_median = statistics.median(e[1] for e in notebook)
-same = [(e[2], e[3]) for e in cli] == [(e[2], e[3]) for e in notebook]
 
 def table(log):
     rows = {}
@@ -78,22 +63,20 @@ def table(log):
             rows[m[1]] = (float(m[2]), float(m[3]))
     return rows
 
-warm = table("all.log")
-cold = table("cold.log")
 print()
-print("| measure | seconds |")
+print("| notebook | seconds: whole notebook (first cell) |")
 print("|---|---:|")
-print(f"| command line, 10-epoch fit, median epoch | {cli_median:.2f} |")
-print(f"| notebook 03, 10-epoch fit, median epoch | {nb_median:.2f} |")
-if (work / "before").exists():
-    before = notebook_epochs("before")
-    print(f"| notebook 03 with evcxr's own profile, median epoch | "
-          f"{statistics.median(e[1] for e in before):.2f} |")
-for name, (total, first) in sorted(warm.items()):
-    print(f"| {name}, warm: whole notebook (first cell) | {total:.1f} ({first:.1f}) |")
-for name, (total, first) in cold.items():
+for name, (total, first) in sorted(table("all.log").items()):
+    print(f"| {name}, warm | {total:.1f} ({first:.1f}) |")
+for name, (total, first) in table("cold.log").items():
     print(f"| {name}, cold first cell (empty build folder) | {first:.1f} |")
 print()
-print(f"same losses in every epoch as the command line: {'yes' if same else 'NO'}")
-print(f"notebook/cli epoch ratio {nb_median / cli_median:.2f}")
 PY
+
+if [ -d "$work/before" ]; then
+  echo "== before: notebook 03 with evcxr's own profile against the command line"
+  "$py" scripts/notebook-matches-cli.py "$work/cli.log" "$work/before/03-train.ipynb" || true
+  echo
+fi
+echo "== notebook 03 on the head-ct kernel against the command line"
+"$py" scripts/notebook-matches-cli.py "$work/cli.log" "$work/nb03/03-train.ipynb"

@@ -72,8 +72,9 @@ pub struct TrainingSettings {
     /// What the training images were: display images, CT numbers (DICOM), or both.
     #[serde(default)]
     pub input: TrainingInput,
-    /// Where the weights were computed: a seeded run repeats bit for bit on the same vector
-    /// path and thread count. `None` in files written before head-ct recorded it.
+    /// Where the weights were computed: a seeded run repeats bit for bit on the same machine
+    /// with the same vector path and thread count (the GEMMs also depend on the CPU: with or
+    /// without FMA). `None` in files written before head-ct recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<ComputePath>,
 }
@@ -83,7 +84,8 @@ pub struct TrainingSettings {
 pub struct ComputePath {
     /// [`VectorPath::name`]: `avx512`, `avx2` or `portable`.
     pub vector_path: String,
-    /// Threads of the rayon pool the kernels ran on.
+    /// Threads of the rayon pool the kernels ran on. Our kernels give the same bits whatever
+    /// the count; dfdx's own operations are not checked for that, so it is recorded.
     pub threads: usize,
 }
 

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use head_ct::{
-    checkpoint::{load_checkpoint, save_checkpoint, ModelMetadata, TrainingSettings, METADATA_FILE, WEIGHTS_FILE},
+    checkpoint::{
+        load_checkpoint, save_checkpoint, ComputePath, ModelMetadata, TrainingInput, TrainingSettings,
+        METADATA_FILE, WEIGHTS_FILE,
+    },
     dfdx::prelude::Cpu,
     model::build_teaching_net,
     training::Recipe,
@@ -28,6 +31,8 @@ fn folder() -> &'static (PathBuf, Vec<u8>, Vec<u8>) {
                 data: "fuzz".into(),
                 train_images: 1,
                 validate_images: 1,
+                input: TrainingInput::DisplayImages,
+                compute: Some(ComputePath::current()),
             },
         );
         save_checkpoint(&dir, &build_teaching_net(&dev), &metadata).unwrap();

@@ -21,7 +21,7 @@
 //! - [`window`]: [`Window`] (level/width and DICOM's LINEAR function), the presets brain,
 //!   subdural and bone, and [`InputWindows`], the window of each input channel.
 //! - [`dicom`]: [`read_ct_slice`], one slice in HU with notes on how it was read.
-//! - [`write`]: [`CtImage`], a slice of CT numbers written as a DICOM CT image (the phantoms,
+//! - [`write`](mod@write): [`CtImage`], a slice of CT numbers written as a DICOM CT image (the phantoms,
 //!   and the tests' synthetic files).
 
 pub mod dicom;

@@ -2,15 +2,16 @@
 //!
 //! One binary runs everywhere: the kernels are compiled for every path (`#[target_feature]`)
 //! and [`VectorPath::active`] picks the best one the CPU has, so a build made on an AVX2
-//! machine uses AVX-512 where it exists and the portable loops where neither does. The GEMM
-//! (the `gemm` crate) picks its own path the same way; this is about `direct.rs` and
-//! `pool_simd.rs`.
+//! machine uses AVX-512 where it exists and the portable loops where neither does. This is
+//! about our own kernels (`direct.rs`, `pool_simd.rs`) only: the GEMMs (the `gemm` crate, ours
+//! and dfdx's) pick their own kernels from the CPU (with or without FMA) whatever the path.
 //!
 //! `HEAD_CT_VECTOR_PATH=avx512|avx2|portable` asks for a lower path than the CPU's best (never a
-//! higher one): to compare paths on one machine (`cargo bench --bench train_epoch`), or to
-//! reproduce another machine's numbers. A seeded run is bit-reproducible on a given path (and
-//! thread count); the paths differ in their last bits, where the weight gradient's lane sums
-//! are split differently.
+//! higher one), to compare paths on one machine (`cargo bench --bench train_epoch`). It does not
+//! make one machine compute like another: the GEMMs still use what this CPU has. A seeded run is
+//! bit-reproducible on a given machine, path and thread count. The AVX-512 and AVX2 paths give
+//! the same bits; the portable path differs in the last bits of the first block's weight
+//! gradient (the GEMM sums it in another order than the AVX2 kernel's lanes).
 
 use std::fmt;
 use std::sync::OnceLock;
