@@ -1,5 +1,6 @@
 //! Direct 3x3 convolution kernels for the first block, on x86-64 CPUs with AVX2 and FMA (and a
-//! wider forward pass with AVX-512), where the process's [`VectorPath`] allows them.
+//! wider forward pass with AVX-512, which also runs the second block's forward pass), where the
+//! process's [`VectorPath`] allows them.
 //!
 //! im2col + GEMM first copies every 3x3 neighbourhood into a column matrix (9 copies of the
 //! image), then the GEMM packs that matrix again before multiplying. With 3 input channels (27
@@ -10,7 +11,9 @@
 //! - [`forward_rows`]: a tile of 4 output channels x 16 pixels lives in 8 AVX registers while the
 //!   27 products are added in, each input vector loaded once for 4 channels: about 1.5 ms
 //!   against 3.5 ms by im2col + GEMM. On the AVX-512 path a tile is 8 channels x 32 pixels in 16
-//!   of the 32 registers (1.12 → 0.95 ms per batch on a 2-core AMD EPYC with AVX-512). It computes exactly the GEMM's bits: every output is
+//!   of the 32 registers (1.12 → 0.95 ms per batch on a 2-core AMD EPYC with AVX-512), fast
+//!   enough to beat the GEMM in the second block too ([`WIDE_ROW`]). It computes exactly the
+//!   GEMM's bits: every output is
 //!   `bias + (0 + w₀x₀ + w₁x₁ + …)`, fused-multiply-added one product at a time in patch order
 //!   `(c, ky, kx)` into one accumulator, as the GEMM's microkernel does when a patch fits one
 //!   of its depth blocks (the tests check this).
@@ -29,22 +32,45 @@ use super::{ConvDims, VectorPath, KERNEL, LANES};
 /// Output channels per register tile.
 const TILE_CHANNELS: usize = 4;
 
-/// The largest patch (`in_channels * 9`) this kernel is used for: the first block's. Measured
-/// (`layer_times`, batch 10): 3 → 16 channels at 150x150, 1.5 ms against 3.5 ms by im2col +
-/// GEMM; with 16 or 32 input channels the GEMM is as fast or faster (3.9 against 4.1 ms, 3.8
-/// against 4.8 ms), its copies being small next to the arithmetic.
+/// The largest patch (`in_channels * 9`) these kernels are used for on every vector path: the
+/// first block's. Measured (`layer_times`, batch 10): 3 → 16 channels at 150x150, 1.5 ms against
+/// 3.5 ms by im2col + GEMM; with 16 or 32 input channels the AVX2 kernel's 4-channel tiles are
+/// as fast as the GEMM or slower (3.9 against 4.1 ms, 3.8 against 4.8 ms), its copies being
+/// small next to the arithmetic.
 pub(super) const MAX_PATCH: usize = 27;
 
 /// Up to this patch length, gemm 0.18 sums a whole patch in one depth block (`gemm-common`'s
-/// `kernel_params`: its depth block is at least 512), which is what makes the two paths agree
-/// bit for bit. The test below checks patches up to it.
-#[cfg(test)]
+/// `kernel_params`: its depth block is at least 512), which is what makes the direct forward
+/// pass and the GEMM agree bit for bit. The test below checks patches up to it.
 const ONE_DEPTH_BLOCK: usize = 512;
 
-/// Whether the convolution runs these kernels: the first block's small patch, where the
-/// process's [`VectorPath`] is AVX2 or AVX-512. Elsewhere im2col + GEMM runs: with the same
-/// bits in the forward pass, with other last bits in the weight gradient.
-pub(super) fn applies(d: &ConvDims) -> bool {
+/// On the AVX-512 path, the forward kernel also runs for larger patches (up to
+/// [`ONE_DEPTH_BLOCK`], so with the same bits) where output rows are at least this long: its
+/// 8-channel x 32-pixel tiles then cover a row with little waste. Measured per image, one thread,
+/// on a 2-core AMD EPYC with AVX-512: the second block (16 → 32 channels, 72-pixel rows) 0.48
+/// against 0.66 ms by im2col + GEMM; the third (32 → 64, 34-pixel rows, a 32-pixel tile and
+/// an 8-pixel vector for the last 2) 0.51 against 0.46 ms, so it keeps the GEMM.
+const WIDE_ROW: usize = 64;
+
+/// Whether the forward convolution runs [`forward_rows`]: the first block's small patch on the
+/// AVX2 and AVX-512 paths, and wide rows of a patch that fits the GEMM's depth block on the
+/// AVX-512 path. Elsewhere im2col + GEMM runs, with the same bits.
+pub(super) fn forward_applies(d: &ConvDims) -> bool {
+    let patch = d.patch_len();
+    let applies_on = |path: VectorPath| match path {
+        VectorPath::Avx512 => {
+            patch <= MAX_PATCH || (patch <= ONE_DEPTH_BLOCK && d.out_width() >= WIDE_ROW)
+        }
+        VectorPath::Avx2Fma => patch <= MAX_PATCH,
+        VectorPath::Portable => false,
+    };
+    applies_on(VectorPath::active()) && supports(d)
+}
+
+/// Whether the weight gradient runs [`weight_gradient`]: the first block's small patch, where
+/// the process's [`VectorPath`] is AVX2 or AVX-512. Elsewhere im2col + GEMM runs, with other
+/// last bits.
+pub(super) fn weight_gradient_applies(d: &ConvDims) -> bool {
     d.patch_len() <= MAX_PATCH && VectorPath::active() >= VectorPath::Avx2Fma && supports(d)
 }
 
@@ -69,7 +95,7 @@ fn supports(d: &ConvDims) -> bool {
 
 /// The output rows `rows` of one image's convolution (`image` is `C x H x W`) into `out`
 /// (`O x rows.len() x OW`, overwritten), on the process's [`VectorPath`]. Panics unless
-/// [`applies`] is true.
+/// [`forward_applies`] is true.
 pub(super) fn forward_rows(
     d: &ConvDims,
     image: &[f32],
@@ -610,9 +636,10 @@ mod tests {
         );
     }
 
-    /// The teaching net's first block runs the direct kernel, the others the GEMM.
+    /// The teaching net's first block runs the direct kernels; the second block's forward pass
+    /// runs the direct kernel on the AVX-512 path only; everything else runs the GEMM.
     #[test]
-    fn only_the_first_block_runs_the_direct_kernel() {
+    fn which_blocks_run_the_direct_kernels() {
         let block = |c, o, side| ConvDims {
             batch: 10,
             in_channels: c,
@@ -620,12 +647,16 @@ mod tests {
             height: side,
             width: side,
         };
-        assert_eq!(
-            applies(&block(3, 16, 150)),
-            VectorPath::active() >= VectorPath::Avx2Fma
-        );
-        for (c, o, side) in [(16, 32, 74), (32, 64, 36), (64, 64, 17), (64, 128, 7)] {
-            assert!(!applies(&block(c, o, side)));
+        let path = VectorPath::active();
+        let first = block(3, 16, 150);
+        assert_eq!(forward_applies(&first), path >= VectorPath::Avx2Fma);
+        assert_eq!(weight_gradient_applies(&first), path >= VectorPath::Avx2Fma);
+        let second = block(16, 32, 74);
+        assert_eq!(forward_applies(&second), path == VectorPath::Avx512);
+        assert!(!weight_gradient_applies(&second));
+        for (c, o, side) in [(32, 64, 36), (64, 64, 17), (64, 128, 7)] {
+            assert!(!forward_applies(&block(c, o, side)));
+            assert!(!weight_gradient_applies(&block(c, o, side)));
         }
     }
 }

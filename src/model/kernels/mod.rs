@@ -22,6 +22,7 @@ use std::{cell::RefCell, ops::Range};
 pub mod cpu;
 mod direct;
 mod fused;
+mod input_gradient;
 mod pool;
 mod pool_simd;
 
@@ -291,7 +292,7 @@ fn conv3x3_forward_by(
 /// is `O x rows.len() x OW`.
 /// Each output is `bias + (the products summed in patch order)`, whichever rows are computed
 /// together, and whichever of the two paths computes them: the direct kernel where it
-/// applies (few input channels, AVX2 + FMA), im2col + GEMM elsewhere.
+/// applies (`direct::forward_applies`), im2col + GEMM elsewhere.
 fn conv_forward_rows(
     d: &ConvDims,
     image: &[f32],
@@ -300,7 +301,7 @@ fn conv_forward_rows(
     rows: Range<usize>,
     out: &mut [f32],
 ) {
-    if direct::applies(d) {
+    if direct::forward_applies(d) {
         direct::forward_rows(d, image, weight, bias, rows, out)
     } else {
         conv_forward_rows_gemm(d, image, weight, bias, rows, out)
@@ -420,10 +421,17 @@ fn conv_backward_image(
     for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
         *gb = lane_sum(plane);
     }
-    let direct_weight_gradient = direct::applies(d);
+    let direct_weight_gradient = direct::weight_gradient_applies(d);
     if direct_weight_gradient {
         direct::weight_gradient(d, image, g_out, gw);
     }
+    let grad_in = match grad_in {
+        Some(grad_in) if input_gradient::applies(d) => {
+            input_gradient::add(d, weight, g_out, grad_in);
+            None
+        }
+        other => other,
+    };
     if direct_weight_gradient && grad_in.is_none() {
         return; // No column matrix needed.
     }
