@@ -9,7 +9,9 @@ use dfdx::{
 };
 use std::sync::Arc;
 
-use super::{check_runtime_side, to_contiguous_vec, CachedBuf, Conv2D, MaxPool2D, ReLU};
+use super::{
+    check_runtime_side, recycled::Recycled, to_contiguous_vec, CachedBuf, Conv2D, MaxPool2D, ReLU,
+};
 use crate::model::kernels::{
     conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward, ConvDims, Winner, KERNEL,
 };
@@ -132,12 +134,13 @@ where
         check_runtime_side("ConvBlock", dims.width, KERNEL + 1);
 
         let (x, mut tape) = x.try_contiguous()?.split_tape();
-        let input = Arc::new(to_contiguous_vec(&x)?);
+        // The input and the winners never become tensors: recycled buffers, not zeroed first.
+        let input = Arc::new(Recycled::copy_of(&x)?);
         let weight = Arc::new(to_contiguous_vec(&self.conv.weight)?);
         let bias = to_contiguous_vec(&self.conv.bias)?;
         let pooled_len = dims.batch * O * (dims.out_height() / 2) * (dims.out_width() / 2);
         let mut output = CachedBuf::zeros(x.device(), pooled_len)?;
-        let mut winners = CachedBuf::<Winner>::zeros(x.device(), pooled_len)?;
+        let mut winners = Recycled::<Winner>::for_overwrite(pooled_len);
         conv3x3_relu_maxpool_forward(&dims, &input, &weight, &bias, &mut output, &mut winners);
 
         let out_shape = (

@@ -16,6 +16,7 @@ mod conv_block;
 mod dense;
 mod flatten;
 mod maxpool2d;
+mod recycled;
 mod relu;
 
 pub use conv2d::Conv2D;
