@@ -3,8 +3,9 @@
 //! One binary runs everywhere: the kernels are compiled for every path (`#[target_feature]`)
 //! and [`VectorPath::active`] picks the best one the CPU has, so a build made on an AVX2
 //! machine uses AVX-512 where it exists and the portable loops where neither does. This is
-//! about our own kernels (`direct.rs`, `pool_simd.rs`) only: the GEMMs (the `gemm` crate, ours
-//! and dfdx's) pick their own kernels from the CPU (with or without FMA) whatever the path.
+//! about our own kernels (`direct.rs`, `input_gradient.rs`, `pool_simd.rs`) only: the GEMMs
+//! (the `gemm` crate, ours and dfdx's) pick their own kernels from the CPU (with or without FMA)
+//! whatever the path.
 //!
 //! `HEAD_CT_VECTOR_PATH=avx512|avx2|portable` asks for a lower path than the CPU's best (never a
 //! higher one), to compare paths on one machine (`cargo bench --bench train_epoch`). It does not

@@ -11,7 +11,9 @@
 //!
 //! The first block (3 input channels, so only 27 products per output) is the exception: there
 //! im2col's copies cost as much as the arithmetic, and direct kernels (`direct.rs`) compute the
-//! forward pass and the weight gradient from the image in place, on CPUs with AVX2 and FMA.
+//! forward pass and the weight gradient from the image in place, on CPUs with AVX2 and FMA. On
+//! the AVX-512 path the second block's forward pass and input gradient run direct kernels too
+//! (`direct.rs`, `input_gradient.rs`), with the GEMM's bits.
 //!
 //! Scratch matrices live in thread-local buffers that grow once and are reused, so the hot loop
 //! does not allocate.
