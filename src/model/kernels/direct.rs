@@ -78,18 +78,10 @@ pub(super) fn weight_gradient_applies(d: &ConvDims) -> bool {
 /// this CPU: whole tiles of output channels, rows of at least one vector, lengths that do not
 /// overflow (the kernels index by the sizes, so the length checks must not wrap), AVX2 and FMA.
 fn supports(d: &ConvDims) -> bool {
-    let lengths_fit = || -> Option<()> {
-        d.in_channels.checked_mul(d.height)?.checked_mul(d.width)?;
-        d.out_channels
-            .checked_mul(d.in_channels)?
-            .checked_mul(KERNEL * KERNEL)?;
-        let out_pixels = d.out_height().checked_mul(d.out_width())?;
-        d.out_channels.checked_mul(out_pixels).map(|_| ())
-    };
     d.height >= KERNEL
         && d.width >= KERNEL - 1 + LANES
         && d.out_channels.is_multiple_of(TILE_CHANNELS)
-        && lengths_fit().is_some()
+        && d.lengths_fit()
         && VectorPath::Avx2Fma.is_supported()
 }
 

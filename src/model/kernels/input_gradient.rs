@@ -43,19 +43,11 @@ pub(super) fn applies(d: &ConvDims) -> bool {
 /// at least 2 output pixels (gemm 0.18 takes other routes, with other roundings, for a depth of 1
 /// or 2 or a single column); lengths that do not overflow; and AVX-512 (F, with AVX2 and FMA).
 fn supports(d: &ConvDims) -> bool {
-    let lengths_fit = || -> Option<()> {
-        d.in_channels.checked_mul(d.height)?.checked_mul(d.width)?;
-        d.out_channels
-            .checked_mul(d.in_channels)?
-            .checked_mul(KERNEL * KERNEL)?;
-        let out_pixels = d.out_height().checked_mul(d.out_width())?;
-        d.out_channels.checked_mul(out_pixels).map(|_| ())
-    };
     d.height >= KERNEL
         && d.width >= KERNEL
         && d.in_channels.is_multiple_of(TILE_CHANNELS)
         && (3..=ONE_DEPTH_BLOCK).contains(&d.out_channels)
-        && lengths_fit().is_some()
+        && d.lengths_fit()
         && d.out_pixels() >= 2
         && VectorPath::Avx512.is_supported()
 }

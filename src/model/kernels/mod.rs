@@ -76,6 +76,24 @@ impl ConvDims {
     pub fn weight_len(&self) -> usize {
         self.out_channels * self.patch_len()
     }
+    /// Whether the output sides do not wrap and every length the direct kernels index by (input,
+    /// weights, output) fits in a `usize`: those kernels compute indices from the sizes, so the
+    /// length checks before them must not wrap around.
+    fn lengths_fit(&self) -> bool {
+        let fit = || -> Option<()> {
+            let out_height = self.height.checked_sub(KERNEL - 1)?;
+            let out_width = self.width.checked_sub(KERNEL - 1)?;
+            self.in_channels
+                .checked_mul(self.height)?
+                .checked_mul(self.width)?;
+            self.out_channels
+                .checked_mul(self.in_channels)?
+                .checked_mul(KERNEL * KERNEL)?;
+            let out_pixels = out_height.checked_mul(out_width)?;
+            self.out_channels.checked_mul(out_pixels).map(|_| ())
+        };
+        fit().is_some()
+    }
 }
 
 thread_local! {
