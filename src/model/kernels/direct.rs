@@ -27,7 +27,7 @@
 
 use std::ops::Range;
 
-use super::{ConvDims, VectorPath, KERNEL, LANES};
+use super::{ConvDims, VectorPath, KERNEL, LANES, ONE_DEPTH_BLOCK};
 
 /// Output channels per register tile.
 const TILE_CHANNELS: usize = 4;
@@ -39,13 +39,8 @@ const TILE_CHANNELS: usize = 4;
 /// small next to the arithmetic.
 pub(super) const MAX_PATCH: usize = 27;
 
-/// Up to this patch length, gemm 0.18 sums a whole patch in one depth block (`gemm-common`'s
-/// `kernel_params`: its depth block is at least 512), which is what makes the direct forward
-/// pass and the GEMM agree bit for bit. The test below checks patches up to it.
-const ONE_DEPTH_BLOCK: usize = 512;
-
 /// On the AVX-512 path, the forward kernel also runs for larger patches (up to
-/// [`ONE_DEPTH_BLOCK`], so with the same bits) where output rows are at least this long: its
+/// `ONE_DEPTH_BLOCK`, so with the same bits) where output rows are at least this long: its
 /// 8-channel x 32-pixel tiles then cover a row with little waste. Measured per image, one thread,
 /// on a 2-core AMD EPYC with AVX-512: the second block (16 → 32 channels, 72-pixel rows) 0.48
 /// against 0.66 ms by im2col + GEMM; the third (32 → 64, 34-pixel rows, a 32-pixel tile and
@@ -64,7 +59,8 @@ pub(super) fn forward_applies(d: &ConvDims) -> bool {
         VectorPath::Avx2Fma => patch <= MAX_PATCH,
         VectorPath::Portable => false,
     };
-    applies_on(VectorPath::active()) && supports(d)
+    // `supports` first: it checks that the output sides do not wrap.
+    supports(d) && applies_on(VectorPath::active())
 }
 
 /// Whether the weight gradient runs [`weight_gradient`]: the first block's small patch, where
@@ -629,7 +625,8 @@ mod tests {
     }
 
     /// The teaching net's first block runs the direct kernels; the second block's forward pass
-    /// runs the direct kernel on the AVX-512 path only; everything else runs the GEMM.
+    /// and input gradient run direct kernels on the AVX-512 path only; everything else runs the
+    /// GEMM. (The first block computes no input gradient.)
     #[test]
     fn which_blocks_run_the_direct_kernels() {
         let block = |c, o, side| ConvDims {
@@ -646,9 +643,14 @@ mod tests {
         let second = block(16, 32, 74);
         assert_eq!(forward_applies(&second), path == VectorPath::Avx512);
         assert!(!weight_gradient_applies(&second));
+        assert_eq!(
+            super::super::input_gradient::applies(&second),
+            path == VectorPath::Avx512
+        );
         for (c, o, side) in [(32, 64, 36), (64, 64, 17), (64, 128, 7)] {
             assert!(!forward_applies(&block(c, o, side)));
             assert!(!weight_gradient_applies(&block(c, o, side)));
+            assert!(!super::super::input_gradient::applies(&block(c, o, side)));
         }
     }
 }

@@ -7,8 +7,9 @@
 //! output rows: a band's im2col columns and activations live in thread-local scratch buffers
 //! small enough to stay in the core's L2 cache from the matrix product to the pooling, and only
 //! the pooled output (a quarter of the size) and the winner of each pooling window leave them.
-//! (The first block's direct kernel has no columns: it reads the image in place, and only its
-//! band of activations uses the scratch buffer.)
+//! (Where the direct kernel runs, in the first block and, on the AVX-512 path, the second, there
+//! are no columns: it reads the image in place, and only its band of activations uses the
+//! scratch buffer; the bands keep the size [`band_rows`] gives them for the columns.)
 //!
 //! The results are bit-identical to [`conv3x3_forward`](super::conv3x3_forward), then
 //! [`relu`](super::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their

@@ -17,25 +17,26 @@
 //! Each `t` is one depth block of the GEMM as long as `O` is at most 512 (gemm 0.18's smallest
 //! depth block, see `direct.rs`).
 
-use super::{ConvDims, VectorPath, KERNEL};
+use super::{ConvDims, VectorPath, KERNEL, ONE_DEPTH_BLOCK};
 
 /// Input channels per register tile.
-const TILE_CHANNELS: usize = 8;
+const TILE_INPUT_CHANNELS: usize = 8;
 /// Floats per AVX-512 register.
-const LANES: usize = 16;
-/// The most output channels whose products the GEMM sums in one depth block.
-const ONE_DEPTH_BLOCK: usize = 512;
+const LANES_512: usize = 16;
 
-/// Rows at least this long run the direct kernel: with 32-pixel tiles, shorter rows waste too
-/// many lanes. Measured per image, one thread, on a 2-core AMD EPYC with AVX-512 (figures in
-/// `docs/BENCHMARKS.md`, "Every CPU").
-const MIN_WIDTH: usize = 64;
+/// Output rows at least this long run the direct kernel (the same rule as the direct forward
+/// pass's `WIDE_ROW`): with 32-pixel tiles, shorter rows waste too many lanes. Measured per
+/// image, one thread, on a 2-core AMD EPYC with AVX-512: the second block (72-pixel rows) 0.49
+/// against 0.57 ms by GEMM and col2im; the third (34) 0.58 against 0.45 ms; the fourth (15)
+/// 0.33 against 0.20 ms (`docs/BENCHMARKS.md`, "Every CPU").
+const MIN_OUT_WIDTH: usize = 64;
 
-/// Whether the input gradient runs [`add`]: on the AVX-512 path, for sizes [`supports`] allows and
-/// rows of at least [`MIN_WIDTH`] pixels (the teaching net's second and third blocks). Elsewhere
-/// the GEMM and col2im run, with the same bits.
+/// Whether the input gradient runs [`add`]: on the AVX-512 path, for sizes [`supports`] allows
+/// and output rows of at least [`MIN_OUT_WIDTH`] pixels (of the teaching net's blocks, only the
+/// second). Elsewhere the GEMM and col2im run, with the same bits.
 pub(super) fn applies(d: &ConvDims) -> bool {
-    VectorPath::active() == VectorPath::Avx512 && d.width >= MIN_WIDTH && supports(d)
+    // `supports` first: it checks that the output sides do not wrap.
+    supports(d) && VectorPath::active() == VectorPath::Avx512 && d.out_width() >= MIN_OUT_WIDTH
 }
 
 /// Whether [`add`] can compute the input gradient of a convolution of sizes `d` on this CPU with
@@ -45,7 +46,7 @@ pub(super) fn applies(d: &ConvDims) -> bool {
 fn supports(d: &ConvDims) -> bool {
     d.height >= KERNEL
         && d.width >= KERNEL
-        && d.in_channels.is_multiple_of(TILE_CHANNELS)
+        && d.in_channels.is_multiple_of(TILE_INPUT_CHANNELS)
         && (3..=ONE_DEPTH_BLOCK).contains(&d.out_channels)
         && d.lengths_fit()
         && d.out_pixels() >= 2
@@ -77,7 +78,7 @@ pub(super) fn add(d: &ConvDims, weight: &[f32], grad_output: &[f32], grad_input:
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{ConvDims, KERNEL, LANES, TILE_CHANNELS};
+    use super::{ConvDims, KERNEL, LANES_512, TILE_INPUT_CHANNELS};
 
     /// See [`super::add`]. Safety: the CPU has AVX-512 F, AVX2 and FMA, and the slices have the
     /// lengths that function asserts.
@@ -89,7 +90,7 @@ mod x86 {
         grad_input: &mut [f32],
     ) {
         for y in 0..d.height {
-            for first_channel in (0..d.in_channels).step_by(TILE_CHANNELS) {
+            for first_channel in (0..d.in_channels).step_by(TILE_INPUT_CHANNELS) {
                 let mut x = 0;
                 while x < d.width {
                     let tile = Tile {
@@ -100,19 +101,19 @@ mod x86 {
                         y,
                         x,
                     };
-                    if d.width - x > LANES {
-                        tile.add::<2>(grad_input);
-                        x += 2 * LANES;
+                    if d.width - x > LANES_512 {
+                        tile.add_vectors::<2>(grad_input);
+                        x += 2 * LANES_512;
                     } else {
-                        tile.add::<1>(grad_input);
-                        x += LANES;
+                        tile.add_vectors::<1>(grad_input);
+                        x += LANES_512;
                     }
                 }
             }
         }
     }
 
-    /// Input pixels `(y, x ..)` of channels `first_channel .. + TILE_CHANNELS`.
+    /// Input pixels `(y, x ..)` of channels `first_channel .. + TILE_INPUT_CHANNELS`.
     struct Tile<'a> {
         d: &'a ConvDims,
         weight: &'a [f32],
@@ -126,7 +127,7 @@ mod x86 {
         /// Adds the gradient of the tile's `V` vectors of 16 pixels (those inside the row).
         #[target_feature(enable = "avx512f,avx2,fma")]
         #[inline]
-        unsafe fn add<const V: usize>(&self, grad_input: &mut [f32]) {
+        unsafe fn add_vectors<const V: usize>(&self, grad_input: &mut [f32]) {
             let d = self.d;
             let (h, w, oh, ow) = (d.height, d.width, d.out_height(), d.out_width());
             let (k, out_plane) = (d.patch_len(), oh * ow);
@@ -140,18 +141,18 @@ mod x86 {
                 for kx in 0..KERNEL {
                     // Pixel x draws on output column x - kx: lanes with x in kx .. kx + ow.
                     let masks: [__mmask16; V] = std::array::from_fn(|v| {
-                        let start = self.x + v * LANES;
-                        let lo = kx.saturating_sub(start).min(LANES);
-                        let hi = (kx + ow).saturating_sub(start).min(LANES);
+                        let start = self.x + v * LANES_512;
+                        let lo = kx.saturating_sub(start).min(LANES_512);
+                        let hi = (kx + ow).saturating_sub(start).min(LANES_512);
                         (((1u32 << hi) - 1) & !((1u32 << lo) - 1)) as __mmask16
                     });
-                    let mut sums = [[_mm512_setzero_ps(); V]; TILE_CHANNELS];
+                    let mut sums = [[_mm512_setzero_ps(); V]; TILE_INPUT_CHANNELS];
                     for o in 0..d.out_channels {
                         // dY[o][oy][x - kx ..]: the masked lanes are never read, so the address
                         // may point before the row (wrapping arithmetic, no out-of-bounds offset).
                         let row = grad.wrapping_add(o * out_plane + oy * ow + self.x);
                         let g: [__m512; V] = std::array::from_fn(|v| {
-                            let at = row.wrapping_add(v * LANES).wrapping_sub(kx);
+                            let at = row.wrapping_add(v * LANES_512).wrapping_sub(kx);
                             _mm512_maskz_loadu_ps(masks[v], at)
                         });
                         let taps = weight.add(o * k + self.first_channel * KERNEL * KERNEL);
@@ -166,7 +167,7 @@ mod x86 {
                     for (c, sums) in sums.iter().enumerate() {
                         let at = ((self.first_channel + c) * h + self.y) * w + self.x;
                         for (v, sum) in sums.iter().enumerate() {
-                            let dst = grad_in.add(at + v * LANES);
+                            let dst = grad_in.add(at + v * LANES_512);
                             let old = _mm512_maskz_loadu_ps(masks[v], dst);
                             _mm512_mask_storeu_ps(dst, masks[v], _mm512_add_ps(old, *sum));
                         }
@@ -198,9 +199,10 @@ mod tests {
     }
 
     /// The direct input gradient against the GEMM and col2im, bit for bit: the teaching net's
-    /// second to fifth blocks, rows of 4 to 40 pixels (partly masked vectors, one or two per
-    /// tile), 3 output channels and 512, and a gradient that starts with `-0.0` in places
-    /// (nothing may be added where no offset applies).
+    /// second to fifth blocks, rows of 4 to 74 pixels (partly masked vectors, one or two per
+    /// tile), 3 output channels and 512, and a gradient that starts with `-0.0` in places. The
+    /// inputs sit between NaNs and the gradient between sentinels: a lane read outside its slice
+    /// would turn a result into NaN, a lane written outside would change a sentinel.
     #[test]
     fn direct_input_gradient_equals_gemm_and_col2im_bit_for_bit() {
         if !VectorPath::Avx512.is_supported() {
@@ -219,6 +221,14 @@ mod tests {
             (24, 9, 3, 33),
             (8, 512, 4, 40),
         ];
+        const PAD: usize = 40;
+        let padded = |values: Vec<f32>, fill: f32| {
+            let mut v = vec![fill; PAD];
+            v.extend(values);
+            v.extend([fill; PAD]);
+            v
+        };
+        let inner = |v: &[f32]| v[PAD..v.len() - PAD].to_vec();
         for (seed, &(c, o, height, width)) in sizes.iter().enumerate() {
             let d = ConvDims {
                 batch: 1,
@@ -229,29 +239,34 @@ mod tests {
             };
             assert!(supports(&d), "{d:?}");
             let seed = seed as u32 * 3;
-            let weight = values(d.weight_len(), seed + 1);
-            let grad_output = values(d.output_len(), seed + 2);
+            let weight = padded(values(d.weight_len(), seed + 1), f32::NAN);
+            let grad_output = padded(values(d.output_len(), seed + 2), f32::NAN);
             let start = values(d.input_len(), seed + 3);
             let (k, n) = (d.patch_len(), d.out_pixels());
             let mut by_gemm = start.clone();
             let mut col = vec![0.0; k * n];
-            matmul(
-                k,
-                n,
-                o,
-                &mut col,
-                false,
-                &weight,
-                (1, k),
-                &grad_output,
-                (n, 1),
-            );
+            let (w, g) = (inner(&weight), inner(&grad_output));
+            matmul(k, n, o, &mut col, false, &w, (1, k), &g, (n, 1));
             col2im_add(&d, &col, &mut by_gemm);
-            let mut direct = start;
-            add(&d, &weight, &grad_output, &mut direct);
-            for (i, (a, b)) in direct.iter().zip(&by_gemm).enumerate() {
+            const SENTINEL: f32 = 12345.0;
+            let mut direct = padded(start, SENTINEL);
+            let end = direct.len() - PAD;
+            add(
+                &d,
+                &weight[PAD..weight.len() - PAD],
+                &grad_output[PAD..grad_output.len() - PAD],
+                &mut direct[PAD..end],
+            );
+            for (i, (a, b)) in direct[PAD..end].iter().zip(&by_gemm).enumerate() {
                 assert_eq!(a.to_bits(), b.to_bits(), "{d:?} [{i}]: {a} vs {b}");
             }
+            assert!(
+                direct[..PAD]
+                    .iter()
+                    .chain(&direct[end..])
+                    .all(|&v| v == SENTINEL),
+                "{d:?}: wrote outside the gradient"
+            );
         }
     }
 

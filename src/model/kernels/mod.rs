@@ -41,6 +41,13 @@ pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward};
 /// Side of the square convolution kernel.
 pub const KERNEL: usize = 3;
 
+/// Up to this depth (products per output), gemm 0.18.2 sums each output in one depth block
+/// (`gemm-common`'s `kernel_params`: its depth block is at least 512), one fused multiply-add
+/// at a time from +0.0. That is what lets the direct kernels (`direct.rs`,
+/// `input_gradient.rs`) give the GEMM's bits; `Cargo.toml` pins gemm to that version, and the
+/// kernels' tests compare bit for bit.
+const ONE_DEPTH_BLOCK: usize = 512;
+
 /// The sizes of one convolution call: a batch of `in_channels x height x width` images
 /// convolved into `out_channels x (height-2) x (width-2)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
