@@ -6,8 +6,8 @@ use dfdx::prelude::*;
 
 use crate::{
     model::{
-        Column, TeachingNet, TeachingNetParts, BLOCKS, BLOCK_CHANNELS as C, BLOCK_SIDES as S,
-        CHANNELS, IMAGE_LEN, IMAGE_SIZE as N,
+        copy_with_own_ids, Column, TeachingNet, TeachingNetParts, BLOCKS, BLOCK_CHANNELS as C,
+        BLOCK_SIDES as S, CHANNELS, IMAGE_LEN, IMAGE_SIZE as N,
     },
     Error, Result,
 };
@@ -214,6 +214,8 @@ pub fn block_gradients(
     block: usize,
 ) -> Result<BlockGradients> {
     check_block(block)?;
+    // Traced with ids of its own: see `copy_with_own_ids` (a model made in another notebook cell).
+    let model = &copy_with_own_ids(model, dev)?;
     let x = image_batch(dev, images)?;
     let m = model;
     // The blocks before the chosen one run without a tape: nothing is recorded for them.

@@ -47,7 +47,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::{
-    model::{layers::ReLU, TeachingNet, TeachingNetParts, CHANNELS, IMAGE_LEN, IMAGE_SIZE},
+    model::{
+        copy_with_own_ids, layers::ReLU, TeachingNet, TeachingNetParts, CHANNELS, IMAGE_LEN,
+        IMAGE_SIZE,
+    },
     Error, Result,
 };
 
@@ -288,6 +291,8 @@ pub fn input_gradients(
     dev: &Cpu,
     images: &[&[f32]],
 ) -> Result<(Vec<f32>, Vec<f32>)> {
+    // Traced with ids of its own: see `copy_with_own_ids` (a model made in another notebook cell).
+    let model = &copy_with_own_ids(model, dev)?;
     let x = image_batch(dev, images)?;
     let mut first = model.block1().conv.clone();
     first.input_gradient = true;

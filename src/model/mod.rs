@@ -35,7 +35,12 @@ pub mod kernels;
 pub mod layers;
 pub mod shapes;
 
-use dfdx::{nn::BuildOnDevice, prelude::Cpu, shapes::Const, tensor::Tensor};
+use dfdx::{
+    nn::BuildOnDevice,
+    prelude::{Cpu, CpuError},
+    shapes::Const,
+    tensor::Tensor,
+};
 
 use layers::builders::{Dense, Flatten, ReLU};
 
@@ -165,9 +170,68 @@ pub fn build_teaching_net(dev: &Cpu) -> TeachingNet {
     model
 }
 
+/// A copy of `model` (same weights and settings) whose tensors carry new dfdx ids, taken from
+/// the counter of the code that calls this.
+///
+/// Why: dfdx keys gradients by tensor id, from one global counter. In a notebook, evcxr links
+/// every dependency statically into each cell's library, so each cell has its own copy of that
+/// counter, starting again at 0 (evcxr issue 331). A model made in one cell and traced for
+/// gradients in another then shares ids with the second cell's new tensors, and their
+/// gradients get mixed up: a gradient of the wrong length (a panic), or silently the wrong one.
+/// Tracing a copy made here, in the same call as the trace, keeps every id apart. It costs one
+/// copy of the weights (1 MB). Errors only if the device cannot allocate.
+pub fn copy_with_own_ids(model: &TeachingNet, dev: &Cpu) -> Result<TeachingNet, CpuError> {
+    use dfdx::nn::ToDevice;
+    let mut copy = model.try_to_device(dev)?;
+    // `to_device` rebuilds each layer from its tensors: copy the one setting that is not one.
+    let ((c1, c2, c3, c4, c5), _) = &mut copy;
+    let ((m1, m2, m3, m4, m5), _) = model;
+    c1.conv.input_gradient = m1.conv.input_gradient;
+    c2.conv.input_gradient = m2.conv.input_gradient;
+    c3.conv.input_gradient = m3.conv.input_gradient;
+    c4.conv.input_gradient = m4.conv.input_gradient;
+    c5.conv.input_gradient = m5.conv.input_gradient;
+    Ok(copy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The copy computes the same logits as the model, keeps every block's input-gradient
+    /// setting, and shares no tensor with it.
+    #[test]
+    fn a_copy_with_own_ids_is_the_same_model() {
+        use dfdx::prelude::*;
+        let dev = Cpu::seed_from_u64(3);
+        let mut model = build_teaching_net(&dev);
+        model.0 .2.conv.input_gradient = false;
+        let copy = copy_with_own_ids(&model, &dev).unwrap();
+        let x: Tensor<(usize, Const<3>, Const<150>, Const<150>), f32, Cpu> =
+            dev.sample_uniform_like(&(2, Const, Const, Const));
+        assert_eq!(model.forward(x.clone()).as_vec(), copy.forward(x).as_vec());
+        let flags = |m: &TeachingNet| {
+            let ((a, b, c, d, e), _) = m;
+            [
+                a.conv.input_gradient,
+                b.conv.input_gradient,
+                c.conv.input_gradient,
+                d.conv.input_gradient,
+                e.conv.input_gradient,
+            ]
+        };
+        assert_eq!(flags(&copy), [false, true, false, true, true]);
+        assert_eq!(flags(&copy), flags(&model));
+        // A gradient set for the copy's weights holds nothing for the model's.
+        let grads = copy.alloc_grads();
+        let missing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            grads.get(&model.0 .0.conv.weight)
+        }));
+        assert!(
+            missing.is_err(),
+            "the copy shares a tensor id with the model"
+        );
+    }
 
     #[test]
     fn the_block_sides_follow_conv_then_pool() {

@@ -52,6 +52,11 @@ impl<M: TensorCollection<f32, Cpu>> Trainer<M> {
     /// Wraps `model` with a fresh Adam optimizer ([`Recipe::adam`]) and the recipe's threshold.
     /// Class weights depend on the training images, not only on the recipe: give them with
     /// [`Trainer::with_class_weights`] ([`super::train_model`] does).
+    ///
+    /// In a notebook, build the model, the trainer and run its steps in one cell (or call
+    /// [`crate::lesson::Lesson`]'s training functions, which do): each evcxr cell has its own
+    /// copy of dfdx's tensor-id counter, and a model made in an earlier cell would share ids
+    /// with a later cell's tensors (see [`crate::model::copy_with_own_ids`]).
     pub fn new(model: M, recipe: &Recipe) -> Self {
         let grads = model.alloc_grads();
         let optimizer = Adam::new(&model, recipe.adam());
