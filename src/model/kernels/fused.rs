@@ -21,7 +21,8 @@ use rayon::prelude::*;
 
 use super::{
     conv_backward_image, conv_backward_per_image, conv_forward_rows, expand_to_winners,
-    maxpool_image, with_activation_scratch, ConvDims, PoolDims, PoolInput, Winner, NO_GRADIENT,
+    maxpool_image, with_activation_scratch, ConvDims, PoolDims, PoolInput, PooledGradient, Winner,
+    NO_GRADIENT,
 };
 
 /// How many floats of im2col columns one band of output rows may take: the band's columns and
@@ -142,7 +143,20 @@ pub fn conv3x3_relu_maxpool_backward(
                 // other activation (losers, dropped odd rows and columns) gets zero.
                 let (win, g_out) = (&winners[pooled.clone()], &grad_output[pooled]);
                 expand_to_winners(&p, win, g_out, grad_activations);
-                conv_backward_image(d, image, weight, grad_activations, grad_in, gw, gb);
+                let pooling = PooledGradient {
+                    winners: win,
+                    gradient: g_out,
+                };
+                conv_backward_image(
+                    d,
+                    image,
+                    weight,
+                    grad_activations,
+                    Some(pooling),
+                    grad_in,
+                    gw,
+                    gb,
+                );
             });
         },
     );

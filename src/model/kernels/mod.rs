@@ -27,6 +27,7 @@ mod fused;
 mod input_gradient;
 mod pool;
 mod pool_simd;
+mod winner_weight_gradient;
 
 pub use cpu::VectorPath;
 use pool::{expand_to_winners, maxpool_image, PoolInput};
@@ -376,7 +377,7 @@ pub fn conv3x3_backward(
         |b, gw, gb, grad_in| {
             let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
             let g_out = &grad_output[b * d.output_len()..(b + 1) * d.output_len()];
-            conv_backward_image(d, image, weight, g_out, grad_in, gw, gb);
+            conv_backward_image(d, image, weight, g_out, None, grad_in, gw, gb);
         },
     );
 }
@@ -432,14 +433,26 @@ fn conv_backward_per_image(
     });
 }
 
+/// Where the gradient of a convolution's output came from, when a 2x2 max-pooling followed it:
+/// one image's pooling [`Winner`]s and the gradient of the pooled output (`O x OH/2 x OW/2`
+/// each). The output's gradient is zero except at the winners, and the weight gradient can be
+/// summed over them only ([`winner_weight_gradient`]).
+#[derive(Clone, Copy)]
+struct PooledGradient<'a> {
+    winners: &'a [Winner],
+    gradient: &'a [f32],
+}
+
 /// The backward pass of one image: writes its weight gradient `gw` and bias gradient `gb`, and
 /// adds its input gradient to `grad_in` when given, from the gradient `g_out` of its output
-/// (`O x OH x OW`).
+/// (`O x OH x OW`), which `pooling`, when given, says came through a max-pooling.
+#[allow(clippy::too_many_arguments)]
 fn conv_backward_image(
     d: &ConvDims,
     image: &[f32],
     weight: &[f32],
     g_out: &[f32],
+    pooling: Option<PooledGradient>,
     grad_in: Option<&mut [f32]>,
     gw: &mut [f32],
     gb: &mut [f32],
@@ -448,10 +461,24 @@ fn conv_backward_image(
     for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
         *gb = lane_sum(plane);
     }
-    let direct_weight_gradient = direct::weight_gradient_applies(d);
-    if direct_weight_gradient {
+    let direct_weight_gradient = if direct::weight_gradient_applies(d) {
         direct::weight_gradient(d, image, g_out, gw);
-    }
+        true
+    } else if let Some(pooled) = pooling.filter(|_| winner_weight_gradient::applies(d)) {
+        with_scratch(d.input_len(), |channels_last| {
+            winner_weight_gradient::weight_gradient(
+                d,
+                image,
+                pooled.winners,
+                pooled.gradient,
+                channels_last,
+                gw,
+            )
+        });
+        true
+    } else {
+        false
+    };
     let grad_in = match grad_in {
         Some(grad_in) if input_gradient::applies(d) => {
             input_gradient::add(d, weight, g_out, grad_in);

@@ -1,0 +1,319 @@
+//! The weight gradient of a fused block, summed over the pooling winners only.
+//!
+//! After a 2x2 max-pooling, the gradient of a block's activations is zero everywhere except at
+//! the winner of each pooling window (and there too where the ReLU blocked it): at most a
+//! quarter of the pixels of each output channel. The GEMM `dW = dY · colᵀ` multiplies all the
+//! zeros as well. Here each weight's sum runs over the winners only:
+//!
+//! `dW[o][c][ky][kx] = Σ over the winners (y, x) of channel o: dY[o][y][x] · input[c][y+ky][x+kx]`,
+//!
+//! with the input laid out channels-last first, so that the `C` values a winner multiplies are
+//! contiguous (vectors along `c`, one accumulator per `(ky, kx, c)`).
+//!
+//! **Same bits as the GEMM.** gemm 0.18.2 sums each weight over the pixels one fused
+//! multiply-add at a time, in pixel order, from +0.0, in depth blocks of `kc` pixels
+//! ([`depth_block`]), adding each block's sum to the result (`mul_add(1, block, result)`).
+//! This kernel does the same in the same order and skips only the products whose gradient is
+//! exactly zero; adding such a product (`±0`) to a sum changes nothing, since a sum started from
+//! +0.0 is never -0.0. (Only a non-finite input at a skipped pixel would differ: the GEMM's
+//! `0 · ∞` is NaN. Such an input has already made the forward pass's loss NaN, and training
+//! stops there.) The tests compare bit for bit with the GEMM at the teaching net's sizes.
+
+use super::{direct, ConvDims, PoolDims, VectorPath, Winner, KERNEL, NO_GRADIENT};
+
+/// gemm 0.18.2's microkernel on AVX2 + FMA (the one it runs on every CPU that has AVX2, as it
+/// keeps its AVX-512 kernels behind a nightly feature): 16 rows x 6 columns of f32. Its depth
+/// block depends on these.
+const GEMM_MR: usize = 16;
+const GEMM_NR: usize = 6;
+
+/// Whether [`weight_gradient`] runs for a fused block of sizes `d`: on the AVX2 and AVX-512
+/// paths (where gemm runs its FMA kernel, whose order this kernel follows), for the blocks whose
+/// weight gradient is the GEMM's (the first block has a direct kernel of its own, with other
+/// bits), with whole vectors of input channels and sizes whose lengths fit.
+pub(super) fn applies(d: &ConvDims) -> bool {
+    VectorPath::active() >= VectorPath::Avx2Fma
+        && d.patch_len() > direct::MAX_PATCH
+        && d.in_channels.is_multiple_of(8)
+        && d.height >= KERNEL
+        && d.width >= KERNEL
+        && d.out_channels >= 1
+        && d.out_pixels() > 2
+        && d.lengths_fit()
+}
+
+/// The depth block gemm 0.18.2 uses for the weight gradient's product `col (K x N) · dYᵀ
+/// (N x O)` with `N = pixels`: `min(N, 512)` when both other sides are at most 64, else
+/// `gemm-common`'s `kernel_params` (from the CPU's L1 cache; 864 pixels for the second block on
+/// a 2-core AMD EPYC with AVX-512). See `gemm_common::gemm::gemm_basic_generic`.
+fn depth_block(d: &ConvDims) -> usize {
+    let (m, n, k) = (d.patch_len(), d.out_channels, d.out_pixels());
+    if m <= 64 && n <= 64 {
+        k.min(512)
+    } else {
+        gemm_common::cache::kernel_params(m, n, k, GEMM_MR, GEMM_NR, std::mem::size_of::<f32>()).kc
+    }
+}
+
+/// One image's weight gradient, written (not added) into `grad_weight` (`O x C x 3 x 3`), from
+/// the image (`C x H x W`), the winners of its pooling (`O x OH/2 x OW/2`, as the fused forward
+/// pass wrote them) and the gradient of the pooled output (same shape). `channels_last` is a
+/// scratch buffer of `C x H x W` floats (overwritten). Panics unless [`applies`] is true.
+pub(super) fn weight_gradient(
+    d: &ConvDims,
+    image: &[f32],
+    winners: &[Winner],
+    grad_pooled: &[f32],
+    channels_last: &mut [f32],
+    grad_weight: &mut [f32],
+) {
+    assert!(
+        applies(d),
+        "winner weight gradient called where it does not apply"
+    );
+    let p = PoolDims {
+        batch: 1,
+        channels: d.out_channels,
+        height: d.out_height(),
+        width: d.out_width(),
+    };
+    assert_eq!(image.len(), d.input_len());
+    assert_eq!(winners.len(), p.output_len());
+    assert_eq!(grad_pooled.len(), p.output_len());
+    assert_eq!(channels_last.len(), d.input_len());
+    assert_eq!(grad_weight.len(), d.weight_len());
+    to_channels_last(d, image, channels_last);
+    let job = Job {
+        d,
+        pooled_width: p.out_width(),
+        pooled_plane: p.out_height() * p.out_width(),
+        depth_block: depth_block(d),
+        winners,
+        grad_pooled,
+        channels_last,
+    };
+    #[cfg(target_arch = "x86_64")]
+    match VectorPath::active() {
+        // SAFETY: the path is only active where the CPU has these features.
+        VectorPath::Avx512 if d.in_channels.is_multiple_of(16) => unsafe {
+            x86::avx512::<16>(&job, grad_weight)
+        },
+        // SAFETY: `applies` checked that the path is at least AVX2 + FMA.
+        _ => unsafe { x86::avx2::<8>(&job, grad_weight) },
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    job.run::<8>(grad_weight);
+}
+
+/// `out[(y * W + x) * C + c] = image[c][y][x]`.
+fn to_channels_last(d: &ConvDims, image: &[f32], out: &mut [f32]) {
+    let (c_n, plane) = (d.in_channels, d.height * d.width);
+    for (c, src) in image.chunks_exact(plane).enumerate() {
+        for (i, &v) in src.iter().enumerate() {
+            out[i * c_n + c] = v;
+        }
+    }
+}
+
+/// One image's inputs to the kernel.
+struct Job<'a> {
+    d: &'a ConvDims,
+    pooled_width: usize,
+    pooled_plane: usize,
+    depth_block: usize,
+    winners: &'a [Winner],
+    grad_pooled: &'a [f32],
+    channels_last: &'a [f32],
+}
+
+impl Job<'_> {
+    /// The kernel, for `CH` input channels at a time (`9 x CH` accumulators, meant to stay in
+    /// vector registers). Inlined into each vector path's function, which compiles it with
+    /// that path's instructions; `f32::mul_add` is a fused multiply-add on every path.
+    #[inline(always)]
+    fn run<const CH: usize>(&self, grad_weight: &mut [f32]) {
+        let d = self.d;
+        let (c_n, w, ow) = (d.in_channels, d.width, d.out_width());
+        let taps = KERNEL * KERNEL;
+        for (o, gw) in grad_weight.chunks_exact_mut(d.patch_len()).enumerate() {
+            let plane = o * self.pooled_plane..(o + 1) * self.pooled_plane;
+            let (winners, grads) = (&self.winners[plane.clone()], &self.grad_pooled[plane]);
+            for first in (0..c_n).step_by(CH) {
+                let mut total = [[0.0f32; CH]; 9];
+                let mut block = [[0.0f32; CH]; 9];
+                let mut current = 0;
+                // Winners in pixel order: window row by window row, its top pixels first.
+                for (row, (winners, grads)) in winners
+                    .chunks_exact(self.pooled_width)
+                    .zip(grads.chunks_exact(self.pooled_width))
+                    .enumerate()
+                {
+                    for top_or_bottom in 0..2 {
+                        let y = 2 * row + top_or_bottom;
+                        for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
+                            if code == NO_GRADIENT || usize::from(code >> 1) != top_or_bottom {
+                                continue;
+                            }
+                            let x = 2 * j + usize::from(code & 1);
+                            let depth_block = (y * ow + x) / self.depth_block;
+                            if depth_block != current {
+                                add_into(&mut total, &block);
+                                block = [[0.0; CH]; 9];
+                                current = depth_block;
+                            }
+                            // The expanded gradient holds `0.0 + g` at the winner.
+                            let g = 0.0 + g;
+                            for (t, acc) in block.iter_mut().enumerate() {
+                                let (ky, kx) = (t / KERNEL, t % KERNEL);
+                                let at = ((y + ky) * w + x + kx) * c_n + first;
+                                let xs: &[f32; CH] =
+                                    self.channels_last[at..at + CH].try_into().unwrap();
+                                for (a, &v) in acc.iter_mut().zip(xs) {
+                                    *a = v.mul_add(g, *a);
+                                }
+                            }
+                        }
+                    }
+                }
+                add_into(&mut total, &block);
+                for (t, sums) in total.iter().enumerate() {
+                    for (c, &s) in sums.iter().enumerate() {
+                        gw[(first + c) * taps + t] = s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `total += block`, as gemm adds a depth block's sums to its result: `mul_add(1, block,
+/// total)`, which rounds once, as the plain addition does.
+#[inline(always)]
+fn add_into<const CH: usize>(total: &mut [[f32; CH]; 9], block: &[[f32; CH]; 9]) {
+    for (t, b) in total.iter_mut().zip(block) {
+        for (t, &b) in t.iter_mut().zip(b) {
+            *t += b;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Job;
+
+    /// Safety: the CPU has AVX-512 F and VL, AVX2 and FMA.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    pub(super) unsafe fn avx512<const CH: usize>(job: &Job, grad_weight: &mut [f32]) {
+        job.run::<CH>(grad_weight)
+    }
+
+    /// Safety: the CPU has AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn avx2<const CH: usize>(job: &Job, grad_weight: &mut [f32]) {
+        job.run::<CH>(grad_weight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::kernels::{
+        conv3x3_relu_maxpool_forward, expand_to_winners, weight_gradient_gemm, with_scratch,
+    };
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Bit for bit against im2col and the GEMM, at the teaching net's blocks 2-5 and a few
+    /// other sizes (odd sides, a single depth block, several), with winners from the real
+    /// forward pass (so some windows pass no gradient) and some exactly zero gradients.
+    #[test]
+    fn matches_the_gemm_bit_for_bit() {
+        if !VectorPath::Avx2Fma.is_supported() {
+            eprintln!("skipped: this CPU has no AVX2 + FMA");
+            return;
+        }
+        let sizes = [
+            (16, 32, 74, 74),
+            (32, 64, 36, 36),
+            (64, 64, 17, 17),
+            (64, 128, 7, 7),
+            (8, 5, 9, 12),
+            (16, 70, 41, 23),
+            (24, 3, 60, 61),
+        ];
+        for (i, &(c, o, h, w)) in sizes.iter().enumerate() {
+            let d = ConvDims {
+                batch: 1,
+                in_channels: c,
+                out_channels: o,
+                height: h,
+                width: w,
+            };
+            if !applies(&d) {
+                eprintln!("skipped {c}->{o} @ {h}x{w}: the active path does not run it");
+                continue;
+            }
+            let seed = i as u32 * 10;
+            let image = values(d.input_len(), seed + 1);
+            let weight: Vec<f32> = values(d.weight_len(), seed + 2)
+                .iter()
+                .map(|v| v * 0.3)
+                .collect();
+            let bias = values(o, seed + 3);
+            let p = PoolDims {
+                batch: 1,
+                channels: o,
+                height: d.out_height(),
+                width: d.out_width(),
+            };
+            let mut pooled = vec![0.0; p.output_len()];
+            let mut winners = vec![0; p.output_len()];
+            conv3x3_relu_maxpool_forward(&d, &image, &weight, &bias, &mut pooled, &mut winners);
+            let mut grad_pooled = values(p.output_len(), seed + 4);
+            for g in grad_pooled.iter_mut().step_by(7) {
+                *g = 0.0;
+            }
+            assert!(
+                winners.contains(&NO_GRADIENT),
+                "the test needs blocked windows"
+            );
+
+            let mut expanded = vec![f32::NAN; d.output_len()];
+            expand_to_winners(&p, &winners, &grad_pooled, &mut expanded);
+            let mut by_gemm = vec![f32::NAN; d.weight_len()];
+            with_scratch(d.patch_len() * d.out_pixels(), |col| {
+                crate::model::kernels::im2col(&d, &image, col);
+                weight_gradient_gemm(&d, &expanded, col, &mut by_gemm);
+            });
+            let mut by_winners = vec![f32::NAN; d.weight_len()];
+            let mut channels_last = vec![f32::NAN; d.input_len()];
+            weight_gradient(
+                &d,
+                &image,
+                &winners,
+                &grad_pooled,
+                &mut channels_last,
+                &mut by_winners,
+            );
+            let differ = by_winners
+                .iter()
+                .zip(&by_gemm)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            let first = by_winners
+                .iter()
+                .zip(&by_gemm)
+                .position(|(a, b)| a.to_bits() != b.to_bits());
+            assert_eq!(differ, 0, "{c}->{o} @ {h}x{w}: first at {first:?}");
+        }
+    }
+}
+
