@@ -93,16 +93,18 @@ pub(super) fn weight_gradient(
         channels_last,
     };
     #[cfg(target_arch = "x86_64")]
-    match VectorPath::active() {
-        // SAFETY: the path is only active where the CPU has these features.
-        VectorPath::Avx512 if d.in_channels.is_multiple_of(16) => unsafe {
-            x86::avx512::<16>(&job, grad_weight)
-        },
-        // SAFETY: `applies` checked that the path is at least AVX2 + FMA.
-        _ => unsafe { x86::avx2::<8>(&job, grad_weight) },
+    // SAFETY: `applies` checked that the path is at least AVX2 + FMA (and AVX-512 where that
+    // path is active); the asserts above bound every index the kernel reads or writes.
+    unsafe {
+        match VectorPath::active() {
+            VectorPath::Avx512 if d.in_channels.is_multiple_of(16) => {
+                x86::with_avx512(&job, grad_weight)
+            }
+            _ => x86::with_avx2(&job, grad_weight),
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    job.run::<8>(grad_weight);
+    unreachable!("applies() is false on this architecture")
 }
 
 /// `out[(y * W + x) * C + c] = image[c][y][x]`.
@@ -126,28 +128,137 @@ struct Job<'a> {
     channels_last: &'a [f32],
 }
 
-impl Job<'_> {
-    /// The kernel, for `CH` input channels at a time (`9 x CH` accumulators, meant to stay in
-    /// vector registers). Inlined into each vector path's function, which compiles it with
-    /// that path's instructions; `f32::mul_add` is a fused multiply-add on every path.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{Job, KERNEL, NO_GRADIENT};
+
+    /// Safety: the CPU has AVX-512 F, AVX2 and FMA; `job` holds the lengths
+    /// [`super::weight_gradient`] asserts, with input channels a multiple of 16.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn with_avx512(job: &Job, grad_weight: &mut [f32]) {
+        run::<__m512>(job, grad_weight)
+    }
+
+    /// Safety: the CPU has AVX2 and FMA; `job` holds the lengths [`super::weight_gradient`]
+    /// asserts.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn with_avx2(job: &Job, grad_weight: &mut [f32]) {
+        run::<__m256>(job, grad_weight)
+    }
+
+    /// The few vector operations the kernel needs, on one instruction set. Inlined into the
+    /// functions above, which compile them with that instruction set.
+    trait Lanes: Copy {
+        /// Floats per vector.
+        const LEN: usize;
+        unsafe fn zero() -> Self;
+        unsafe fn splat(v: f32) -> Self;
+        unsafe fn load(from: *const f32) -> Self;
+        unsafe fn store(self, to: *mut f32);
+        /// `a · b + c`, rounded once (a fused multiply-add, as gemm's microkernel does).
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+        unsafe fn add(a: Self, b: Self) -> Self;
+    }
+
+    impl Lanes for __m512 {
+        const LEN: usize = 16;
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            _mm512_setzero_ps()
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            _mm512_set1_ps(v)
+        }
+        #[inline(always)]
+        unsafe fn load(from: *const f32) -> Self {
+            _mm512_loadu_ps(from)
+        }
+        #[inline(always)]
+        unsafe fn store(self, to: *mut f32) {
+            _mm512_storeu_ps(to, self)
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            _mm512_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            _mm512_add_ps(a, b)
+        }
+    }
+
+    impl Lanes for __m256 {
+        const LEN: usize = 8;
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            _mm256_setzero_ps()
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            _mm256_set1_ps(v)
+        }
+        #[inline(always)]
+        unsafe fn load(from: *const f32) -> Self {
+            _mm256_loadu_ps(from)
+        }
+        #[inline(always)]
+        unsafe fn store(self, to: *mut f32) {
+            _mm256_storeu_ps(to, self)
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            _mm256_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            _mm256_add_ps(a, b)
+        }
+    }
+
+    /// Floats of one output channel's sums for one vector of input channels: 9 taps x `LEN`.
+    const fn tap_floats<V: Lanes>() -> usize {
+        KERNEL * KERNEL * V::LEN
+    }
+
+    /// The kernel, one vector of input channels at a time: the 9 taps' sums of the current
+    /// depth block live in 9 registers while the winners are added in.
+    ///
+    /// Loop order: one row of pooling windows at a time and, within it, every output channel.
+    /// The four input rows such a row reads (at most 19 KB in the teaching net) then stay in
+    /// the L1 cache for all the output channels, instead of being read again from L2 for each.
+    /// Between rows, each output channel's sums wait in `totals` (finished depth blocks) and
+    /// `blocks` (the current one).
+    ///
+    /// Safety: the CPU has the features of `V`; `job` holds the lengths
+    /// [`super::weight_gradient`] asserts, with input channels a multiple of `V::LEN`.
     #[inline(always)]
-    fn run<const CH: usize>(&self, grad_weight: &mut [f32]) {
-        let d = self.d;
+    unsafe fn run<V: Lanes>(job: &Job, grad_weight: &mut [f32]) {
+        let d = job.d;
         let (c_n, w, ow) = (d.in_channels, d.width, d.out_width());
-        let taps = KERNEL * KERNEL;
-        for (o, gw) in grad_weight.chunks_exact_mut(d.patch_len()).enumerate() {
-            let plane = o * self.pooled_plane..(o + 1) * self.pooled_plane;
-            let (winners, grads) = (&self.winners[plane.clone()], &self.grad_pooled[plane]);
-            for first in (0..c_n).step_by(CH) {
-                let mut total = [[0.0f32; CH]; 9];
-                let mut block = [[0.0f32; CH]; 9];
-                let mut current = 0;
-                // Winners in pixel order: window row by window row, its top pixels first.
-                for (row, (winners, grads)) in winners
-                    .chunks_exact(self.pooled_width)
-                    .zip(grads.chunks_exact(self.pooled_width))
-                    .enumerate()
-                {
+        let slots = d.out_channels * (c_n / V::LEN);
+        let mut totals = vec![0.0f32; slots * tap_floats::<V>()];
+        let mut blocks = vec![0.0f32; slots * tap_floats::<V>()];
+        let mut current = vec![0usize; slots];
+        // Offset of each tap (ky, kx) from its pixel in the channels-last input.
+        let taps: [usize; 9] = std::array::from_fn(|t| ((t / KERNEL) * w + t % KERNEL) * c_n);
+        let rows = job.pooled_plane / job.pooled_width;
+        let input = job.channels_last.as_ptr();
+        for row in 0..rows {
+            for o in 0..d.out_channels {
+                let at = o * job.pooled_plane + row * job.pooled_width;
+                let winners = &job.winners[at..at + job.pooled_width];
+                let grads = &job.grad_pooled[at..at + job.pooled_width];
+                if winners.iter().all(|&code| code == NO_GRADIENT) {
+                    continue;
+                }
+                for first in (0..c_n).step_by(V::LEN) {
+                    let slot = o * (c_n / V::LEN) + first / V::LEN;
+                    let saved = blocks.as_mut_ptr().add(slot * tap_floats::<V>());
+                    let mut block: [V; 9] = std::array::from_fn(|t| V::load(saved.add(t * V::LEN)));
+                    // The row's winners in pixel order: the top pixels of its windows first.
                     for top_or_bottom in 0..2 {
                         let y = 2 * row + top_or_bottom;
                         for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
@@ -155,62 +266,42 @@ impl Job<'_> {
                                 continue;
                             }
                             let x = 2 * j + usize::from(code & 1);
-                            let depth_block = (y * ow + x) / self.depth_block;
-                            if depth_block != current {
-                                add_into(&mut total, &block);
-                                block = [[0.0; CH]; 9];
-                                current = depth_block;
+                            let depth_block = (y * ow + x) / job.depth_block;
+                            if depth_block != current[slot] {
+                                let total = totals.as_mut_ptr().add(slot * tap_floats::<V>());
+                                for (t, b) in block.iter_mut().enumerate() {
+                                    let to = total.add(t * V::LEN);
+                                    V::add(V::load(to), *b).store(to);
+                                    *b = V::zero();
+                                }
+                                current[slot] = depth_block;
                             }
                             // The expanded gradient holds `0.0 + g` at the winner.
-                            let g = 0.0 + g;
-                            for (t, acc) in block.iter_mut().enumerate() {
-                                let (ky, kx) = (t / KERNEL, t % KERNEL);
-                                let at = ((y + ky) * w + x + kx) * c_n + first;
-                                let xs: &[f32; CH] =
-                                    self.channels_last[at..at + CH].try_into().unwrap();
-                                for (a, &v) in acc.iter_mut().zip(xs) {
-                                    *a = v.mul_add(g, *a);
-                                }
+                            let g = V::splat(0.0 + g);
+                            let pixel = input.add((y * w + x) * c_n + first);
+                            for (b, &tap) in block.iter_mut().zip(&taps) {
+                                *b = V::mul_add(V::load(pixel.add(tap)), g, *b);
                             }
                         }
                     }
-                }
-                add_into(&mut total, &block);
-                for (t, sums) in total.iter().enumerate() {
-                    for (c, &s) in sums.iter().enumerate() {
-                        gw[(first + c) * taps + t] = s;
+                    for (t, b) in block.iter().enumerate() {
+                        b.store(saved.add(t * V::LEN));
                     }
                 }
             }
         }
-    }
-}
-
-/// `total += block`, as gemm adds a depth block's sums to its result: `mul_add(1, block,
-/// total)`, which rounds once, as the plain addition does.
-#[inline(always)]
-fn add_into<const CH: usize>(total: &mut [[f32; CH]; 9], block: &[[f32; CH]; 9]) {
-    for (t, b) in total.iter_mut().zip(block) {
-        for (t, &b) in t.iter_mut().zip(b) {
-            *t += b;
+        // The last depth block, then `[o][c][tap]` order.
+        for slot in 0..slots {
+            let (o, first) = (slot / (c_n / V::LEN), (slot % (c_n / V::LEN)) * V::LEN);
+            let range = slot * tap_floats::<V>()..(slot + 1) * tap_floats::<V>();
+            let (total, block) = (&totals[range.clone()], &blocks[range]);
+            for t in 0..KERNEL * KERNEL {
+                for c in 0..V::LEN {
+                    let i = t * V::LEN + c;
+                    grad_weight[(o * c_n + first + c) * KERNEL * KERNEL + t] = total[i] + block[i];
+                }
+            }
         }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::Job;
-
-    /// Safety: the CPU has AVX-512 F and VL, AVX2 and FMA.
-    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub(super) unsafe fn avx512<const CH: usize>(job: &Job, grad_weight: &mut [f32]) {
-        job.run::<CH>(grad_weight)
-    }
-
-    /// Safety: the CPU has AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2<const CH: usize>(job: &Job, grad_weight: &mut [f32]) {
-        job.run::<CH>(grad_weight)
     }
 }
 
@@ -316,4 +407,3 @@ mod tests {
         }
     }
 }
-
