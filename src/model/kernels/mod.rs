@@ -25,8 +25,11 @@ pub mod cpu;
 mod direct;
 mod fused;
 mod input_gradient;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 mod pool;
 mod pool_simd;
+mod winner_input_gradient;
 mod winner_weight_gradient;
 
 pub use cpu::VectorPath;
@@ -479,12 +482,25 @@ fn conv_backward_image(
     } else {
         false
     };
-    let grad_in = match grad_in {
-        Some(grad_in) if input_gradient::applies(d) => {
+    let grad_in = match (grad_in, pooling) {
+        (Some(grad_in), Some(pooled)) if winner_input_gradient::applies(d) => {
+            with_scratch(winner_input_gradient::scratch_len(d), |scratch| {
+                winner_input_gradient::add(
+                    d,
+                    weight,
+                    pooled.winners,
+                    pooled.gradient,
+                    scratch,
+                    grad_in,
+                )
+            });
+            None
+        }
+        (Some(grad_in), _) if input_gradient::applies(d) => {
             input_gradient::add(d, weight, g_out, grad_in);
             None
         }
-        other => other,
+        (other, _) => other,
     };
     if direct_weight_gradient && grad_in.is_none() {
         return; // No column matrix needed.

@@ -1,0 +1,345 @@
+//! The input gradient of a fused block, from the pooling winners only.
+//!
+//! By im2col's adjoint, one image's input gradient is `col2im(Wᵀ dY)`: a column of `Wᵀ dY` per
+//! output pixel `q`, `T[q] = Σ_o dY[o][q] · W[o]` (`C x 3 x 3` values), added back onto the 3x3
+//! neighbourhood `q` came from. After a 2x2 max-pooling, `dY[o][q]` is zero except where `q` won
+//! its window in channel `o` (and the ReLU let it through): usually a few of the `O` channels
+//! at each pixel, none at most. Here each column sums those channels only, a vector of `W[o]`
+//! at a time, an output row at a time; as soon as the three output rows an input row needs are
+//! there, that input row is finished, channels-last so that each addition is a vector of
+//! channels.
+//!
+//! **Same bits as the GEMM and col2im** (and as the direct kernel of `input_gradient.rs`):
+//!
+//! `grad_in[c][y][x] += t(0,0); += t(0,1); … += t(2,2)` (taps that fall outside the output
+//! skipped), with `t(ky,kx) = T[y-ky][x-kx][c][ky][kx]`, and each `T` entry summed over the
+//! output channels in order, one fused multiply-add at a time from +0.0 (one depth block of
+//! gemm 0.18.2 as long as `O` is at most 512). Skipping a product whose gradient is exactly zero
+//! changes nothing (a sum from +0.0 is never -0.0); only a non-finite weight, which training
+//! does not produce, would differ. The tests compare bit for bit.
+
+use super::{ConvDims, PoolDims, VectorPath, Winner, KERNEL, NO_GRADIENT, ONE_DEPTH_BLOCK};
+
+/// Whether [`add`] runs for a fused block of sizes `d`: on the AVX2 and AVX-512 paths, with
+/// whole vectors of input channels, 3 to [`ONE_DEPTH_BLOCK`] output channels and at least 2
+/// output pixels (gemm, whose bits this kernel gives, takes other routes for a depth of 1 or 2
+/// or a single column), and sizes whose lengths fit.
+pub(super) fn applies(d: &ConvDims) -> bool {
+    VectorPath::active() >= VectorPath::Avx2Fma
+        && d.in_channels.is_multiple_of(8)
+        && d.height >= KERNEL
+        && d.width >= KERNEL
+        && (3..=ONE_DEPTH_BLOCK).contains(&d.out_channels)
+        && d.out_pixels() >= 2
+        && d.lengths_fit()
+}
+
+/// Floats of scratch [`add`] needs for sizes `d`: three output rows of columns, one input row
+/// channels-last, and the weights reordered.
+pub(super) fn scratch_len(d: &ConvDims) -> usize {
+    3 * d.out_width() * d.patch_len() + d.width * d.in_channels + d.weight_len()
+}
+
+/// Adds one image's input gradient to `grad_input` (`C x H x W`), from the weights
+/// (`O x C x 3 x 3`), the winners of its pooling and the gradient of the pooled output
+/// (`O x OH/2 x OW/2` each). `scratch` holds [`scratch_len`] floats (overwritten). The same
+/// bits as the GEMM `Wᵀ dY` followed by col2im. Panics unless [`applies`] is true.
+pub(super) fn add(
+    d: &ConvDims,
+    weight: &[f32],
+    winners: &[Winner],
+    grad_pooled: &[f32],
+    scratch: &mut [f32],
+    grad_input: &mut [f32],
+) {
+    assert!(
+        applies(d),
+        "winner input gradient called where it does not apply"
+    );
+    let p = PoolDims {
+        batch: 1,
+        channels: d.out_channels,
+        height: d.out_height(),
+        width: d.out_width(),
+    };
+    assert_eq!(weight.len(), d.weight_len());
+    assert_eq!(winners.len(), p.output_len());
+    assert_eq!(grad_pooled.len(), p.output_len());
+    assert_eq!(scratch.len(), scratch_len(d));
+    assert_eq!(grad_input.len(), d.input_len());
+    let (columns, rest) = scratch.split_at_mut(3 * d.out_width() * d.patch_len());
+    let (row, tap_major) = rest.split_at_mut(d.width * d.in_channels);
+    // `tap_major[o][tap][c] = weight[o][c][tap]`: each tap's channels side by side.
+    let taps = KERNEL * KERNEL;
+    for (to, from) in tap_major
+        .chunks_exact_mut(d.patch_len())
+        .zip(weight.chunks_exact(d.patch_len()))
+    {
+        for (c, w) in from.chunks_exact(taps).enumerate() {
+            for (tap, &w) in w.iter().enumerate() {
+                to[tap * d.in_channels + c] = w;
+            }
+        }
+    }
+    let job = Job {
+        d,
+        pooled_width: p.out_width(),
+        pooled_plane: p.out_height() * p.out_width(),
+        tap_major,
+        winners,
+        grad_pooled,
+    };
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `applies` checked that the path is at least AVX2 + FMA (and AVX-512 where that
+    // path is active); the asserts above bound every index the kernel reads or writes.
+    unsafe {
+        match VectorPath::active() {
+            VectorPath::Avx512 if d.in_channels.is_multiple_of(16) => {
+                x86::with_avx512(&job, columns, row, grad_input)
+            }
+            _ => x86::with_avx2(&job, columns, row, grad_input),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("applies() is false on this architecture")
+}
+
+/// One image's inputs to the kernel.
+struct Job<'a> {
+    d: &'a ConvDims,
+    pooled_width: usize,
+    pooled_plane: usize,
+    /// The weights as `[o][tap][c]`.
+    tap_major: &'a [f32],
+    winners: &'a [Winner],
+    grad_pooled: &'a [f32],
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::{__m256, __m512};
+
+    use super::{Job, KERNEL, NO_GRADIENT};
+    use crate::model::kernels::lanes::Lanes;
+
+    /// Safety: the CPU has AVX-512 F, AVX2 and FMA; the slices have the lengths
+    /// [`super::add`] asserts, with input channels a multiple of 16.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn with_avx512(
+        job: &Job,
+        columns: &mut [f32],
+        row: &mut [f32],
+        grad_input: &mut [f32],
+    ) {
+        run::<__m512>(job, columns, row, grad_input)
+    }
+
+    /// Safety: the CPU has AVX2 and FMA; the slices have the lengths [`super::add`] asserts.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn with_avx2(
+        job: &Job,
+        columns: &mut [f32],
+        row: &mut [f32],
+        grad_input: &mut [f32],
+    ) {
+        run::<__m256>(job, columns, row, grad_input)
+    }
+
+    /// The kernel. `columns` holds three output rows of columns (`[qx][tap][c]` each), used
+    /// in turn; `row` one input row channels-last.
+    ///
+    /// Safety: the CPU has the features of `V`; the slices have the lengths [`super::add`]
+    /// asserts, with input channels a multiple of `V::LEN`.
+    #[inline(always)]
+    unsafe fn run<V: Lanes>(
+        job: &Job,
+        columns: &mut [f32],
+        row: &mut [f32],
+        grad_input: &mut [f32],
+    ) {
+        let d = job.d;
+        let (c_n, k, h, w, oh, ow) = (
+            d.in_channels,
+            d.patch_len(),
+            d.height,
+            d.width,
+            d.out_height(),
+            d.out_width(),
+        );
+        let row_floats = ow * k;
+        for y in 0..h {
+            // Output row y's columns (while there is one); input row y needs rows y-2 ..= y.
+            if y < oh {
+                add_columns::<V>(job, y, &mut columns[(y % 3) * row_floats..][..row_floats]);
+            }
+            // Input row y, channels-last: its values so far, then each tap in col2im's order.
+            for (c, plane) in grad_input.chunks_exact(h * w).enumerate() {
+                for (x, &v) in plane[y * w..(y + 1) * w].iter().enumerate() {
+                    row[x * c_n + c] = v;
+                }
+            }
+            let sources = columns.as_ptr();
+            for x in 0..w {
+                for first in (0..c_n).step_by(V::LEN) {
+                    let at = row.as_mut_ptr().add(x * c_n + first);
+                    let mut v = V::load(at);
+                    for ky in 0..KERNEL {
+                        if ky > y || y - ky >= oh {
+                            continue;
+                        }
+                        let out_row = sources.add(((y - ky) % 3) * row_floats);
+                        for kx in 0..KERNEL {
+                            if kx > x || x - kx >= ow {
+                                continue;
+                            }
+                            let tap = (ky * KERNEL + kx) * c_n + first;
+                            v = V::add(v, V::load(out_row.add((x - kx) * k + tap)));
+                        }
+                    }
+                    v.store(at);
+                }
+            }
+            for (c, plane) in grad_input.chunks_exact_mut(h * w).enumerate() {
+                for (x, v) in plane[y * w..(y + 1) * w].iter_mut().enumerate() {
+                    *v = row[x * c_n + c];
+                }
+            }
+        }
+    }
+
+    /// Output row `qy`'s columns, overwritten: `out_row[qx] = Σ_o dY[o][qy][qx] · W[o]`
+    /// (`[tap][c]`) over the channels `o` whose window `(qy, qx)` won, in order, from +0.0.
+    #[inline(always)]
+    unsafe fn add_columns<V: Lanes>(job: &Job, qy: usize, out_row: &mut [f32]) {
+        let d = job.d;
+        let k = d.patch_len();
+        out_row.fill(0.0);
+        let (window_row, top_or_bottom) = (qy / 2, qy % 2);
+        if window_row >= job.pooled_plane / job.pooled_width {
+            return; // An odd last row, which the pooling dropped: no gradient reaches it.
+        }
+        let out = out_row.as_mut_ptr();
+        for o in 0..d.out_channels {
+            let at = o * job.pooled_plane + window_row * job.pooled_width;
+            let winners = &job.winners[at..at + job.pooled_width];
+            let grads = &job.grad_pooled[at..at + job.pooled_width];
+            let weights = job.tap_major.as_ptr().add(o * k);
+            for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
+                if code == NO_GRADIENT || usize::from(code >> 1) != top_or_bottom {
+                    continue;
+                }
+                let qx = 2 * j + usize::from(code & 1);
+                // The expanded gradient holds `0.0 + g` at the winner.
+                let g = V::splat(0.0 + g);
+                let column = out.add(qx * k);
+                for i in (0..k).step_by(V::LEN) {
+                    let to = column.add(i);
+                    V::mul_add(V::load(weights.add(i)), g, V::load(to)).store(to);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::kernels::{
+        col2im_add, conv3x3_relu_maxpool_forward, expand_to_winners, matmul,
+    };
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Bit for bit against the GEMM `Wᵀ dY` and col2im, added to a gradient that already holds
+    /// values, at the teaching net's blocks 2-5 and other sizes (odd sides, whose last row and
+    /// column the pooling drops; channels a multiple of 8 but not 16; few output channels),
+    /// with winners from the real forward pass and some exactly zero gradients.
+    #[test]
+    fn matches_the_gemm_and_col2im_bit_for_bit() {
+        if !VectorPath::Avx2Fma.is_supported() {
+            eprintln!("skipped: this CPU has no AVX2 + FMA");
+            return;
+        }
+        let sizes = [
+            (16, 32, 74, 74),
+            (32, 64, 36, 36),
+            (64, 64, 17, 17),
+            (64, 128, 7, 7),
+            (8, 5, 9, 12),
+            (16, 70, 41, 23),
+            (24, 3, 60, 61),
+        ];
+        for (i, &(c, o, h, w)) in sizes.iter().enumerate() {
+            let d = ConvDims {
+                batch: 1,
+                in_channels: c,
+                out_channels: o,
+                height: h,
+                width: w,
+            };
+            assert!(applies(&d), "{c}->{o} @ {h}x{w}");
+            let seed = i as u32 * 10;
+            let image = values(d.input_len(), seed + 1);
+            let weight: Vec<f32> = values(d.weight_len(), seed + 2)
+                .iter()
+                .map(|v| v * 0.3)
+                .collect();
+            let bias = values(o, seed + 3);
+            let p = PoolDims {
+                batch: 1,
+                channels: o,
+                height: d.out_height(),
+                width: d.out_width(),
+            };
+            let mut pooled = vec![0.0; p.output_len()];
+            let mut winners = vec![0; p.output_len()];
+            conv3x3_relu_maxpool_forward(&d, &image, &weight, &bias, &mut pooled, &mut winners);
+            let mut grad_pooled = values(p.output_len(), seed + 4);
+            for g in grad_pooled.iter_mut().step_by(7) {
+                *g = 0.0;
+            }
+            assert!(
+                winners.contains(&NO_GRADIENT),
+                "the test needs blocked windows"
+            );
+            let before = values(d.input_len(), seed + 5);
+
+            let mut expanded = vec![f32::NAN; d.output_len()];
+            expand_to_winners(&p, &winners, &grad_pooled, &mut expanded);
+            let mut col = vec![f32::NAN; d.patch_len() * d.out_pixels()];
+            let (k, n) = (d.patch_len(), d.out_pixels());
+            matmul(k, n, o, &mut col, false, &weight, (1, k), &expanded, (n, 1));
+            let mut by_gemm = before.clone();
+            col2im_add(&d, &col, &mut by_gemm);
+
+            let mut by_winners = before.clone();
+            let mut scratch = vec![f32::NAN; scratch_len(&d)];
+            add(
+                &d,
+                &weight,
+                &winners,
+                &grad_pooled,
+                &mut scratch,
+                &mut by_winners,
+            );
+            let differ = by_winners
+                .iter()
+                .zip(&by_gemm)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            let first = by_winners
+                .iter()
+                .zip(&by_gemm)
+                .position(|(a, b)| a.to_bits() != b.to_bits());
+            assert_eq!(differ, 0, "{c}->{o} @ {h}x{w}: first at {first:?}");
+        }
+    }
+}
