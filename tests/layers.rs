@@ -362,7 +362,9 @@ fn block_results<const I: usize, const O: usize>(
     };
     let values = out.retaped::<NoneTape>().as_vec();
     let n = values.len();
-    let weights = dev.tensor_from_vec((0..n).map(|i| (i % 7) as f32 - 2.5).collect(), (n,));
+    // Weights whose sums round (small multiples of 0.5 would add up exactly in any order, and
+    // could not tell the order of the bias gradient's additions).
+    let weights = dev.tensor_from_vec((0..n).map(|i| (i as f32 * 0.7391).sin()).collect(), (n,));
     let g = (out.reshape_like(&(n,)) * weights).sum().backward();
     let input_grad = conv.input_gradient.then(|| g.get(x).as_vec());
     (
@@ -383,11 +385,19 @@ fn conv_block_equals_conv_relu_pool_bit_for_bit() {
     let dev = Cpu::seed_from_u64(21);
     // 5 output channels: the im2col + GEMM path, and pooled rows too short for a vector.
     let mut zeros_seen =
-        block_equals_layers::<5>(&dev, &[(1, 4, 4), (3, 9, 8), (2, 17, 12), (4, 11, 15)]);
+        block_equals_layers::<3, 5>(&dev, &[(1, 4, 4), (3, 9, 8), (2, 17, 12), (4, 11, 15)]);
     // 8 output channels and rows of 19 and 32 outputs: on an AVX2 CPU, the first block's
     // direct kernels (forward and weight gradient) and pooling 8 windows at a time (pooled rows
     // of 9 and 16: one group and a remainder, two whole groups).
-    zeros_seen += block_equals_layers::<8>(&dev, &[(2, 10, 21), (3, 20, 34)]);
+    zeros_seen += block_equals_layers::<3, 8>(&dev, &[(2, 10, 21), (3, 20, 34)]);
+    // 8 and 16 input channels: on AVX2 and AVX-512, the backward pass from the pooling winners
+    // (bias, weight and input gradients; `winner_weight_gradient.rs`, `winner_input_gradient.rs`),
+    // with output planes whose pixel count is not a multiple of 8 (the bias sum's tail: 6x7 and
+    // 10x5 with winners in it, 9x13 and 7x6 with only rows the pooling drops) and odd rows and
+    // columns that the pooling drops.
+    let sizes = [(2, 11, 15), (3, 9, 8), (3, 8, 9), (2, 12, 7), (2, 20, 34)];
+    zeros_seen += block_equals_layers::<8, 5>(&dev, &sizes);
+    zeros_seen += block_equals_layers::<16, 8>(&dev, &sizes);
     assert!(
         zeros_seen > 10,
         "the cases should include outputs zeroed by the ReLU"
@@ -395,17 +405,20 @@ fn conv_block_equals_conv_relu_pool_bit_for_bit() {
 }
 
 /// [`block_results`] through the layers and through the fused block, compared bit for bit on
-/// `(batch, height, width)` inputs of 3 channels, with the input gradient on and off; returns how
-/// many outputs were exactly zero.
-fn block_equals_layers<const O: usize>(dev: &Cpu, sizes: &[(usize, usize, usize)]) -> usize {
+/// `(batch, height, width)` inputs of `I` channels, with the input gradient on and off; returns
+/// how many outputs were exactly zero.
+fn block_equals_layers<const I: usize, const O: usize>(
+    dev: &Cpu,
+    sizes: &[(usize, usize, usize)],
+) -> usize {
     let mut zeros_seen = 0;
     for &(batch, side_h, side_w) in sizes {
         for input_gradient in [true, false] {
             let mut conv =
-                dev.build_module::<head_ct::model::layers::builders::Conv2D<3, O>, f32>();
+                dev.build_module::<head_ct::model::layers::builders::Conv2D<I, O>, f32>();
             conv.input_gradient = input_gradient;
             // Some exact zeros and ties in the input, so that ReLU and pooling see them.
-            let mut x: Tensor<(usize, Const<3>, usize, usize), f32, Cpu> =
+            let mut x: Tensor<(usize, Const<I>, usize, usize), f32, Cpu> =
                 dev.sample_normal_like(&(batch, Const, side_h, side_w));
             let mut v = x.as_vec();
             for (i, e) in v.iter_mut().enumerate() {

@@ -21,8 +21,8 @@ use rayon::prelude::*;
 
 use super::{
     conv_backward_image, conv_backward_per_image, conv_forward_rows, expand_to_winners,
-    maxpool_image, with_activation_scratch, ConvDims, PoolDims, PoolInput, PooledGradient, Winner,
-    NO_GRADIENT,
+    maxpool_image, winners_suffice, with_activation_scratch, ConvDims, PoolDims, PoolInput,
+    PooledGradient, Winner, NO_GRADIENT,
 };
 
 /// How many floats of im2col columns one band of output rows may take: the band's columns and
@@ -138,15 +138,20 @@ pub fn conv3x3_relu_maxpool_backward(
         |b, gw, gb, grad_in| {
             let image = &input[b * d.input_len()..(b + 1) * d.input_len()];
             let pooled = b * p.output_len()..(b + 1) * p.output_len();
+            let (win, g_out) = (&winners[pooled.clone()], &grad_output[pooled]);
+            let pooling = PooledGradient {
+                winners: win,
+                gradient: g_out,
+            };
+            if winners_suffice(d, grad_in.is_some()) {
+                // Every part of the backward pass reads the winners themselves.
+                conv_backward_image(d, image, weight, &[], Some(pooling), grad_in, gw, gb);
+                return;
+            }
             with_activation_scratch(d.output_len(), |grad_activations| {
                 // Each window's gradient goes to its winner, if the ReLU let it through; every
                 // other activation (losers, dropped odd rows and columns) gets zero.
-                let (win, g_out) = (&winners[pooled.clone()], &grad_output[pooled]);
                 expand_to_winners(&p, win, g_out, grad_activations);
-                let pooling = PooledGradient {
-                    winners: win,
-                    gradient: g_out,
-                };
                 conv_backward_image(
                     d,
                     image,

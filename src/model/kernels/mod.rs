@@ -446,9 +446,60 @@ struct PooledGradient<'a> {
     gradient: &'a [f32],
 }
 
+/// Whether every part of a fused block's backward pass for sizes `d` reads the pooling winners
+/// instead of the expanded gradient of the activations (`O x OH x OW`, mostly zeros), which then
+/// need not be written: the bias gradient ([`bias_gradient_from_winners`]), the weight gradient
+/// ([`winner_weight_gradient`]) and, when asked for, the input gradient
+/// ([`winner_input_gradient`]).
+fn winners_suffice(d: &ConvDims, input_gradient: bool) -> bool {
+    !direct::weight_gradient_applies(d)
+        && winner_weight_gradient::applies(d)
+        && (!input_gradient || winner_input_gradient::applies(d))
+}
+
+/// [`lane_sum`] of each plane of the expanded gradient (`O x OH x OW`), from the winners: the
+/// same additions in the same order, without the zeros (adding +0.0 to a sum that started at
+/// +0.0 changes nothing) and with the short tail summed as [`lane_sum`] sums it.
+fn bias_gradient_from_winners(d: &ConvDims, pooled: PooledGradient, grad_bias: &mut [f32]) {
+    const LANES: usize = 8;
+    let (ow, n) = (d.out_width(), d.out_pixels());
+    let (pooled_width, main) = (ow / 2, n - n % LANES);
+    let pooled_plane = (d.out_height() / 2) * pooled_width;
+    let planes = pooled
+        .winners
+        .chunks_exact(pooled_plane)
+        .zip(pooled.gradient.chunks_exact(pooled_plane));
+    for (gb, (winners, grads)) in grad_bias.iter_mut().zip(planes) {
+        let mut acc = [0.0f32; LANES];
+        let mut tail = [0.0f32; LANES];
+        let rows = winners
+            .chunks_exact(pooled_width)
+            .zip(grads.chunks_exact(pooled_width));
+        for (row, (winners, grads)) in rows.enumerate() {
+            for top_or_bottom in 0..2 {
+                for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
+                    if code == NO_GRADIENT || usize::from(code >> 1) != top_or_bottom {
+                        continue;
+                    }
+                    let pixel = (2 * row + top_or_bottom) * ow + 2 * j + usize::from(code & 1);
+                    // The expanded gradient holds `0.0 + g` at the winner.
+                    if pixel < main {
+                        acc[pixel % LANES] += 0.0 + g;
+                    } else {
+                        tail[pixel - main] = 0.0 + g;
+                    }
+                }
+            }
+        }
+        let tail: f32 = tail[..n - main].iter().sum();
+        *gb = acc.iter().sum::<f32>() + tail;
+    }
+}
+
 /// The backward pass of one image: writes its weight gradient `gw` and bias gradient `gb`, and
 /// adds its input gradient to `grad_in` when given, from the gradient `g_out` of its output
-/// (`O x OH x OW`), which `pooling`, when given, says came through a max-pooling.
+/// (`O x OH x OW`), which `pooling`, when given, says came through a max-pooling. With
+/// `pooling`, `g_out` may be empty where [`winners_suffice`]: nothing reads it then.
 #[allow(clippy::too_many_arguments)]
 fn conv_backward_image(
     d: &ConvDims,
@@ -461,8 +512,13 @@ fn conv_backward_image(
     gb: &mut [f32],
 ) {
     let (k, n, o) = (d.patch_len(), d.out_pixels(), d.out_channels);
-    for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
-        *gb = lane_sum(plane);
+    match pooling {
+        Some(pooled) if g_out.is_empty() => bias_gradient_from_winners(d, pooled, gb),
+        _ => {
+            for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
+                *gb = lane_sum(plane);
+            }
+        }
     }
     let direct_weight_gradient = if direct::weight_gradient_applies(d) {
         direct::weight_gradient(d, image, g_out, gw);

@@ -168,6 +168,10 @@ mod x86 {
         );
         let row_floats = ow * k;
         let mut winners = RowWinners::new(ow, d.out_channels);
+        // Whether every value of the gradient is +0.0 (an OR of the bits, which vectorises).
+        let was_zero = grad_input
+            .chunks(64)
+            .all(|chunk| chunk.iter().fold(0, |bits, v| bits | v.to_bits()) == 0);
         for y in 0..h {
             // Output row y's columns (while there is one); input row y needs rows y-2 ..= y.
             if y < oh {
@@ -177,14 +181,10 @@ mod x86 {
             }
             // Input row y, channels-last: its values so far (all +0.0 in training, where the
             // gradient is new: then no need to reorder them) ...
-            let planes = grad_input.chunks_exact(h * w);
-            if planes
-                .clone()
-                .all(|plane| plane[y * w..(y + 1) * w].iter().all(|v| v.to_bits() == 0))
-            {
+            if was_zero {
                 row.fill(0.0);
             } else {
-                for (c, plane) in planes.enumerate() {
+                for (c, plane) in grad_input.chunks_exact(h * w).enumerate() {
                     for (x, &v) in plane[y * w..(y + 1) * w].iter().enumerate() {
                         row[x * c_n + c] = v;
                     }
@@ -250,16 +250,17 @@ mod x86 {
                 let at = o * job.pooled_plane + window_row * job.pooled_width;
                 let winners = &job.winners[at..at + job.pooled_width];
                 let grads = &job.grad_pooled[at..at + job.pooled_width];
+                // Without branches (whether a window's winner is live is unpredictable): every
+                // window writes its entry, and only a live one counts it.
                 for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
-                    if code == NO_GRADIENT || usize::from(code >> 1) != top_or_bottom {
-                        continue;
-                    }
+                    let live = code != NO_GRADIENT && usize::from(code >> 1) == top_or_bottom;
                     let qx = 2 * j + usize::from(code & 1);
+                    // At most one entry per channel: `counts[qx] <= o`, inside qx's slots.
                     let n = qx * self.out_channels + self.counts[qx];
                     self.channels[n] = o;
                     // The expanded gradient holds `0.0 + g` at the winner.
                     self.grads[n] = 0.0 + g;
-                    self.counts[qx] += 1;
+                    self.counts[qx] += usize::from(live);
                 }
             }
         }

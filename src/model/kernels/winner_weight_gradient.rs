@@ -177,42 +177,52 @@ mod x86 {
         let taps: [usize; 9] = std::array::from_fn(|t| ((t / KERNEL) * w + t % KERNEL) * c_n);
         let rows = job.pooled_plane / job.pooled_width;
         let input = job.channels_last.as_ptr();
+        // One window row's live winners of one channel, in pixel order: (y * ow + x, 0.0 + g).
+        let mut pixels = vec![0usize; 2 * job.pooled_width];
+        let mut grads_at = vec![0.0f32; 2 * job.pooled_width];
         for row in 0..rows {
             for o in 0..d.out_channels {
                 let at = o * job.pooled_plane + row * job.pooled_width;
                 let winners = &job.winners[at..at + job.pooled_width];
                 let grads = &job.grad_pooled[at..at + job.pooled_width];
-                if winners.iter().all(|&code| code == NO_GRADIENT) {
+                // The top pixels of the windows first, then the bottom ones. Without branches
+                // (whether a winner is live is unpredictable): each window writes an entry,
+                // and only a live one counts it.
+                let mut live = 0;
+                for top_or_bottom in 0..2 {
+                    let y = 2 * row + top_or_bottom;
+                    for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
+                        pixels[live] = y * ow + 2 * j + usize::from(code & 1);
+                        // The expanded gradient holds `0.0 + g` at the winner.
+                        grads_at[live] = 0.0 + g;
+                        live += usize::from(
+                            code != NO_GRADIENT && usize::from(code >> 1) == top_or_bottom,
+                        );
+                    }
+                }
+                if live == 0 {
                     continue;
                 }
                 for first in (0..c_n).step_by(V::LEN) {
                     let slot = o * (c_n / V::LEN) + first / V::LEN;
                     let saved = blocks.as_mut_ptr().add(slot * tap_floats::<V>());
                     let mut block: [V; 9] = std::array::from_fn(|t| V::load(saved.add(t * V::LEN)));
-                    // The row's winners in pixel order: the top pixels of its windows first.
-                    for top_or_bottom in 0..2 {
-                        let y = 2 * row + top_or_bottom;
-                        for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
-                            if code == NO_GRADIENT || usize::from(code >> 1) != top_or_bottom {
-                                continue;
+                    for (&pixel, &g) in pixels[..live].iter().zip(&grads_at[..live]) {
+                        let depth_block = pixel / job.depth_block;
+                        if depth_block != current[slot] {
+                            let total = totals.as_mut_ptr().add(slot * tap_floats::<V>());
+                            for (t, b) in block.iter_mut().enumerate() {
+                                let to = total.add(t * V::LEN);
+                                V::add(V::load(to), *b).store(to);
+                                *b = V::zero();
                             }
-                            let x = 2 * j + usize::from(code & 1);
-                            let depth_block = (y * ow + x) / job.depth_block;
-                            if depth_block != current[slot] {
-                                let total = totals.as_mut_ptr().add(slot * tap_floats::<V>());
-                                for (t, b) in block.iter_mut().enumerate() {
-                                    let to = total.add(t * V::LEN);
-                                    V::add(V::load(to), *b).store(to);
-                                    *b = V::zero();
-                                }
-                                current[slot] = depth_block;
-                            }
-                            // The expanded gradient holds `0.0 + g` at the winner.
-                            let g = V::splat(0.0 + g);
-                            let pixel = input.add((y * w + x) * c_n + first);
-                            for (b, &tap) in block.iter_mut().zip(&taps) {
-                                *b = V::mul_add(V::load(pixel.add(tap)), g, *b);
-                            }
+                            current[slot] = depth_block;
+                        }
+                        let (y, x) = (pixel / ow, pixel % ow);
+                        let g = V::splat(g);
+                        let at = input.add((y * w + x) * c_n + first);
+                        for (b, &tap) in block.iter_mut().zip(&taps) {
+                            *b = V::mul_add(V::load(at.add(tap)), g, *b);
                         }
                     }
                     for (t, b) in block.iter().enumerate() {
