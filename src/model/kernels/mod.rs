@@ -448,52 +448,12 @@ struct PooledGradient<'a> {
 
 /// Whether every part of a fused block's backward pass for sizes `d` reads the pooling winners
 /// instead of the expanded gradient of the activations (`O x OH x OW`, mostly zeros), which then
-/// need not be written: the bias gradient ([`bias_gradient_from_winners`]), the weight gradient
-/// ([`winner_weight_gradient`]) and, when asked for, the input gradient
-/// ([`winner_input_gradient`]).
+/// need not be written: the weight and bias gradients ([`winner_weight_gradient`]) and, when
+/// asked for, the input gradient ([`winner_input_gradient`]).
 fn winners_suffice(d: &ConvDims, input_gradient: bool) -> bool {
     !direct::weight_gradient_applies(d)
         && winner_weight_gradient::applies(d)
         && (!input_gradient || winner_input_gradient::applies(d))
-}
-
-/// [`lane_sum`] of each plane of the expanded gradient (`O x OH x OW`), from the winners: the
-/// same additions in the same order, without the zeros (adding +0.0 to a sum that started at
-/// +0.0 changes nothing) and with the short tail summed as [`lane_sum`] sums it.
-fn bias_gradient_from_winners(d: &ConvDims, pooled: PooledGradient, grad_bias: &mut [f32]) {
-    const LANES: usize = 8;
-    let (ow, n) = (d.out_width(), d.out_pixels());
-    let (pooled_width, main) = (ow / 2, n - n % LANES);
-    let pooled_plane = (d.out_height() / 2) * pooled_width;
-    let planes = pooled
-        .winners
-        .chunks_exact(pooled_plane)
-        .zip(pooled.gradient.chunks_exact(pooled_plane));
-    for (gb, (winners, grads)) in grad_bias.iter_mut().zip(planes) {
-        let mut acc = [0.0f32; LANES];
-        let mut tail = [0.0f32; LANES];
-        let rows = winners
-            .chunks_exact(pooled_width)
-            .zip(grads.chunks_exact(pooled_width));
-        for (row, (winners, grads)) in rows.enumerate() {
-            for top_or_bottom in 0..2 {
-                for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
-                    if code == NO_GRADIENT || usize::from(code >> 1) != top_or_bottom {
-                        continue;
-                    }
-                    let pixel = (2 * row + top_or_bottom) * ow + 2 * j + usize::from(code & 1);
-                    // The expanded gradient holds `0.0 + g` at the winner.
-                    if pixel < main {
-                        acc[pixel % LANES] += 0.0 + g;
-                    } else {
-                        tail[pixel - main] = 0.0 + g;
-                    }
-                }
-            }
-        }
-        let tail: f32 = tail[..n - main].iter().sum();
-        *gb = acc.iter().sum::<f32>() + tail;
-    }
 }
 
 /// The backward pass of one image: writes its weight gradient `gw` and bias gradient `gb`, and
@@ -512,18 +472,10 @@ fn conv_backward_image(
     gb: &mut [f32],
 ) {
     let (k, n, o) = (d.patch_len(), d.out_pixels(), d.out_channels);
-    match pooling {
-        Some(pooled) if g_out.is_empty() => bias_gradient_from_winners(d, pooled, gb),
-        _ => {
-            for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
-                *gb = lane_sum(plane);
-            }
-        }
-    }
-    let direct_weight_gradient = if direct::weight_gradient_applies(d) {
-        direct::weight_gradient(d, image, g_out, gw);
-        true
-    } else if let Some(pooled) = pooling.filter(|_| winner_weight_gradient::applies(d)) {
+    let direct_weight_gradient = if let Some(pooled) = pooling
+        .filter(|_| !direct::weight_gradient_applies(d) && winner_weight_gradient::applies(d))
+    {
+        // The weight and the bias gradients, from the winners.
         with_scratch(d.input_len(), |channels_last| {
             winner_weight_gradient::weight_gradient(
                 d,
@@ -532,11 +484,20 @@ fn conv_backward_image(
                 pooled.gradient,
                 channels_last,
                 gw,
+                gb,
             )
         });
         true
     } else {
-        false
+        for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
+            *gb = lane_sum(plane);
+        }
+        if direct::weight_gradient_applies(d) {
+            direct::weight_gradient(d, image, g_out, gw);
+            true
+        } else {
+            false
+        }
     };
     let grad_in = match (grad_in, pooling) {
         (Some(grad_in), Some(pooled)) if winner_input_gradient::applies(d) => {

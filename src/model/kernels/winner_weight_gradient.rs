@@ -66,6 +66,7 @@ pub(super) fn weight_gradient(
     grad_pooled: &[f32],
     channels_last: &mut [f32],
     grad_weight: &mut [f32],
+    grad_bias: &mut [f32],
 ) {
     assert!(
         applies(d),
@@ -82,6 +83,7 @@ pub(super) fn weight_gradient(
     assert_eq!(grad_pooled.len(), p.output_len());
     assert_eq!(channels_last.len(), d.input_len());
     assert_eq!(grad_weight.len(), d.weight_len());
+    assert_eq!(grad_bias.len(), d.out_channels);
     to_channels_last(d, image, channels_last);
     let job = Job {
         d,
@@ -98,23 +100,29 @@ pub(super) fn weight_gradient(
     unsafe {
         match VectorPath::active() {
             VectorPath::Avx512 if d.in_channels.is_multiple_of(16) => {
-                x86::with_avx512(&job, grad_weight)
+                x86::with_avx512(&job, grad_weight, grad_bias)
             }
-            _ => x86::with_avx2(&job, grad_weight),
+            _ => x86::with_avx2(&job, grad_weight, grad_bias),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("applies() is false on this architecture")
 }
 
-/// `out[(y * W + x) * C + c] = image[c][y][x]`.
+/// `out[(y * W + x) * C + c] = image[c][y][x]`: the image channels-last, so that the `C`
+/// values one winner multiplies are side by side. Needs AVX (which [`applies`] implies).
 fn to_channels_last(d: &ConvDims, image: &[f32], out: &mut [f32]) {
-    let (c_n, plane) = (d.in_channels, d.height * d.width);
-    for (c, src) in image.chunks_exact(plane).enumerate() {
-        for (i, &v) in src.iter().enumerate() {
-            out[i * c_n + c] = v;
-        }
+    assert_eq!(image.len(), d.input_len());
+    assert_eq!(out.len(), d.input_len());
+    assert!(d.in_channels.is_multiple_of(8));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `applies` (asserted by the caller) implies AVX; the asserts above bound every
+    // index (8 whole channels at a time, pixels in groups of 8 and a scalar tail).
+    unsafe {
+        x86::to_channels_last(d.in_channels, d.height * d.width, image, out)
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("applies() is false on this architecture")
 }
 
 /// One image's inputs to the kernel.
@@ -128,25 +136,128 @@ struct Job<'a> {
     channels_last: &'a [f32],
 }
 
+/// One output channel's bias gradient as `lane_sum` (in `kernels/mod.rs`) sums the expanded
+/// plane of `n` pixels: 8 interleaved sums over the first `n - n % 8` pixels, from +0.0, and the
+/// last `n % 8` pixels summed in order. Adding only the winners gives the same bits: the other
+/// pixels hold +0.0, and adding +0.0 to a sum that started at +0.0 changes nothing.
+#[derive(Clone)]
+struct BiasSums {
+    pixels: usize,
+    lanes: [f32; 8],
+    tail: [f32; 8],
+}
+
+impl BiasSums {
+    fn new(pixels: usize) -> Self {
+        Self {
+            pixels,
+            lanes: [0.0; 8],
+            tail: [0.0; 8],
+        }
+    }
+
+    /// Adds the expanded gradient `g` of `pixel`; pixels come in increasing order.
+    #[inline(always)]
+    fn add(&mut self, pixel: usize, g: f32) {
+        let main = self.pixels - self.pixels % 8;
+        if pixel < main {
+            self.lanes[pixel % 8] += g;
+        } else {
+            self.tail[pixel - main] = g;
+        }
+    }
+
+    fn total(&self) -> f32 {
+        let tail: f32 = self.tail[..self.pixels % 8].iter().sum();
+        self.lanes.iter().sum::<f32>() + tail
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use std::arch::x86_64::{__m256, __m512};
+    use std::arch::x86_64::*;
 
-    use super::{Job, KERNEL, NO_GRADIENT};
+    use super::{BiasSums, Job, KERNEL, NO_GRADIENT};
     use crate::model::kernels::lanes::Lanes;
+
+    /// [`super::to_channels_last`], 8 channels x 8 pixels at a time (an 8x8 transpose in
+    /// registers), the last `pixels % 8` pixels one by one.
+    ///
+    /// Safety: the CPU has AVX; `image` and `out` hold `channels * pixels` floats, `channels` a
+    /// multiple of 8.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn to_channels_last(
+        channels: usize,
+        pixels: usize,
+        image: &[f32],
+        out: &mut [f32],
+    ) {
+        let whole = pixels - pixels % 8;
+        let (from, to) = (image.as_ptr(), out.as_mut_ptr());
+        for first in (0..channels).step_by(8) {
+            for pixel in (0..whole).step_by(8) {
+                let rows: [__m256; 8] = std::array::from_fn(|c| {
+                    _mm256_loadu_ps(from.add((first + c) * pixels + pixel))
+                });
+                for (i, column) in transpose_8x8(rows).into_iter().enumerate() {
+                    _mm256_storeu_ps(to.add((pixel + i) * channels + first), column);
+                }
+            }
+            for pixel in whole..pixels {
+                for c in first..first + 8 {
+                    *to.add(pixel * channels + c) = *from.add(c * pixels + pixel);
+                }
+            }
+        }
+    }
+
+    /// The transpose of 8 rows of 8 floats (the usual unpack, shuffle and lane-swap steps).
+    #[inline(always)]
+    unsafe fn transpose_8x8(r: [__m256; 8]) -> [__m256; 8] {
+        let t: [__m256; 8] = [
+            _mm256_unpacklo_ps(r[0], r[1]),
+            _mm256_unpackhi_ps(r[0], r[1]),
+            _mm256_unpacklo_ps(r[2], r[3]),
+            _mm256_unpackhi_ps(r[2], r[3]),
+            _mm256_unpacklo_ps(r[4], r[5]),
+            _mm256_unpackhi_ps(r[4], r[5]),
+            _mm256_unpacklo_ps(r[6], r[7]),
+            _mm256_unpackhi_ps(r[6], r[7]),
+        ];
+        let u: [__m256; 8] = [
+            _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+            _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+            _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+            _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+            _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+            _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+            _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+            _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+        ];
+        [
+            _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+            _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+            _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+            _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+            _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+            _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+            _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+            _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+        ]
+    }
 
     /// Safety: the CPU has AVX-512 F, AVX2 and FMA; `job` holds the lengths
     /// [`super::weight_gradient`] asserts, with input channels a multiple of 16.
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn with_avx512(job: &Job, grad_weight: &mut [f32]) {
-        run::<__m512>(job, grad_weight)
+    pub(super) unsafe fn with_avx512(job: &Job, grad_weight: &mut [f32], grad_bias: &mut [f32]) {
+        run::<__m512>(job, grad_weight, grad_bias)
     }
 
     /// Safety: the CPU has AVX2 and FMA; `job` holds the lengths [`super::weight_gradient`]
     /// asserts.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn with_avx2(job: &Job, grad_weight: &mut [f32]) {
-        run::<__m256>(job, grad_weight)
+    pub(super) unsafe fn with_avx2(job: &Job, grad_weight: &mut [f32], grad_bias: &mut [f32]) {
+        run::<__m256>(job, grad_weight, grad_bias)
     }
 
     /// Floats of one output channel's sums for one vector of input channels: 9 taps x `LEN`.
@@ -166,7 +277,7 @@ mod x86 {
     /// Safety: the CPU has the features of `V`; `job` holds the lengths
     /// [`super::weight_gradient`] asserts, with input channels a multiple of `V::LEN`.
     #[inline(always)]
-    unsafe fn run<V: Lanes>(job: &Job, grad_weight: &mut [f32]) {
+    unsafe fn run<V: Lanes>(job: &Job, grad_weight: &mut [f32], grad_bias: &mut [f32]) {
         let d = job.d;
         let (c_n, w, ow) = (d.in_channels, d.width, d.out_width());
         let slots = d.out_channels * (c_n / V::LEN);
@@ -177,6 +288,7 @@ mod x86 {
         let taps: [usize; 9] = std::array::from_fn(|t| ((t / KERNEL) * w + t % KERNEL) * c_n);
         let rows = job.pooled_plane / job.pooled_width;
         let input = job.channels_last.as_ptr();
+        let mut bias = vec![BiasSums::new(d.out_pixels()); d.out_channels];
         // One window row's live winners of one channel, in pixel order: (y * ow + x, 0.0 + g).
         let mut pixels = vec![0usize; 2 * job.pooled_width];
         let mut grads_at = vec![0.0f32; 2 * job.pooled_width];
@@ -202,6 +314,11 @@ mod x86 {
                 }
                 if live == 0 {
                     continue;
+                }
+                // The bias gradient: the expanded plane's `lane_sum`, winners only (see
+                // `BiasSums`).
+                for (&pixel, &g) in pixels[..live].iter().zip(&grads_at[..live]) {
+                    bias[o].add(pixel, g);
                 }
                 for first in (0..c_n).step_by(V::LEN) {
                     let slot = o * (c_n / V::LEN) + first / V::LEN;
@@ -230,6 +347,9 @@ mod x86 {
                     }
                 }
             }
+        }
+        for (gb, sums) in grad_bias.iter_mut().zip(&bias) {
+            *gb = sums.total();
         }
         // The last depth block, then `[o][c][tap]` order.
         for slot in 0..slots {
@@ -263,9 +383,40 @@ mod tests {
             .collect()
     }
 
-    /// Bit for bit against im2col and the GEMM, at the teaching net's blocks 2-5 and a few
-    /// other sizes (odd sides, a single depth block, several), with winners from the real
-    /// forward pass (so some windows pass no gradient) and some exactly zero gradients.
+    /// The channels-last copy against the plain loop, with a pixel count that is not a
+    /// multiple of 8.
+    #[test]
+    fn to_channels_last_transposes() {
+        if !VectorPath::Avx2Fma.is_supported() {
+            eprintln!("skipped: this CPU has no AVX2 + FMA");
+            return;
+        }
+        for (c, h, w) in [(8, 3, 5), (16, 74, 74), (24, 4, 4)] {
+            let d = ConvDims {
+                batch: 1,
+                in_channels: c,
+                out_channels: 4,
+                height: h,
+                width: w,
+            };
+            let image = values(d.input_len(), 9);
+            let mut out = vec![f32::NAN; d.input_len()];
+            to_channels_last(&d, &image, &mut out);
+            for (i, &v) in image.iter().enumerate() {
+                let (channel, pixel) = (i / (h * w), i % (h * w));
+                assert_eq!(
+                    out[pixel * c + channel].to_bits(),
+                    v.to_bits(),
+                    "{c}x{h}x{w}"
+                );
+            }
+        }
+    }
+
+    /// Bit for bit against im2col and the GEMM (and the bias against `lane_sum` of the expanded
+    /// gradient), at the teaching net's blocks 2-5 and a few other sizes (odd sides, a single
+    /// depth block, several; planes whose pixel count is not a multiple of 8), with winners from
+    /// the real forward pass (so some windows pass no gradient) and some exactly zero gradients.
     #[test]
     fn matches_the_gemm_bit_for_bit() {
         if !VectorPath::Avx2Fma.is_supported() {
@@ -280,6 +431,7 @@ mod tests {
             (8, 5, 9, 12),
             (16, 70, 41, 23),
             (24, 3, 60, 61),
+            (8, 4, 8, 9),
         ];
         for (i, &(c, o, h, w)) in sizes.iter().enumerate() {
             let d = ConvDims {
@@ -325,7 +477,12 @@ mod tests {
                 crate::model::kernels::im2col(&d, &image, col);
                 weight_gradient_gemm(&d, &expanded, col, &mut by_gemm);
             });
+            let bias_by_lanes: Vec<f32> = expanded
+                .chunks_exact(d.out_pixels())
+                .map(crate::model::kernels::lane_sum)
+                .collect();
             let mut by_winners = vec![f32::NAN; d.weight_len()];
+            let mut bias_by_winners = vec![f32::NAN; o];
             let mut channels_last = vec![f32::NAN; d.input_len()];
             weight_gradient(
                 &d,
@@ -334,6 +491,13 @@ mod tests {
                 &grad_pooled,
                 &mut channels_last,
                 &mut by_winners,
+                &mut bias_by_winners,
+            );
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&bias_by_winners),
+                bits(&bias_by_lanes),
+                "{c}->{o} @ {h}x{w}: bias"
             );
             let differ = by_winners
                 .iter()
