@@ -21,8 +21,8 @@ use rayon::prelude::*;
 
 use super::{
     conv_backward_image, conv_backward_per_image, conv_forward_rows, expand_to_winners,
-    maxpool_image, winners_suffice, with_activation_scratch, ConvDims, PoolDims, PoolInput,
-    PooledGradient, Winner, NO_GRADIENT,
+    maxpool_image, tap_major_weight, winners_suffice, with_activation_scratch, ConvDims, PoolDims,
+    PoolInput, PooledGradient, Winner, NO_GRADIENT,
 };
 
 /// How many floats of im2col columns one band of output rows may take: the band's columns and
@@ -129,6 +129,7 @@ pub fn conv3x3_relu_maxpool_backward(
     assert_eq!(input.len(), d.batch * d.input_len());
     assert_eq!(grad_output.len(), d.batch * p.output_len());
     assert_eq!(winners.len(), grad_output.len());
+    let tap_major_weight = tap_major_weight(d, weight, grad_input.is_some());
     conv_backward_per_image(
         d,
         weight,
@@ -142,6 +143,7 @@ pub fn conv3x3_relu_maxpool_backward(
             let pooling = PooledGradient {
                 winners: win,
                 gradient: g_out,
+                tap_major_weight: tap_major_weight.as_deref(),
             };
             if winners_suffice(d, grad_in.is_some()) {
                 // Every part of the backward pass reads the winners themselves.

@@ -1,12 +1,12 @@
 //! The few vector operations the winner kernels need ([`super::winner_weight_gradient`],
 //! [`super::winner_input_gradient`]), on AVX-512 and on AVX2 + FMA, so that each kernel is
-//! written once. The methods are `#[inline(always)]`: inlined into a kernel function compiled
-//! with `#[target_feature]`, they become single instructions.
+//! written once, and the channels-last copies both make. The methods are `#[inline(always)]`:
+//! inlined into a kernel function compiled with `#[target_feature]`, they become single
+//! instructions.
 
 use std::arch::x86_64::*;
 
-/// The few vector operations the kernel needs, on one instruction set. Inlined into the
-/// functions above, which compile them with that instruction set.
+/// The few vector operations the winner kernels need, on one instruction set.
 pub(super) trait Lanes: Copy {
     /// Floats per vector.
     const LEN: usize;
@@ -73,4 +73,100 @@ impl Lanes for __m256 {
     unsafe fn add(a: Self, b: Self) -> Self {
         _mm256_add_ps(a, b)
     }
+}
+
+/// `to[p * channels + c] = from[c * plane + p]` for `p < pixels`: `channels` planes (`plane`
+/// floats apart) copied channels-last, 8 channels x 8 pixels at a time (an 8x8 transpose in
+/// registers), the last `pixels % 8` pixels one by one.
+///
+/// Safety: the CPU has AVX; `from` and `to` can be read and written at every index above;
+/// `channels` is a multiple of 8.
+#[target_feature(enable = "avx")]
+#[inline]
+pub(super) unsafe fn planes_to_channels_last(
+    channels: usize,
+    pixels: usize,
+    from: *const f32,
+    plane: usize,
+    to: *mut f32,
+) {
+    let whole = pixels - pixels % 8;
+    for first in (0..channels).step_by(8) {
+        for pixel in (0..whole).step_by(8) {
+            let rows: [__m256; 8] =
+                std::array::from_fn(|c| _mm256_loadu_ps(from.add((first + c) * plane + pixel)));
+            for (i, column) in transpose_8x8(rows).into_iter().enumerate() {
+                _mm256_storeu_ps(to.add((pixel + i) * channels + first), column);
+            }
+        }
+        for pixel in whole..pixels {
+            for c in first..first + 8 {
+                *to.add(pixel * channels + c) = *from.add(c * plane + pixel);
+            }
+        }
+    }
+}
+
+/// The inverse of [`planes_to_channels_last`]: `to[c * plane + p] = from[p * channels + c]`.
+///
+/// Safety: as [`planes_to_channels_last`].
+#[target_feature(enable = "avx")]
+#[inline]
+pub(super) unsafe fn channels_last_to_planes(
+    channels: usize,
+    pixels: usize,
+    from: *const f32,
+    to: *mut f32,
+    plane: usize,
+) {
+    let whole = pixels - pixels % 8;
+    for first in (0..channels).step_by(8) {
+        for pixel in (0..whole).step_by(8) {
+            let rows: [__m256; 8] =
+                std::array::from_fn(|i| _mm256_loadu_ps(from.add((pixel + i) * channels + first)));
+            for (c, row) in transpose_8x8(rows).into_iter().enumerate() {
+                _mm256_storeu_ps(to.add((first + c) * plane + pixel), row);
+            }
+        }
+        for pixel in whole..pixels {
+            for c in first..first + 8 {
+                *to.add(c * plane + pixel) = *from.add(pixel * channels + c);
+            }
+        }
+    }
+}
+
+/// The transpose of 8 rows of 8 floats (the usual unpack, shuffle and lane-swap steps).
+#[inline(always)]
+unsafe fn transpose_8x8(r: [__m256; 8]) -> [__m256; 8] {
+    let t: [__m256; 8] = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    let u: [__m256; 8] = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    [
+        _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+        _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+    ]
 }

@@ -444,12 +444,21 @@ fn conv_backward_per_image(
 struct PooledGradient<'a> {
     winners: &'a [Winner],
     gradient: &'a [f32],
+    /// The weights as [`winner_input_gradient::tap_major`] reorders them, where that kernel
+    /// computes the input gradient.
+    tap_major_weight: Option<&'a [f32]>,
 }
 
 /// Whether every part of a fused block's backward pass for sizes `d` reads the pooling winners
 /// instead of the expanded gradient of the activations (`O x OH x OW`, mostly zeros), which then
 /// need not be written: the weight and bias gradients ([`winner_weight_gradient`]) and, when
 /// asked for, the input gradient ([`winner_input_gradient`]).
+/// [`winner_input_gradient::tap_major`], where that kernel computes the input gradient.
+fn tap_major_weight(d: &ConvDims, weight: &[f32], input_gradient: bool) -> Option<Vec<f32>> {
+    (input_gradient && winner_input_gradient::applies(d))
+        .then(|| winner_input_gradient::tap_major(d, weight))
+}
+
 fn winners_suffice(d: &ConvDims, input_gradient: bool) -> bool {
     !direct::weight_gradient_applies(d)
         && winner_weight_gradient::applies(d)
@@ -500,11 +509,19 @@ fn conv_backward_image(
         }
     };
     let grad_in = match (grad_in, pooling) {
-        (Some(grad_in), Some(pooled)) if winner_input_gradient::applies(d) => {
+        (
+            Some(grad_in),
+            Some(
+                pooled @ PooledGradient {
+                    tap_major_weight: Some(reordered),
+                    ..
+                },
+            ),
+        ) if winner_input_gradient::applies(d) => {
             with_scratch(winner_input_gradient::scratch_len(d), |scratch| {
                 winner_input_gradient::add(
                     d,
-                    weight,
+                    reordered,
                     pooled.winners,
                     pooled.gradient,
                     scratch,

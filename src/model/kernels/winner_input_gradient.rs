@@ -34,19 +34,38 @@ pub(super) fn applies(d: &ConvDims) -> bool {
         && d.lengths_fit()
 }
 
-/// Floats of scratch [`add`] needs for sizes `d`: three output rows of columns, one input row
-/// channels-last, and the weights reordered.
+/// Floats of scratch [`add`] needs for sizes `d`: three output rows of columns and one input
+/// row channels-last.
 pub(super) fn scratch_len(d: &ConvDims) -> usize {
-    3 * d.out_width() * d.patch_len() + d.width * d.in_channels + d.weight_len()
+    3 * d.out_width() * d.patch_len() + d.width * d.in_channels
 }
 
-/// Adds one image's input gradient to `grad_input` (`C x H x W`), from the weights
-/// (`O x C x 3 x 3`), the winners of its pooling and the gradient of the pooled output
-/// (`O x OH/2 x OW/2` each). `scratch` holds [`scratch_len`] floats (overwritten). The same
-/// bits as the GEMM `Wᵀ dY` followed by col2im. Panics unless [`applies`] is true.
+/// The weights (`O x C x 3 x 3`) as [`add`] reads them, `[o][tap][c]`: each tap's channels side
+/// by side. Once per batch.
+pub(super) fn tap_major(d: &ConvDims, weight: &[f32]) -> Vec<f32> {
+    assert_eq!(weight.len(), d.weight_len());
+    let taps = KERNEL * KERNEL;
+    let mut reordered = vec![0.0; weight.len()];
+    for (to, from) in reordered
+        .chunks_exact_mut(d.patch_len())
+        .zip(weight.chunks_exact(d.patch_len()))
+    {
+        for (c, w) in from.chunks_exact(taps).enumerate() {
+            for (tap, &w) in w.iter().enumerate() {
+                to[tap * d.in_channels + c] = w;
+            }
+        }
+    }
+    reordered
+}
+
+/// Adds one image's input gradient to `grad_input` (`C x H x W`), from the weights as
+/// [`tap_major`] reorders them, the winners of its pooling and the gradient of the pooled
+/// output (`O x OH/2 x OW/2` each). `scratch` holds [`scratch_len`] floats (overwritten). The
+/// same bits as the GEMM `Wᵀ dY` followed by col2im. Panics unless [`applies`] is true.
 pub(super) fn add(
     d: &ConvDims,
-    weight: &[f32],
+    tap_major: &[f32],
     winners: &[Winner],
     grad_pooled: &[f32],
     scratch: &mut [f32],
@@ -62,25 +81,12 @@ pub(super) fn add(
         height: d.out_height(),
         width: d.out_width(),
     };
-    assert_eq!(weight.len(), d.weight_len());
+    assert_eq!(tap_major.len(), d.weight_len());
     assert_eq!(winners.len(), p.output_len());
     assert_eq!(grad_pooled.len(), p.output_len());
     assert_eq!(scratch.len(), scratch_len(d));
     assert_eq!(grad_input.len(), d.input_len());
-    let (columns, rest) = scratch.split_at_mut(3 * d.out_width() * d.patch_len());
-    let (row, tap_major) = rest.split_at_mut(d.width * d.in_channels);
-    // `tap_major[o][tap][c] = weight[o][c][tap]`: each tap's channels side by side.
-    let taps = KERNEL * KERNEL;
-    for (to, from) in tap_major
-        .chunks_exact_mut(d.patch_len())
-        .zip(weight.chunks_exact(d.patch_len()))
-    {
-        for (c, w) in from.chunks_exact(taps).enumerate() {
-            for (tap, &w) in w.iter().enumerate() {
-                to[tap * d.in_channels + c] = w;
-            }
-        }
-    }
+    let (columns, row) = scratch.split_at_mut(3 * d.out_width() * d.patch_len());
     let job = Job {
         d,
         pooled_width: p.out_width(),
@@ -120,7 +126,7 @@ mod x86 {
     use std::arch::x86_64::{__m256, __m512};
 
     use super::{Job, KERNEL, NO_GRADIENT};
-    use crate::model::kernels::lanes::Lanes;
+    use crate::model::kernels::lanes::{channels_last_to_planes, planes_to_channels_last, Lanes};
 
     /// Safety: the CPU has AVX-512 F, AVX2 and FMA; the slices have the lengths
     /// [`super::add`] asserts, with input channels a multiple of 16.
@@ -184,11 +190,8 @@ mod x86 {
             if was_zero {
                 row.fill(0.0);
             } else {
-                for (c, plane) in grad_input.chunks_exact(h * w).enumerate() {
-                    for (x, &v) in plane[y * w..(y + 1) * w].iter().enumerate() {
-                        row[x * c_n + c] = v;
-                    }
-                }
+                let from = grad_input.as_ptr().add(y * w);
+                planes_to_channels_last(c_n, w, from, h * w, row.as_mut_ptr());
             }
             // ... plus each tap (ky, kx) in col2im's order, from output row y - ky, pixel x - kx.
             let sources = columns.as_ptr();
@@ -211,11 +214,8 @@ mod x86 {
                     v.store(at);
                 }
             }
-            for (c, plane) in grad_input.chunks_exact_mut(h * w).enumerate() {
-                for (x, v) in plane[y * w..(y + 1) * w].iter_mut().enumerate() {
-                    *v = row[x * c_n + c];
-                }
-            }
+            let to = grad_input.as_mut_ptr().add(y * w);
+            channels_last_to_planes(c_n, w, row.as_ptr(), to, h * w);
         }
     }
 
@@ -383,7 +383,7 @@ mod tests {
                 let mut scratch = vec![f32::NAN; scratch_len(&d)];
                 add(
                     &d,
-                    &weight,
+                    &tap_major(&d, &weight),
                     &winners,
                     &grad_pooled,
                     &mut scratch,

@@ -119,7 +119,14 @@ fn to_channels_last(d: &ConvDims, image: &[f32], out: &mut [f32]) {
     // SAFETY: `applies` (asserted by the caller) implies AVX; the asserts above bound every
     // index (8 whole channels at a time, pixels in groups of 8 and a scalar tail).
     unsafe {
-        x86::to_channels_last(d.in_channels, d.height * d.width, image, out)
+        let pixels = d.height * d.width;
+        crate::model::kernels::lanes::planes_to_channels_last(
+            d.in_channels,
+            pixels,
+            image.as_ptr(),
+            pixels,
+            out.as_mut_ptr(),
+        )
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("applies() is false on this architecture")
@@ -175,76 +182,10 @@ impl BiasSums {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use std::arch::x86_64::*;
+    use std::arch::x86_64::{__m256, __m512};
 
     use super::{BiasSums, Job, KERNEL, NO_GRADIENT};
     use crate::model::kernels::lanes::Lanes;
-
-    /// [`super::to_channels_last`], 8 channels x 8 pixels at a time (an 8x8 transpose in
-    /// registers), the last `pixels % 8` pixels one by one.
-    ///
-    /// Safety: the CPU has AVX; `image` and `out` hold `channels * pixels` floats, `channels` a
-    /// multiple of 8.
-    #[target_feature(enable = "avx")]
-    pub(super) unsafe fn to_channels_last(
-        channels: usize,
-        pixels: usize,
-        image: &[f32],
-        out: &mut [f32],
-    ) {
-        let whole = pixels - pixels % 8;
-        let (from, to) = (image.as_ptr(), out.as_mut_ptr());
-        for first in (0..channels).step_by(8) {
-            for pixel in (0..whole).step_by(8) {
-                let rows: [__m256; 8] = std::array::from_fn(|c| {
-                    _mm256_loadu_ps(from.add((first + c) * pixels + pixel))
-                });
-                for (i, column) in transpose_8x8(rows).into_iter().enumerate() {
-                    _mm256_storeu_ps(to.add((pixel + i) * channels + first), column);
-                }
-            }
-            for pixel in whole..pixels {
-                for c in first..first + 8 {
-                    *to.add(pixel * channels + c) = *from.add(c * pixels + pixel);
-                }
-            }
-        }
-    }
-
-    /// The transpose of 8 rows of 8 floats (the usual unpack, shuffle and lane-swap steps).
-    #[inline(always)]
-    unsafe fn transpose_8x8(r: [__m256; 8]) -> [__m256; 8] {
-        let t: [__m256; 8] = [
-            _mm256_unpacklo_ps(r[0], r[1]),
-            _mm256_unpackhi_ps(r[0], r[1]),
-            _mm256_unpacklo_ps(r[2], r[3]),
-            _mm256_unpackhi_ps(r[2], r[3]),
-            _mm256_unpacklo_ps(r[4], r[5]),
-            _mm256_unpackhi_ps(r[4], r[5]),
-            _mm256_unpacklo_ps(r[6], r[7]),
-            _mm256_unpackhi_ps(r[6], r[7]),
-        ];
-        let u: [__m256; 8] = [
-            _mm256_shuffle_ps::<0x44>(t[0], t[2]),
-            _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
-            _mm256_shuffle_ps::<0x44>(t[1], t[3]),
-            _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
-            _mm256_shuffle_ps::<0x44>(t[4], t[6]),
-            _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
-            _mm256_shuffle_ps::<0x44>(t[5], t[7]),
-            _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
-        ];
-        [
-            _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
-            _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
-            _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
-            _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
-            _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
-            _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
-            _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
-            _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
-        ]
-    }
 
     /// Safety: the CPU has AVX-512 F, AVX2 and FMA; `job` holds the lengths
     /// [`super::weight_gradient`] asserts, with input channels a multiple of 16.
@@ -293,7 +234,7 @@ mod x86 {
         let mut pixels = vec![0usize; 2 * job.pooled_width];
         let mut grads_at = vec![0.0f32; 2 * job.pooled_width];
         for row in 0..rows {
-            for o in 0..d.out_channels {
+            for (o, bias) in bias.iter_mut().enumerate() {
                 let at = o * job.pooled_plane + row * job.pooled_width;
                 let winners = &job.winners[at..at + job.pooled_width];
                 let grads = &job.grad_pooled[at..at + job.pooled_width];
@@ -318,7 +259,7 @@ mod x86 {
                 // The bias gradient: the expanded plane's `lane_sum`, winners only (see
                 // `BiasSums`).
                 for (&pixel, &g) in pixels[..live].iter().zip(&grads_at[..live]) {
-                    bias[o].add(pixel, g);
+                    bias.add(pixel, g);
                 }
                 for first in (0..c_n).step_by(V::LEN) {
                     let slot = o * (c_n / V::LEN) + first / V::LEN;
