@@ -393,9 +393,17 @@ fn conv_block_equals_conv_relu_pool_bit_for_bit() {
     // 8 and 16 input channels: on AVX2 and AVX-512, the backward pass from the pooling winners
     // (bias, weight and input gradients; `winner_weight_gradient.rs`, `winner_input_gradient.rs`),
     // with output planes whose pixel count is not a multiple of 8 (the bias sum's tail: 6x7 and
-    // 10x5 with winners in it, 9x13 and 7x6 with only rows the pooling drops) and odd rows and
-    // columns that the pooling drops.
-    let sizes = [(2, 11, 15), (3, 9, 8), (3, 8, 9), (2, 12, 7), (2, 20, 34)];
+    // 10x5 with winners in it, 9x13 and 7x6 with only rows the pooling drops), odd rows and
+    // columns that the pooling drops, and a 38x38 plane (1444 pixels: more than one of gemm's
+    // depth blocks for the weight gradient on common L1 caches).
+    let sizes = [
+        (2, 11, 15),
+        (3, 9, 8),
+        (3, 8, 9),
+        (2, 12, 7),
+        (2, 20, 34),
+        (1, 40, 40),
+    ];
     zeros_seen += block_equals_layers::<8, 5>(&dev, &sizes);
     zeros_seen += block_equals_layers::<16, 8>(&dev, &sizes);
     assert!(
@@ -433,10 +441,24 @@ fn block_equals_layers<const I: usize, const O: usize>(
                 "{O} channels, batch {batch}, {side_h}x{side_w}, input gradient {input_gradient}"
             );
             zeros_seen += separate.0.iter().filter(|&&v| v == 0.0).count();
-            assert_eq!(separate.0, fused.0, "{case}: outputs differ");
-            assert_eq!(separate.1, fused.1, "{case}: weight gradients differ");
-            assert_eq!(separate.2, fused.2, "{case}: bias gradients differ");
-            assert_eq!(separate.3, fused.3, "{case}: input gradients differ");
+            // Bits, not values: `==` would take -0.0 for +0.0 and never match a NaN.
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&separate.0), bits(&fused.0), "{case}: outputs differ");
+            assert_eq!(
+                bits(&separate.1),
+                bits(&fused.1),
+                "{case}: weight gradients differ"
+            );
+            assert_eq!(
+                bits(&separate.2),
+                bits(&fused.2),
+                "{case}: bias gradients differ"
+            );
+            assert_eq!(
+                separate.3.as_deref().map(bits),
+                fused.3.as_deref().map(bits),
+                "{case}: input gradients differ"
+            );
         }
     }
     zeros_seen

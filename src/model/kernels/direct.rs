@@ -479,17 +479,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::conv_forward_rows_gemm;
-
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
+    use crate::model::kernels::{conv_forward_rows_gemm, test_values};
 
     /// The direct kernel against the im2col + GEMM path, bit for bit: the first block's sizes,
     /// rows whose last vector overlaps (widths 37, 29, 34), 1 to 56 input channels (patches up to
@@ -531,9 +521,9 @@ mod tests {
             };
             assert!(supports(&d) && d.patch_len() <= ONE_DEPTH_BLOCK, "{d:?}");
             let seed = seed as u32 * 3;
-            let image = values(d.input_len(), seed + 1);
-            let weight = values(d.weight_len(), seed + 2);
-            let bias = values(o, seed + 3);
+            let image = test_values(d.input_len(), seed + 1);
+            let weight = test_values(d.weight_len(), seed + 2);
+            let bias = test_values(o, seed + 3);
             for rows in [0..d.out_height(), 1..d.out_height().min(4)] {
                 let len = o * rows.len() * d.out_width();
                 let (mut direct, mut gemm) = (vec![f32::NAN; len], vec![f32::NAN; len]);
@@ -575,8 +565,8 @@ mod tests {
                 width: w,
             };
             let seed = seed as u32 * 2;
-            let image = values(d.input_len(), seed + 1);
-            let grad_output = values(d.output_len(), seed + 2);
+            let image = test_values(d.input_len(), seed + 1);
+            let grad_output = test_values(d.output_len(), seed + 2);
             let mut direct = vec![f32::NAN; d.weight_len()];
             weight_gradient(&d, &image, &grad_output, &mut direct);
             let (oh, ow) = (d.out_height(), d.out_width());

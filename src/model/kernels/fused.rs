@@ -11,6 +11,12 @@
 //! are no columns: it reads the image in place, and only its band of activations uses the
 //! scratch buffer; the bands keep the size [`band_rows`] gives them for the columns.)
 //!
+//! In the backward pass the pooled gradient reaches only the winner of each window. Where the
+//! winner kernels run (blocks 2-5 on AVX2 and AVX-512, see [`winners_suffice`]), the weight,
+//! bias and input gradients are summed from the winners directly and the full-size gradient of
+//! the activations is never written; elsewhere (the first block, the portable path) it is
+//! expanded into a scratch buffer first.
+//!
 //! The results are bit-identical to [`conv3x3_forward`](super::conv3x3_forward), then
 //! [`relu`](super::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
 //! backward passes: both run the same convolution kernels, each output sums the same products
@@ -145,7 +151,7 @@ pub fn conv3x3_relu_maxpool_backward(
                 gradient: g_out,
                 tap_major_weight: tap_major_weight.as_deref(),
             };
-            if winners_suffice(d, grad_in.is_some()) {
+            if winners_suffice(d, grad_in.is_some(), &pooling) {
                 // Every part of the backward pass reads the winners themselves.
                 conv_backward_image(d, image, weight, &[], Some(pooling), grad_in, gw, gb);
                 return;

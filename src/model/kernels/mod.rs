@@ -12,8 +12,15 @@
 //! The first block (3 input channels, so only 27 products per output) is the exception: there
 //! im2col's copies cost as much as the arithmetic, and direct kernels (`direct.rs`) compute the
 //! forward pass and the weight gradient from the image in place, on CPUs with AVX2 and FMA. On
-//! the AVX-512 path the second block's forward pass and input gradient run direct kernels too
-//! (`direct.rs`, `input_gradient.rs`), with the GEMM's bits.
+//! the AVX-512 path the second block's forward pass runs a direct kernel too (`direct.rs`), with
+//! the GEMM's bits.
+//!
+//! In the fused block's backward pass (blocks 2-5, AVX2 and AVX-512), the gradient of the
+//! activations is zero except at the pooling winners, and the weight, bias and input gradients
+//! are summed over the winners only (`winner_weight_gradient.rs`, `winner_input_gradient.rs`),
+//! again with the bits of the GEMM (and col2im) they replace. The direct input-gradient kernel of
+//! `input_gradient.rs` remains for a second block whose output gradient did not come through a
+//! pooling.
 //!
 //! Scratch matrices live in thread-local buffers that grow once and are reused, so the hot loop
 //! does not allocate.
@@ -41,6 +48,18 @@ use pool::{pool_row_pair, pool_windows};
 /// Floats per AVX register.
 const LANES: usize = 8;
 pub use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward};
+
+/// Deterministic pseudo-random values in [-1, 1) for the kernels' tests (an LCG).
+#[cfg(test)]
+fn test_values(len: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
 
 /// Side of the square convolution kernel.
 pub const KERNEL: usize = 3;
@@ -438,31 +457,34 @@ fn conv_backward_per_image(
 
 /// Where the gradient of a convolution's output came from, when a 2x2 max-pooling followed it:
 /// one image's pooling [`Winner`]s and the gradient of the pooled output (`O x OH/2 x OW/2`
-/// each). The output's gradient is zero except at the winners, and the weight gradient can be
-/// summed over them only ([`winner_weight_gradient`]).
+/// each). The output's gradient is zero except at the winners, and the weight, bias and input
+/// gradients can be summed over them only ([`winner_weight_gradient`],
+/// [`winner_input_gradient`]).
 #[derive(Clone, Copy)]
 struct PooledGradient<'a> {
     winners: &'a [Winner],
     gradient: &'a [f32],
-    /// The weights as [`winner_input_gradient::tap_major`] reorders them, where that kernel
-    /// computes the input gradient.
+    /// The weights as [`winner_input_gradient::tap_major`] reorders them (once per batch, see
+    /// [`tap_major_weight`]), where that kernel computes the input gradient.
     tap_major_weight: Option<&'a [f32]>,
 }
 
-/// Whether every part of a fused block's backward pass for sizes `d` reads the pooling winners
-/// instead of the expanded gradient of the activations (`O x OH x OW`, mostly zeros), which then
-/// need not be written: the weight and bias gradients ([`winner_weight_gradient`]) and, when
-/// asked for, the input gradient ([`winner_input_gradient`]).
-/// [`winner_input_gradient::tap_major`], where that kernel computes the input gradient.
+/// The weights reordered for [`winner_input_gradient`], where that kernel computes the input
+/// gradient of a block of sizes `d`; `None` elsewhere.
 fn tap_major_weight(d: &ConvDims, weight: &[f32], input_gradient: bool) -> Option<Vec<f32>> {
     (input_gradient && winner_input_gradient::applies(d))
         .then(|| winner_input_gradient::tap_major(d, weight))
 }
 
-fn winners_suffice(d: &ConvDims, input_gradient: bool) -> bool {
-    !direct::weight_gradient_applies(d)
-        && winner_weight_gradient::applies(d)
-        && (!input_gradient || winner_input_gradient::applies(d))
+/// Whether every part of a fused block's backward pass reads the pooling winners instead of
+/// the expanded gradient of the activations (`O x OH x OW`, mostly zeros), which then need not
+/// be written: the weight and bias gradients ([`winner_weight_gradient`]) and, when asked for
+/// (`input_gradient`), the input gradient ([`winner_input_gradient`], with its reordered
+/// weights in `pooled`).
+fn winners_suffice(d: &ConvDims, input_gradient: bool, pooled: &PooledGradient) -> bool {
+    winner_weight_gradient::applies(d)
+        && (!input_gradient
+            || (winner_input_gradient::applies(d) && pooled.tap_major_weight.is_some()))
 }
 
 /// The backward pass of one image: writes its weight gradient `gw` and bias gradient `gb`, and
@@ -481,33 +503,33 @@ fn conv_backward_image(
     gb: &mut [f32],
 ) {
     let (k, n, o) = (d.patch_len(), d.out_pixels(), d.out_channels);
-    let direct_weight_gradient = if let Some(pooled) = pooling
-        .filter(|_| !direct::weight_gradient_applies(d) && winner_weight_gradient::applies(d))
-    {
-        // The weight and the bias gradients, from the winners.
-        with_scratch(d.input_len(), |channels_last| {
-            winner_weight_gradient::weight_gradient(
-                d,
-                image,
-                pooled.winners,
-                pooled.gradient,
-                channels_last,
-                gw,
-                gb,
-            )
-        });
-        true
-    } else {
-        for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
-            *gb = lane_sum(plane);
-        }
-        if direct::weight_gradient_applies(d) {
-            direct::weight_gradient(d, image, g_out, gw);
+    // Whether the weight gradient is done without the column matrix (and the bias with it).
+    let weight_gradient_done =
+        if let Some(pooled) = pooling.filter(|_| winner_weight_gradient::applies(d)) {
+            // The weight and the bias gradients, from the winners.
+            with_scratch(d.input_len(), |channels_last| {
+                winner_weight_gradient::weight_gradient(
+                    d,
+                    image,
+                    pooled.winners,
+                    pooled.gradient,
+                    channels_last,
+                    gw,
+                    gb,
+                )
+            });
             true
         } else {
-            false
-        }
-    };
+            for (gb, plane) in gb.iter_mut().zip(g_out.chunks_exact(n)) {
+                *gb = lane_sum(plane);
+            }
+            if direct::weight_gradient_applies(d) {
+                direct::weight_gradient(d, image, g_out, gw);
+                true
+            } else {
+                false
+            }
+        };
     let grad_in = match (grad_in, pooling) {
         (
             Some(grad_in),
@@ -536,11 +558,11 @@ fn conv_backward_image(
         }
         (other, _) => other,
     };
-    if direct_weight_gradient && grad_in.is_none() {
+    if weight_gradient_done && grad_in.is_none() {
         return; // No column matrix needed.
     }
     with_scratch(k * n, |col| {
-        if !direct_weight_gradient {
+        if !weight_gradient_done {
             im2col(d, image, col);
             weight_gradient_gemm(d, g_out, col, gw);
         }

@@ -40,6 +40,28 @@ pub type Winner = u8;
 /// not positive before the ReLU).
 pub const NO_GRADIENT: Winner = u8::MAX;
 
+/// The winners of one row of pooling windows that sit in the window's top row
+/// (`top_or_bottom` 0) or its bottom row (1), for the kernels that sum over winners only: for
+/// every window `j`, `(x, 0.0 + g, live)`, with `x` the winner's column when it sits in that
+/// row, `0.0 + g` the value the expanded gradient holds there, and `live` whether it does and
+/// passes a gradient. Every window yields an item (its `x` is in the row either way), so that a
+/// caller can write each one and count only the live ones, without branches.
+#[inline(always)]
+pub(super) fn window_row_winners<'a>(
+    winners: &'a [Winner],
+    grads: &'a [f32],
+    top_or_bottom: usize,
+) -> impl Iterator<Item = (usize, f32, bool)> + 'a {
+    winners
+        .iter()
+        .zip(grads)
+        .enumerate()
+        .map(move |(j, (&code, &g))| {
+            let live = code != NO_GRADIENT && usize::from(code >> 1) == top_or_bottom;
+            (2 * j + usize::from(code & 1), 0.0 + g, live)
+        })
+}
+
 /// Forward 2x2, stride-2 max-pool (odd last rows and columns are dropped, as in Keras).
 /// Writes the pooled `output` and, for each output value, the [`Winner`] of its window; on ties
 /// the first in row-major order wins.

@@ -18,20 +18,20 @@
 //! changes nothing (a sum from +0.0 is never -0.0); only a non-finite weight, which training
 //! does not produce, would differ. The tests compare bit for bit.
 
-use super::{ConvDims, PoolDims, VectorPath, Winner, KERNEL, NO_GRADIENT, ONE_DEPTH_BLOCK};
+use super::{ConvDims, PoolDims, VectorPath, Winner, KERNEL, ONE_DEPTH_BLOCK};
 
 /// Whether [`add`] runs for a fused block of sizes `d`: on the AVX2 and AVX-512 paths, with
-/// whole vectors of input channels, 3 to [`ONE_DEPTH_BLOCK`] output channels and at least 2
-/// output pixels (gemm, whose bits this kernel gives, takes other routes for a depth of 1 or 2
-/// or a single column), and sizes whose lengths fit.
+/// whole vectors of input channels, at least one pooling window, 3 to [`ONE_DEPTH_BLOCK`] output
+/// channels and at least 2 output pixels (gemm, whose bits this kernel gives, takes other routes
+/// for a depth of 1 or 2 or a single column), and sizes whose lengths fit.
 pub(super) fn applies(d: &ConvDims) -> bool {
-    VectorPath::active() >= VectorPath::Avx2Fma
+    // `lengths_fit` first: the other sizes are only computed once they cannot overflow.
+    d.lengths_fit()
+        && VectorPath::active() >= VectorPath::Avx2Fma
         && d.in_channels.is_multiple_of(8)
-        && d.height >= KERNEL
-        && d.width >= KERNEL
+        && d.height >= KERNEL + 1
+        && d.width >= KERNEL + 1
         && (3..=ONE_DEPTH_BLOCK).contains(&d.out_channels)
-        && d.out_pixels() >= 2
-        && d.lengths_fit()
 }
 
 /// Floats of scratch [`add`] needs for sizes `d`: three output rows of columns and one input
@@ -89,8 +89,8 @@ pub(super) fn add(
     let (columns, row) = scratch.split_at_mut(3 * d.out_width() * d.patch_len());
     let job = Job {
         d,
+        pooled_rows: p.out_height(),
         pooled_width: p.out_width(),
-        pooled_plane: p.out_height() * p.out_width(),
         tap_major,
         winners,
         grad_pooled,
@@ -113,8 +113,8 @@ pub(super) fn add(
 /// One image's inputs to the kernel.
 struct Job<'a> {
     d: &'a ConvDims,
+    pooled_rows: usize,
     pooled_width: usize,
-    pooled_plane: usize,
     /// The weights as `[o][tap][c]`.
     tap_major: &'a [f32],
     winners: &'a [Winner],
@@ -125,8 +125,9 @@ struct Job<'a> {
 mod x86 {
     use std::arch::x86_64::{__m256, __m512};
 
-    use super::{Job, KERNEL, NO_GRADIENT};
+    use super::{Job, KERNEL};
     use crate::model::kernels::lanes::{channels_last_to_planes, planes_to_channels_last, Lanes};
+    use crate::model::kernels::pool::window_row_winners;
 
     /// Safety: the CPU has AVX-512 F, AVX2 and FMA; the slices have the lengths
     /// [`super::add`] asserts, with input channels a multiple of 16.
@@ -243,23 +244,20 @@ mod x86 {
         fn collect(&mut self, job: &Job, qy: usize) {
             self.counts.fill(0);
             let (window_row, top_or_bottom) = (qy / 2, qy % 2);
-            if window_row >= job.pooled_plane / job.pooled_width {
+            if window_row >= job.pooled_rows {
                 return;
             }
+            let plane = job.pooled_rows * job.pooled_width;
             for o in 0..self.out_channels {
-                let at = o * job.pooled_plane + window_row * job.pooled_width;
+                let at = o * plane + window_row * job.pooled_width;
                 let winners = &job.winners[at..at + job.pooled_width];
                 let grads = &job.grad_pooled[at..at + job.pooled_width];
-                // Without branches (whether a window's winner is live is unpredictable): every
-                // window writes its entry, and only a live one counts it.
-                for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
-                    let live = code != NO_GRADIENT && usize::from(code >> 1) == top_or_bottom;
-                    let qx = 2 * j + usize::from(code & 1);
-                    // At most one entry per channel: `counts[qx] <= o`, inside qx's slots.
+                // Every window writes its entry and only a live one counts it (no branches);
+                // at most one entry per channel, so `counts[qx] <= o`, inside qx's slots.
+                for (qx, g, live) in window_row_winners(winners, grads, top_or_bottom) {
                     let n = qx * self.out_channels + self.counts[qx];
                     self.channels[n] = o;
-                    // The expanded gradient holds `0.0 + g` at the winner.
-                    self.grads[n] = 0.0 + g;
+                    self.grads[n] = g;
                     self.counts[qx] += usize::from(live);
                 }
             }
@@ -303,29 +301,17 @@ mod x86 {
 mod tests {
     use super::*;
     use crate::model::kernels::{
-        col2im_add, conv3x3_relu_maxpool_forward, expand_to_winners, matmul,
+        col2im_add, conv3x3_relu_maxpool_forward, expand_to_winners, matmul, test_values,
+        NO_GRADIENT,
     };
 
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
-
     /// Bit for bit against the GEMM `Wᵀ dY` and col2im, added to a gradient that already holds
-    /// values, at the teaching net's blocks 2-5 and other sizes (odd sides, whose last row and
-    /// column the pooling drops; channels a multiple of 8 but not 16; few output channels),
-    /// with winners from the real forward pass and some exactly zero gradients.
+    /// values and to a new one, at the teaching net's blocks 2-5 and other sizes (odd sides,
+    /// whose last row and column the pooling drops; channels a multiple of 8 but not 16; few
+    /// output channels), with winners from the real forward pass and gradients that are exactly
+    /// +0.0 or -0.0. Sizes the active vector path does not run are named as skipped.
     #[test]
     fn matches_the_gemm_and_col2im_bit_for_bit() {
-        if !VectorPath::Avx2Fma.is_supported() {
-            eprintln!("skipped: this CPU has no AVX2 + FMA");
-            return;
-        }
         let sizes = [
             (16, 32, 74, 74),
             (32, 64, 36, 36),
@@ -343,14 +329,24 @@ mod tests {
                 height: h,
                 width: w,
             };
-            assert!(applies(&d), "{c}->{o} @ {h}x{w}");
+            if !applies(&d) {
+                assert!(
+                    VectorPath::active() < VectorPath::Avx2Fma,
+                    "{c}->{o} @ {h}x{w}"
+                );
+                eprintln!(
+                    "skipped {c}->{o} @ {h}x{w}: the {} path does not run it",
+                    VectorPath::active()
+                );
+                continue;
+            }
             let seed = i as u32 * 10;
-            let image = values(d.input_len(), seed + 1);
-            let weight: Vec<f32> = values(d.weight_len(), seed + 2)
+            let image = test_values(d.input_len(), seed + 1);
+            let weight: Vec<f32> = test_values(d.weight_len(), seed + 2)
                 .iter()
                 .map(|v| v * 0.3)
                 .collect();
-            let bias = values(o, seed + 3);
+            let bias = test_values(o, seed + 3);
             let p = PoolDims {
                 batch: 1,
                 channels: o,
@@ -360,9 +356,9 @@ mod tests {
             let mut pooled = vec![0.0; p.output_len()];
             let mut winners = vec![0; p.output_len()];
             conv3x3_relu_maxpool_forward(&d, &image, &weight, &bias, &mut pooled, &mut winners);
-            let mut grad_pooled = values(p.output_len(), seed + 4);
-            for g in grad_pooled.iter_mut().step_by(7) {
-                *g = 0.0;
+            let mut grad_pooled = test_values(p.output_len(), seed + 4);
+            for (j, g) in grad_pooled.iter_mut().enumerate().step_by(7) {
+                *g = if j % 2 == 0 { 0.0 } else { -0.0 };
             }
             assert!(
                 winners.contains(&NO_GRADIENT),
@@ -370,7 +366,10 @@ mod tests {
             );
             // A gradient that already holds values, and a new one (all +0.0, which the kernel
             // need not reorder).
-            for before in [values(d.input_len(), seed + 5), vec![0.0; d.input_len()]] {
+            for before in [
+                test_values(d.input_len(), seed + 5),
+                vec![0.0; d.input_len()],
+            ] {
                 let mut expanded = vec![f32::NAN; d.output_len()];
                 expand_to_winners(&p, &winners, &grad_pooled, &mut expanded);
                 let mut col = vec![f32::NAN; d.patch_len() * d.out_pixels()];

@@ -19,40 +19,42 @@
 //! `0 · ∞` is NaN. Such an input has already made the forward pass's loss NaN, and training
 //! stops there.) The tests compare bit for bit with the GEMM at the teaching net's sizes.
 
-use super::{direct, ConvDims, PoolDims, VectorPath, Winner, KERNEL, NO_GRADIENT};
+use super::{direct, ConvDims, PoolDims, VectorPath, Winner, KERNEL};
 
-/// gemm 0.18.2's microkernel on AVX2 + FMA (the one it runs on every CPU that has AVX2, as it
-/// keeps its AVX-512 kernels behind a nightly feature): 16 rows x 6 columns of f32. Its depth
-/// block depends on these.
+/// gemm 0.18.2's f32 microkernel where the CPU has FMA (it keeps its AVX-512 kernels behind a
+/// nightly feature, so this is the one it runs on every CPU our AVX2 and AVX-512 paths run on):
+/// 16 rows x 6 columns. Its depth block depends on these.
 const GEMM_MR: usize = 16;
 const GEMM_NR: usize = 6;
 
 /// Whether [`weight_gradient`] runs for a fused block of sizes `d`: on the AVX2 and AVX-512
-/// paths (where gemm runs its FMA kernel, whose order this kernel follows), for the blocks whose
-/// weight gradient is the GEMM's (the first block has a direct kernel of its own, with other
-/// bits), with whole vectors of input channels and sizes whose lengths fit.
+/// paths (where gemm runs its FMA kernel, whose order this kernel follows), for whole vectors of
+/// input channels (so a patch of at least 72: the first block, 27, keeps its direct kernel, with
+/// other bits), at least one pooling window, and sizes where gemm takes its blocked route: at
+/// least 2 output channels and more than 256 weights (smaller products go to its `gemv` or its
+/// "horizontal" kernel, which sums in vector lanes; see [`depth_block`]).
 pub(super) fn applies(d: &ConvDims) -> bool {
-    VectorPath::active() >= VectorPath::Avx2Fma
-        && d.patch_len() > direct::MAX_PATCH
+    // `lengths_fit` first: the other sizes are only computed once they cannot overflow.
+    d.lengths_fit()
+        && VectorPath::active() >= VectorPath::Avx2Fma
         && d.in_channels.is_multiple_of(8)
-        && d.height >= KERNEL
-        && d.width >= KERNEL
-        && d.out_channels >= 1
-        && d.out_pixels() > 2
-        && d.lengths_fit()
+        && d.patch_len() > direct::MAX_PATCH
+        && d.height >= KERNEL + 1
+        && d.width >= KERNEL + 1
+        && d.out_channels >= 2
+        && d.out_channels * d.patch_len() > 256
 }
 
-/// The depth block gemm 0.18.2 uses for the weight gradient's product `col (K x N) · dYᵀ
-/// (N x O)` with `N = pixels`: `min(N, 512)` when both other sides are at most 64, else
-/// `gemm-common`'s `kernel_params` (from the CPU's L1 cache; 864 pixels for the second block on
-/// a 2-core AMD EPYC with AVX-512). See `gemm_common::gemm::gemm_basic_generic`.
+/// The depth block (pixels) of gemm 0.18.2's product for the weight gradient,
+/// `col (K x N) · dYᵀ (N x O)` with `N = pixels`, which gemm computes transposed (`O x K`, as its
+/// microkernel prefers a column-major result). In `gemm_common::gemm::gemm_basic_generic`, the
+/// depth block is `min(N, 512)` when both sides are at most 64 (never here: `K = 9 C >= 72`),
+/// else `gemm_common::cache::kernel_params(..).kc`, which depends on the depth, the microkernel
+/// and the CPU's L1 cache only (864 pixels for the second block on a 2-core AMD EPYC with
+/// AVX-512, in 6 blocks).
 fn depth_block(d: &ConvDims) -> usize {
-    let (m, n, k) = (d.patch_len(), d.out_channels, d.out_pixels());
-    if m <= 64 && n <= 64 {
-        k.min(512)
-    } else {
-        gemm_common::cache::kernel_params(m, n, k, GEMM_MR, GEMM_NR, std::mem::size_of::<f32>()).kc
-    }
+    let (k, o, n) = (d.patch_len(), d.out_channels, d.out_pixels());
+    gemm_common::cache::kernel_params(o, k, n, GEMM_MR, GEMM_NR, std::mem::size_of::<f32>()).kc
 }
 
 /// One image's weight gradient, written (not added) into `grad_weight` (`O x C x 3 x 3`), from
@@ -87,8 +89,8 @@ pub(super) fn weight_gradient(
     to_channels_last(d, image, channels_last);
     let job = Job {
         d,
+        pooled_rows: p.out_height(),
         pooled_width: p.out_width(),
-        pooled_plane: p.out_height() * p.out_width(),
         depth_block: depth_block(d),
         winners,
         grad_pooled,
@@ -135,8 +137,8 @@ fn to_channels_last(d: &ConvDims, image: &[f32], out: &mut [f32]) {
 /// One image's inputs to the kernel.
 struct Job<'a> {
     d: &'a ConvDims,
+    pooled_rows: usize,
     pooled_width: usize,
-    pooled_plane: usize,
     depth_block: usize,
     winners: &'a [Winner],
     grad_pooled: &'a [f32],
@@ -184,8 +186,11 @@ impl BiasSums {
 mod x86 {
     use std::arch::x86_64::{__m256, __m512};
 
-    use super::{BiasSums, Job, KERNEL, NO_GRADIENT};
+    use std::cell::RefCell;
+
+    use super::{BiasSums, Job, KERNEL};
     use crate::model::kernels::lanes::Lanes;
+    use crate::model::kernels::pool::window_row_winners;
 
     /// Safety: the CPU has AVX-512 F, AVX2 and FMA; `job` holds the lengths
     /// [`super::weight_gradient`] asserts, with input channels a multiple of 16.
@@ -199,6 +204,11 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn with_avx2(job: &Job, grad_weight: &mut [f32], grad_bias: &mut [f32]) {
         run::<__m256>(job, grad_weight, grad_bias)
+    }
+
+    thread_local! {
+        /// [`run`]'s per-channel sums (up to 2 x 128 x 64 x 9 floats in the teaching net).
+        static SUMS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     }
 
     /// Floats of one output channel's sums for one vector of input channels: 9 taps x `LEN`.
@@ -222,35 +232,34 @@ mod x86 {
         let d = job.d;
         let (c_n, w, ow) = (d.in_channels, d.width, d.out_width());
         let slots = d.out_channels * (c_n / V::LEN);
-        let mut totals = vec![0.0f32; slots * tap_floats::<V>()];
-        let mut blocks = vec![0.0f32; slots * tap_floats::<V>()];
+        // The sums of every output channel: a thread-local buffer, grown once and reused.
+        let mut sums = SUMS.with_borrow_mut(std::mem::take);
+        sums.clear();
+        sums.resize(2 * slots * tap_floats::<V>(), 0.0);
+        let (totals, blocks) = sums.split_at_mut(slots * tap_floats::<V>());
         let mut current = vec![0usize; slots];
         // Offset of each tap (ky, kx) from its pixel in the channels-last input.
         let taps: [usize; 9] = std::array::from_fn(|t| ((t / KERNEL) * w + t % KERNEL) * c_n);
-        let rows = job.pooled_plane / job.pooled_width;
         let input = job.channels_last.as_ptr();
         let mut bias = vec![BiasSums::new(d.out_pixels()); d.out_channels];
         // One window row's live winners of one channel, in pixel order: (y * ow + x, 0.0 + g).
         let mut pixels = vec![0usize; 2 * job.pooled_width];
         let mut grads_at = vec![0.0f32; 2 * job.pooled_width];
-        for row in 0..rows {
+        let plane = job.pooled_rows * job.pooled_width;
+        for row in 0..job.pooled_rows {
             for (o, bias) in bias.iter_mut().enumerate() {
-                let at = o * job.pooled_plane + row * job.pooled_width;
+                let at = o * plane + row * job.pooled_width;
                 let winners = &job.winners[at..at + job.pooled_width];
                 let grads = &job.grad_pooled[at..at + job.pooled_width];
-                // The top pixels of the windows first, then the bottom ones. Without branches
-                // (whether a winner is live is unpredictable): each window writes an entry,
-                // and only a live one counts it.
+                // The top pixels of the windows first, then the bottom ones; every window
+                // writes an entry and only a live one counts it (no branches).
                 let mut live = 0;
                 for top_or_bottom in 0..2 {
                     let y = 2 * row + top_or_bottom;
-                    for (j, (&code, &g)) in winners.iter().zip(grads).enumerate() {
-                        pixels[live] = y * ow + 2 * j + usize::from(code & 1);
-                        // The expanded gradient holds `0.0 + g` at the winner.
-                        grads_at[live] = 0.0 + g;
-                        live += usize::from(
-                            code != NO_GRADIENT && usize::from(code >> 1) == top_or_bottom,
-                        );
+                    for (x, g, is_live) in window_row_winners(winners, grads, top_or_bottom) {
+                        pixels[live] = y * ow + x;
+                        grads_at[live] = g;
+                        live += usize::from(is_live);
                     }
                 }
                 if live == 0 {
@@ -304,6 +313,7 @@ mod x86 {
                 }
             }
         }
+        SUMS.with_borrow_mut(|kept| *kept = sums);
     }
 }
 
@@ -311,18 +321,9 @@ mod x86 {
 mod tests {
     use super::*;
     use crate::model::kernels::{
-        conv3x3_relu_maxpool_forward, expand_to_winners, weight_gradient_gemm, with_scratch,
+        conv3x3_relu_maxpool_forward, expand_to_winners, test_values, weight_gradient_gemm,
+        with_scratch, NO_GRADIENT,
     };
-
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
 
     /// The channels-last copy against the plain loop, with a pixel count that is not a
     /// multiple of 8.
@@ -340,7 +341,7 @@ mod tests {
                 height: h,
                 width: w,
             };
-            let image = values(d.input_len(), 9);
+            let image = test_values(d.input_len(), 9);
             let mut out = vec![f32::NAN; d.input_len()];
             to_channels_last(&d, &image, &mut out);
             for (i, &v) in image.iter().enumerate() {
@@ -354,16 +355,34 @@ mod tests {
         }
     }
 
+    /// The sizes where gemm takes another route than its blocked FMA kernel (one output
+    /// channel, 256 weights or fewer: `gemv` or the lane-summing "horizontal" kernel), and an
+    /// output one pixel wide (no pooling window), are left to the GEMM.
+    #[test]
+    fn leaves_the_gemms_other_routes_alone() {
+        let d = |in_channels, out_channels, height, width| ConvDims {
+            batch: 1,
+            in_channels,
+            out_channels,
+            height,
+            width,
+        };
+        assert!(!applies(&d(16, 1, 20, 20)));
+        assert!(!applies(&d(8, 3, 20, 20)));
+        assert!(!applies(&d(8, 5, 20, 3)));
+        assert_eq!(
+            applies(&d(8, 4, 20, 20)),
+            VectorPath::active() >= VectorPath::Avx2Fma
+        );
+    }
+
     /// Bit for bit against im2col and the GEMM (and the bias against `lane_sum` of the expanded
     /// gradient), at the teaching net's blocks 2-5 and a few other sizes (odd sides, a single
     /// depth block, several; planes whose pixel count is not a multiple of 8), with winners from
-    /// the real forward pass (so some windows pass no gradient) and some exactly zero gradients.
+    /// the real forward pass (so some windows pass no gradient) and gradients that are exactly
+    /// +0.0 or -0.0. Sizes the active vector path does not run are named as skipped.
     #[test]
     fn matches_the_gemm_bit_for_bit() {
-        if !VectorPath::Avx2Fma.is_supported() {
-            eprintln!("skipped: this CPU has no AVX2 + FMA");
-            return;
-        }
         let sizes = [
             (16, 32, 74, 74),
             (32, 64, 36, 36),
@@ -383,16 +402,23 @@ mod tests {
                 width: w,
             };
             if !applies(&d) {
-                eprintln!("skipped {c}->{o} @ {h}x{w}: the active path does not run it");
+                assert!(
+                    VectorPath::active() < VectorPath::Avx2Fma,
+                    "{c}->{o} @ {h}x{w}"
+                );
+                eprintln!(
+                    "skipped {c}->{o} @ {h}x{w}: the {} path does not run it",
+                    VectorPath::active()
+                );
                 continue;
             }
             let seed = i as u32 * 10;
-            let image = values(d.input_len(), seed + 1);
-            let weight: Vec<f32> = values(d.weight_len(), seed + 2)
+            let image = test_values(d.input_len(), seed + 1);
+            let weight: Vec<f32> = test_values(d.weight_len(), seed + 2)
                 .iter()
                 .map(|v| v * 0.3)
                 .collect();
-            let bias = values(o, seed + 3);
+            let bias = test_values(o, seed + 3);
             let p = PoolDims {
                 batch: 1,
                 channels: o,
@@ -402,9 +428,9 @@ mod tests {
             let mut pooled = vec![0.0; p.output_len()];
             let mut winners = vec![0; p.output_len()];
             conv3x3_relu_maxpool_forward(&d, &image, &weight, &bias, &mut pooled, &mut winners);
-            let mut grad_pooled = values(p.output_len(), seed + 4);
-            for g in grad_pooled.iter_mut().step_by(7) {
-                *g = 0.0;
+            let mut grad_pooled = test_values(p.output_len(), seed + 4);
+            for (j, g) in grad_pooled.iter_mut().enumerate().step_by(7) {
+                *g = if j % 2 == 0 { 0.0 } else { -0.0 };
             }
             assert!(
                 winners.contains(&NO_GRADIENT),
