@@ -25,12 +25,13 @@ use super::{ConvDims, PoolDims, VectorPath, Winner, KERNEL, ONE_DEPTH_BLOCK};
 /// channels and at least 2 output pixels (gemm, whose bits this kernel gives, takes other routes
 /// for a depth of 1 or 2 or a single column), and sizes whose lengths fit.
 pub(super) fn applies(d: &ConvDims) -> bool {
-    // `lengths_fit` first: the other sizes are only computed once they cannot overflow.
+    // `lengths_fit` first: the other sizes are only computed once they cannot overflow. Sides
+    // of at least 4 give an output of at least 2x2: one pooling window.
     d.lengths_fit()
         && VectorPath::active() >= VectorPath::Avx2Fma
         && d.in_channels.is_multiple_of(8)
-        && d.height >= KERNEL + 1
-        && d.width >= KERNEL + 1
+        && d.height > KERNEL
+        && d.width > KERNEL
         && (3..=ONE_DEPTH_BLOCK).contains(&d.out_channels)
 }
 

@@ -34,13 +34,14 @@ const GEMM_NR: usize = 6;
 /// least 2 output channels and more than 256 weights (smaller products go to its `gemv` or its
 /// "horizontal" kernel, which sums in vector lanes; see [`depth_block`]).
 pub(super) fn applies(d: &ConvDims) -> bool {
-    // `lengths_fit` first: the other sizes are only computed once they cannot overflow.
+    // `lengths_fit` first: the other sizes are only computed once they cannot overflow. Sides
+    // of at least 4 give an output of at least 2x2: one pooling window.
     d.lengths_fit()
         && VectorPath::active() >= VectorPath::Avx2Fma
         && d.in_channels.is_multiple_of(8)
         && d.patch_len() > direct::MAX_PATCH
-        && d.height >= KERNEL + 1
-        && d.width >= KERNEL + 1
+        && d.height > KERNEL
+        && d.width > KERNEL
         && d.out_channels >= 2
         && d.out_channels * d.patch_len() > 256
 }
