@@ -16,6 +16,12 @@
 //! skipping the offsets that fall outside the output (under a mask, so nothing is added there).
 //! Each `t` is one depth block of the GEMM as long as `O` is at most 512 (gemm 0.18's smallest
 //! depth block, see `direct.rs`).
+//!
+//! In a training step the fused block sums its input gradient from the pooling winners instead
+//! (`winner_input_gradient.rs`, same bits); this kernel serves the plain [`Conv2D`] layer, whose
+//! output gradient can be anything (Grad-CAM and saliency maps run it).
+//!
+//! [`Conv2D`]: crate::model::layers::Conv2D
 
 use super::{ConvDims, VectorPath, KERNEL, ONE_DEPTH_BLOCK};
 
@@ -181,9 +187,22 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::{col2im_add, matmul, test_values};
+    use crate::model::kernels::{col2im_add, matmul};
 
     /// Deterministic values in [-1, 1), with some `-0.0` among them.
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..len)
+            .map(|i| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                if i % 97 == 5 {
+                    -0.0
+                } else {
+                    (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+                }
+            })
+            .collect()
+    }
 
     /// The direct input gradient against the GEMM and col2im, bit for bit: the teaching net's
     /// second to fifth blocks, rows of 4 to 74 pixels (partly masked vectors, one or two per
@@ -226,9 +245,9 @@ mod tests {
             };
             assert!(supports(&d), "{d:?}");
             let seed = seed as u32 * 3;
-            let weight = padded(test_values(d.weight_len(), seed + 1), f32::NAN);
-            let grad_output = padded(test_values(d.output_len(), seed + 2), f32::NAN);
-            let start = test_values(d.input_len(), seed + 3);
+            let weight = padded(values(d.weight_len(), seed + 1), f32::NAN);
+            let grad_output = padded(values(d.output_len(), seed + 2), f32::NAN);
+            let start = values(d.input_len(), seed + 3);
             let (k, n) = (d.patch_len(), d.out_pixels());
             let mut by_gemm = start.clone();
             let mut col = vec![0.0; k * n];
