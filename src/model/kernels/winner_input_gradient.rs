@@ -301,104 +301,45 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::{
-        col2im_add, conv3x3_relu_maxpool_forward, expand_to_winners, matmul, test_values,
-        NO_GRADIENT,
-    };
+    use crate::model::kernels::{bit_differences, col2im_add, matmul, test_values, WinnerCase};
 
     /// Bit for bit against the GEMM `Wᵀ dY` and col2im, added to a gradient that already holds
-    /// values and to a new one, at the teaching net's blocks 2-5 and other sizes (odd sides,
-    /// whose last row and column the pooling drops; channels a multiple of 8 but not 16; few
-    /// output channels), with winners from the real forward pass and gradients that are exactly
-    /// +0.0 or -0.0. Sizes the active vector path does not run are named as skipped.
+    /// values and to a new one (all +0.0, which the kernel need not reorder), at
+    /// [`WinnerCase::SIZES`].
     #[test]
     fn matches_the_gemm_and_col2im_bit_for_bit() {
-        let sizes = [
-            (16, 32, 74, 74),
-            (32, 64, 36, 36),
-            (64, 64, 17, 17),
-            (64, 128, 7, 7),
-            (8, 5, 9, 12),
-            (16, 70, 41, 23),
-            (24, 3, 60, 61),
-        ];
-        for (i, &(c, o, h, w)) in sizes.iter().enumerate() {
-            let d = ConvDims {
-                batch: 1,
-                in_channels: c,
-                out_channels: o,
-                height: h,
-                width: w,
-            };
-            if !applies(&d) {
-                assert!(
-                    VectorPath::active() < VectorPath::Avx2Fma,
-                    "{c}->{o} @ {h}x{w}"
-                );
-                eprintln!(
-                    "skipped {c}->{o} @ {h}x{w}: the {} path does not run it",
-                    VectorPath::active()
-                );
-                continue;
-            }
+        for (i, &size) in WinnerCase::SIZES.iter().enumerate() {
             let seed = i as u32 * 10;
-            let image = test_values(d.input_len(), seed + 1);
-            let weight: Vec<f32> = test_values(d.weight_len(), seed + 2)
-                .iter()
-                .map(|v| v * 0.3)
-                .collect();
-            let bias = test_values(o, seed + 3);
-            let p = PoolDims {
-                batch: 1,
-                channels: o,
-                height: d.out_height(),
-                width: d.out_width(),
+            let Some(case) = WinnerCase::new(size, seed, applies) else {
+                continue;
             };
-            let mut pooled = vec![0.0; p.output_len()];
-            let mut winners = vec![0; p.output_len()];
-            conv3x3_relu_maxpool_forward(&d, &image, &weight, &bias, &mut pooled, &mut winners);
-            let mut grad_pooled = test_values(p.output_len(), seed + 4);
-            for (j, g) in grad_pooled.iter_mut().enumerate().step_by(7) {
-                *g = if j % 2 == 0 { 0.0 } else { -0.0 };
-            }
-            assert!(
-                winners.contains(&NO_GRADIENT),
-                "the test needs blocked windows"
+            let (d, o) = (&case.d, case.d.out_channels);
+            let (k, n) = (d.patch_len(), d.out_pixels());
+            let mut col = vec![f32::NAN; k * n];
+            matmul(
+                k,
+                n,
+                o,
+                &mut col,
+                false,
+                &case.weight,
+                (1, k),
+                &case.expanded(),
+                (n, 1),
             );
-            // A gradient that already holds values, and a new one (all +0.0, which the kernel
-            // need not reorder).
             for before in [
                 test_values(d.input_len(), seed + 5),
                 vec![0.0; d.input_len()],
             ] {
-                let mut expanded = vec![f32::NAN; d.output_len()];
-                expand_to_winners(&p, &winners, &grad_pooled, &mut expanded);
-                let mut col = vec![f32::NAN; d.patch_len() * d.out_pixels()];
-                let (k, n) = (d.patch_len(), d.out_pixels());
-                matmul(k, n, o, &mut col, false, &weight, (1, k), &expanded, (n, 1));
                 let mut by_gemm = before.clone();
-                col2im_add(&d, &col, &mut by_gemm);
-
+                col2im_add(d, &col, &mut by_gemm);
                 let mut by_winners = before.clone();
-                let mut scratch = vec![f32::NAN; scratch_len(&d)];
-                add(
-                    &d,
-                    &tap_major(&d, &weight),
-                    &winners,
-                    &grad_pooled,
-                    &mut scratch,
-                    &mut by_winners,
-                );
-                let differ = by_winners
-                    .iter()
-                    .zip(&by_gemm)
-                    .filter(|(a, b)| a.to_bits() != b.to_bits())
-                    .count();
-                let first = by_winners
-                    .iter()
-                    .zip(&by_gemm)
-                    .position(|(a, b)| a.to_bits() != b.to_bits());
-                assert_eq!(differ, 0, "{c}->{o} @ {h}x{w}: first at {first:?}");
+                let mut scratch = vec![f32::NAN; scratch_len(d)];
+                let reordered = tap_major(d, &case.weight);
+                let (winners, grads) = (&case.winners, &case.grad_pooled);
+                add(d, &reordered, winners, grads, &mut scratch, &mut by_winners);
+                let (differ, first) = bit_differences(&by_winners, &by_gemm);
+                assert_eq!(differ, 0, "{size:?}: first at {first:?}");
             }
         }
     }

@@ -322,8 +322,8 @@ mod x86 {
 mod tests {
     use super::*;
     use crate::model::kernels::{
-        conv3x3_relu_maxpool_forward, expand_to_winners, test_values, weight_gradient_gemm,
-        with_scratch, NO_GRADIENT,
+        bit_differences, im2col, lane_sum, test_values, weight_gradient_gemm, with_scratch,
+        WinnerCase,
     };
 
     /// The channels-last copy against the plain loop, with a pixel count that is not a
@@ -377,106 +377,43 @@ mod tests {
         );
     }
 
-    /// Bit for bit against im2col and the GEMM (and the bias against `lane_sum` of the expanded
-    /// gradient), at the teaching net's blocks 2-5 and a few other sizes (odd sides, a single
-    /// depth block, several; planes whose pixel count is not a multiple of 8), with winners from
-    /// the real forward pass (so some windows pass no gradient) and gradients that are exactly
-    /// +0.0 or -0.0. Sizes the active vector path does not run are named as skipped.
+    /// Bit for bit against im2col and the GEMM, and the bias against `lane_sum` of the expanded
+    /// gradient, at [`WinnerCase::SIZES`] (one depth block and several).
     #[test]
     fn matches_the_gemm_bit_for_bit() {
-        let sizes = [
-            (16, 32, 74, 74),
-            (32, 64, 36, 36),
-            (64, 64, 17, 17),
-            (64, 128, 7, 7),
-            (8, 5, 9, 12),
-            (16, 70, 41, 23),
-            (24, 3, 60, 61),
-            (8, 4, 8, 9),
-        ];
-        for (i, &(c, o, h, w)) in sizes.iter().enumerate() {
-            let d = ConvDims {
-                batch: 1,
-                in_channels: c,
-                out_channels: o,
-                height: h,
-                width: w,
-            };
-            if !applies(&d) {
-                assert!(
-                    VectorPath::active() < VectorPath::Avx2Fma,
-                    "{c}->{o} @ {h}x{w}"
-                );
-                eprintln!(
-                    "skipped {c}->{o} @ {h}x{w}: the {} path does not run it",
-                    VectorPath::active()
-                );
+        for (i, &size) in WinnerCase::SIZES.iter().enumerate() {
+            let Some(case) = WinnerCase::new(size, i as u32 * 10, applies) else {
                 continue;
-            }
-            let seed = i as u32 * 10;
-            let image = test_values(d.input_len(), seed + 1);
-            let weight: Vec<f32> = test_values(d.weight_len(), seed + 2)
-                .iter()
-                .map(|v| v * 0.3)
-                .collect();
-            let bias = test_values(o, seed + 3);
-            let p = PoolDims {
-                batch: 1,
-                channels: o,
-                height: d.out_height(),
-                width: d.out_width(),
             };
-            let mut pooled = vec![0.0; p.output_len()];
-            let mut winners = vec![0; p.output_len()];
-            conv3x3_relu_maxpool_forward(&d, &image, &weight, &bias, &mut pooled, &mut winners);
-            let mut grad_pooled = test_values(p.output_len(), seed + 4);
-            for (j, g) in grad_pooled.iter_mut().enumerate().step_by(7) {
-                *g = if j % 2 == 0 { 0.0 } else { -0.0 };
-            }
-            assert!(
-                winners.contains(&NO_GRADIENT),
-                "the test needs blocked windows"
-            );
-
-            let mut expanded = vec![f32::NAN; d.output_len()];
-            expand_to_winners(&p, &winners, &grad_pooled, &mut expanded);
+            let (d, o) = (&case.d, case.d.out_channels);
+            let expanded = case.expanded();
             let mut by_gemm = vec![f32::NAN; d.weight_len()];
             with_scratch(d.patch_len() * d.out_pixels(), |col| {
-                crate::model::kernels::im2col(&d, &image, col);
-                weight_gradient_gemm(&d, &expanded, col, &mut by_gemm);
+                im2col(d, &case.image, col);
+                weight_gradient_gemm(d, &expanded, col, &mut by_gemm);
             });
             let bias_by_lanes: Vec<f32> = expanded
                 .chunks_exact(d.out_pixels())
-                .map(crate::model::kernels::lane_sum)
+                .map(lane_sum)
                 .collect();
             let mut by_winners = vec![f32::NAN; d.weight_len()];
             let mut bias_by_winners = vec![f32::NAN; o];
             let mut channels_last = vec![f32::NAN; d.input_len()];
+            let (winners, grads) = (&case.winners, &case.grad_pooled);
+            let (weights, biases) = (&mut by_winners, &mut bias_by_winners);
             weight_gradient(
-                &d,
-                &image,
-                &winners,
-                &grad_pooled,
+                d,
+                &case.image,
+                winners,
+                grads,
                 &mut channels_last,
-                &mut by_winners,
-                &mut bias_by_winners,
+                weights,
+                biases,
             );
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(
-                bits(&bias_by_winners),
-                bits(&bias_by_lanes),
-                "{c}->{o} @ {h}x{w}: bias"
-            );
-            let differ = by_winners
-                .iter()
-                .zip(&by_gemm)
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-            let first = by_winners
-                .iter()
-                .zip(&by_gemm)
-                .position(|(a, b)| a.to_bits() != b.to_bits());
-            assert_eq!(differ, 0, "{c}->{o} @ {h}x{w}: first at {first:?}");
+            let (differ, first) = bit_differences(&bias_by_winners, &bias_by_lanes);
+            assert_eq!(differ, 0, "{size:?}: bias, first at {first:?}");
+            let (differ, first) = bit_differences(&by_winners, &by_gemm);
+            assert_eq!(differ, 0, "{size:?}: weights, first at {first:?}");
         }
     }
 }
