@@ -185,9 +185,10 @@ impl BiasSums {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use std::arch::x86_64::{__m256, __m512};
-
-    use std::cell::RefCell;
+    use std::{
+        arch::x86_64::{__m256, __m512},
+        cell::RefCell,
+    };
 
     use super::{BiasSums, Job, KERNEL};
     use crate::model::kernels::lanes::Lanes;
@@ -243,8 +244,11 @@ mod x86 {
         let taps: [usize; 9] = std::array::from_fn(|t| ((t / KERNEL) * w + t % KERNEL) * c_n);
         let input = job.channels_last.as_ptr();
         let mut bias = vec![BiasSums::new(d.out_pixels()); d.out_channels];
-        // One window row's live winners of one channel, in pixel order: (y * ow + x, 0.0 + g).
+        // One window row's live winners of one channel, in pixel order: their pixel `y * ow + x`
+        // (its depth block and bias lane), where their neighbourhood starts in the
+        // channels-last input, and `0.0 + g`.
         let mut pixels = vec![0usize; 2 * job.pooled_width];
+        let mut inputs_at = vec![0usize; 2 * job.pooled_width];
         let mut grads_at = vec![0.0f32; 2 * job.pooled_width];
         let plane = job.pooled_rows * job.pooled_width;
         for row in 0..job.pooled_rows {
@@ -259,6 +263,7 @@ mod x86 {
                     let y = 2 * row + top_or_bottom;
                     for (x, g, is_live) in window_row_winners(winners, grads, top_or_bottom) {
                         pixels[live] = y * ow + x;
+                        inputs_at[live] = (y * w + x) * c_n;
                         grads_at[live] = g;
                         live += usize::from(is_live);
                     }
@@ -275,7 +280,8 @@ mod x86 {
                     let slot = o * (c_n / V::LEN) + first / V::LEN;
                     let saved = blocks.as_mut_ptr().add(slot * tap_floats::<V>());
                     let mut block: [V; 9] = std::array::from_fn(|t| V::load(saved.add(t * V::LEN)));
-                    for (&pixel, &g) in pixels[..live].iter().zip(&grads_at[..live]) {
+                    let winners = pixels[..live].iter().zip(&inputs_at[..live]);
+                    for ((&pixel, &input_at), &g) in winners.zip(&grads_at[..live]) {
                         let depth_block = pixel / job.depth_block;
                         if depth_block != current[slot] {
                             let total = totals.as_mut_ptr().add(slot * tap_floats::<V>());
@@ -286,9 +292,8 @@ mod x86 {
                             }
                             current[slot] = depth_block;
                         }
-                        let (y, x) = (pixel / ow, pixel % ow);
                         let g = V::splat(g);
-                        let at = input.add((y * w + x) * c_n + first);
+                        let at = input.add(input_at + first);
                         for (b, &tap) in block.iter_mut().zip(&taps) {
                             *b = V::mul_add(V::load(at.add(tap)), g, *b);
                         }
