@@ -139,10 +139,15 @@ mod tests {
         let pool = u8::pool().lock().unwrap();
         let pooled: usize = pool.iter().map(Vec::len).sum();
         assert!(pooled <= MAX_POOLED_BYTES, "{pooled} bytes pooled");
-        assert_eq!(
-            pool.last().map(Vec::len),
-            Some(MAX_POOLED_BYTES / 2 - 1),
-            "the newest buffer stays"
+        // Other tests running at the same time may have given buffers back since: look for
+        // ours among them, not at the end of the pool.
+        let ours = pool
+            .iter()
+            .filter(|v| v.len() == MAX_POOLED_BYTES / 2 - 1)
+            .count();
+        assert!(
+            (1..=2).contains(&ours),
+            "the newest buffers stay, the oldest go: {ours} of 3 pooled"
         );
     }
 }
