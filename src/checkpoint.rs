@@ -276,10 +276,10 @@ impl ModelMetadata {
             None
         };
         match problem {
-            Some(problem) => Err(Error::Data {
-                path: path.to_path_buf(),
-                message: format!("this checkpoint does not fit the teaching model: it {problem}"),
-            }),
+            Some(problem) => Err(Error::data(
+                path,
+                format!("this checkpoint does not fit the teaching model: it {problem}"),
+            )),
             None => Ok(()),
         }
     }
@@ -287,16 +287,12 @@ impl ModelMetadata {
 
 /// Saves `model` and `metadata` into the folder `dir` (created if missing).
 pub fn save_checkpoint(dir: &Path, model: &TeachingNet, metadata: &ModelMetadata) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    crate::error::create_dir_all(dir)?;
     let weights = dir.join(WEIGHTS_FILE);
     replace_atomically(&weights, |tmp| {
-        model.save_safetensors(tmp).map_err(|e| Error::Data {
-            path: tmp.to_path_buf(),
-            message: format!("could not write the weights: {e:?}"),
-        })
+        model
+            .save_safetensors(tmp)
+            .map_err(|e| Error::data(tmp, format!("could not write the weights: {e:?}")))
     })?;
     let json = serde_json::to_vec_pretty(metadata).expect("metadata serialises");
     write_atomically(&dir.join(METADATA_FILE), &json)
@@ -313,28 +309,24 @@ pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMeta
         path.parent().map(Path::to_path_buf).unwrap_or_default()
     };
     let meta_path = dir.join(METADATA_FILE);
-    let text = std::fs::read_to_string(&meta_path).map_err(|source| Error::Io {
-        path: meta_path.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(&meta_path).map_err(Error::io(&meta_path))?;
     let metadata = parse_metadata(&text, &meta_path)?;
     metadata.check_fits_teaching_net(&meta_path)?;
 
     let weights = dir.join(WEIGHTS_FILE);
     if !weights.is_file() {
-        return Err(Error::Data {
-            path: weights,
-            message: "the weights file is missing".into(),
-        });
+        return Err(Error::data(weights, "the weights file is missing"));
     }
     check_weights_file(&weights)?;
     let mut model = build_teaching_net(dev);
-    model.load_safetensors(&weights).map_err(|e| Error::Data {
-        path: weights.clone(),
-        message: format!(
-            "the weights do not fit the teaching model: {}",
-            describe_load_error(&e)
-        ),
+    model.load_safetensors(&weights).map_err(|e| {
+        Error::data(
+            &weights,
+            format!(
+                "the weights do not fit the teaching model: {}",
+                describe_load_error(&e)
+            ),
+        )
     })?;
     debug_assert_eq!(model.num_trainable_params(), TEACHING_NET_PARAMS);
     Ok((model, metadata))
@@ -354,22 +346,14 @@ fn check_weights_file(path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         message,
     };
-    let size = std::fs::metadata(path)
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .len();
+    let size = std::fs::metadata(path).map_err(Error::io(path))?.len();
     if size > MAX_WEIGHTS_BYTES {
         return Err(refuse(format!(
             "{size} bytes is far more than the teaching model's weights (about 1 MiB): this is \
              not its checkpoint"
         )));
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let tensors = SafeTensors::deserialize(&bytes).map_err(|e| {
         refuse(format!(
             "not a safetensors file, or a truncated or damaged one ({e:?})"
@@ -489,14 +473,14 @@ mod v1 {
             } else if t.augmentation == KERAS_TUTORIAL {
                 true
             } else {
-                return Err(Error::Data {
-                    path: path.to_path_buf(),
-                    message: format!(
+                return Err(Error::data(
+                    path,
+                    format!(
                         "this version-1 checkpoint records an augmentation this program does not \
                          know ({}); retrain the model with this version of head-ct",
                         t.augmentation
                     ),
-                });
+                ));
             };
             let recipe = Recipe {
                 epochs: t.epochs,

@@ -44,5 +44,26 @@ pub enum Error {
     Plot(String),
 }
 
+impl Error {
+    /// A file error for `path`, to pass to `map_err`: `fs::read(p).map_err(Error::io(p))`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+
+    /// Bad input in the file (or folder) `path`: `message` says what is wrong with it.
+    pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+        Error::Data {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Creates `dir` and its parents (nothing happens if it exists); an error names the folder.
+pub fn create_dir_all(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))
+}
+
 /// Shorthand for results with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -51,9 +51,6 @@ pub(crate) fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
             file.write_all(bytes)?;
             file.sync_all()
         };
-        write().map_err(|source| Error::Io {
-            path: tmp.to_path_buf(),
-            source,
-        })
+        write().map_err(Error::io(tmp))
     })
 }

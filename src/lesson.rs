@@ -44,7 +44,7 @@ use crate::{
     model::TeachingNet,
     run::{self, TrainingRun},
     training::{observer::Observer, Recipe, SeededDevice},
-    Error, Result,
+    Result,
 };
 
 /// The repository, seen from `notebooks/`.
@@ -168,10 +168,7 @@ impl Lesson {
 /// it makes (notebook 6: `work_folder("ct")` for its DICOM slices).
 pub fn work_folder(name: &str) -> Result<PathBuf> {
     let folder = Path::new(WORK_DIR).join(name);
-    std::fs::create_dir_all(&folder).map_err(|source| Error::Io {
-        path: folder.clone(),
-        source,
-    })?;
+    crate::error::create_dir_all(&folder)?;
     Ok(folder)
 }
 

@@ -25,7 +25,7 @@ use crate::{
     metrics::BinaryMetrics,
     plots,
     training::{observer::Observer, train_model, Recipe, TrainedModel},
-    Error, Result,
+    Result,
 };
 
 /// The files a run folder holds after [`train`] (`roc.png` only when the validation images hold
@@ -106,10 +106,7 @@ pub fn train_on(
     observer: &mut dyn Observer,
 ) -> Result<TrainingRun> {
     recipe.check()?;
-    std::fs::create_dir_all(folder).map_err(|source| Error::Io {
-        path: folder.to_path_buf(),
-        source,
-    })?;
+    crate::error::create_dir_all(folder)?;
     plots::class_samples(&data.train, 4)?.save_png(folder.join("samples.png"))?;
 
     let trained = train_model(&data.train, &data.validate, recipe, seed, observer)?;

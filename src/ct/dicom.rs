@@ -91,23 +91,13 @@ pub fn is_dicom_file(path: &Path) -> bool {
         && has_dicom_marker(&head)
 }
 
-fn data_err(path: &Path, message: impl Into<String>) -> Error {
-    Error::Data {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
-
 /// Reads the slice in the DICOM file at `path`. Errors name the file and the problem; see
 /// [`read_ct_slice_bytes`].
 pub fn read_ct_slice(path: &Path) -> Result<CtSlice> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
+    let io = || Error::io(&path);
+    let size = std::fs::metadata(path).map_err(io())?.len();
     check_file_size(path, size)?;
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = std::fs::read(path).map_err(io())?;
     read_ct_slice_bytes(path, &bytes)
 }
 
@@ -115,7 +105,7 @@ pub fn read_ct_slice(path: &Path) -> Result<CtSlice> {
 pub(crate) fn check_file_size(path: &Path, size: u64) -> Result<()> {
     let limit = max_dicom_bytes()?;
     if size > limit {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!(
                 "DICOM file is {} MiB, over the {} MiB read at once (a long multi-frame \
@@ -141,7 +131,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
     check_file_size(path, bytes.len() as u64)?;
     super::scan::check_element_lengths(path, bytes)?;
     let obj = OpenFileOptions::new().from_reader(bytes).map_err(|e| {
-        data_err(
+        Error::data(
             path,
             format!("cannot read as DICOM (not a DICOM file, or truncated?): {e}"),
         )
@@ -158,7 +148,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         }
     }
     let Some(pixel_data) = element(&obj, tags::PIXEL_DATA) else {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             "DICOM file has no pixel data (PixelData, 7FE0,0010): it is not an image (a \
              structured report or a presentation state?)",
@@ -167,7 +157,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
     let samples = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     let photometric = text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
     if samples != 1 || !matches!(photometric.as_str(), "MONOCHROME1" | "MONOCHROME2") {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!(
                 "colour DICOM ({samples} samples per pixel, photometric interpretation \
@@ -184,7 +174,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
     let rows = side(tags::ROWS);
     let columns = side(tags::COLUMNS);
     if rows < i64::from(MIN_IMAGE_SIDE) || columns < i64::from(MIN_IMAGE_SIDE) {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!(
                 "DICOM image is {columns}x{rows} pixels: at least {MIN_IMAGE_SIDE} pixels a side \
@@ -195,7 +185,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
     let pixels = (rows as u64) * (columns as u64);
     let limit = max_image_pixels()?;
     if pixels > limit {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!("DICOM image is {columns}x{rows} pixels, over the limit of {limit} pixels"),
         ));
@@ -213,7 +203,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
             .saturating_mul(frames as u64);
         let have = native.calculate_byte_len() as u64;
         if have < need {
-            return Err(data_err(
+            return Err(Error::data(
                 path,
                 format!(
                     "pixel data holds {have} bytes, but {frames} frame(s) of {columns}x{rows} \
@@ -261,7 +251,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         }
     };
     if !slope.is_finite() || !intercept.is_finite() || slope == 0.0 {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!("RescaleSlope {slope} / RescaleIntercept {intercept} cannot give CT numbers"),
         ));
@@ -274,7 +264,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         .to_string();
     let decodable = DECODED_TRANSFER_SYNTAXES.contains(&transfer_syntax.as_str());
     let decode_err = |e: dicom_pixeldata::Error| {
-        data_err(
+        Error::data(
             path,
             if decodable {
                 format!("cannot decode the pixel data (transfer syntax {transfer_syntax}): {e}")
@@ -290,7 +280,10 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
     };
     let decoded = obj.decode_pixel_data_frame(frame).map_err(decode_err)?;
     if decoded.rows() as i64 != rows || decoded.columns() as i64 != columns {
-        return Err(data_err(path, "pixel data does not match Rows and Columns"));
+        return Err(Error::data(
+            path,
+            "pixel data does not match Rows and Columns",
+        ));
     }
     let stored: Vec<i32> = decoded
         .to_vec_frame_with_options(
@@ -299,7 +292,7 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         )
         .map_err(decode_err)?;
     if stored.len() != pixels as usize {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!(
                 "pixel data holds {} values for a {columns}x{rows} image",
@@ -369,17 +362,14 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
 
 /// Reads only the SOPInstanceUID of a DICOM file (for labels keyed by it); `None` when absent.
 pub fn read_sop_instance_uid(path: &Path) -> Result<Option<String>> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    check_file_size(path, std::fs::metadata(path).map_err(io)?.len())?;
-    let bytes = std::fs::read(path).map_err(io)?;
+    let io = || Error::io(&path);
+    check_file_size(path, std::fs::metadata(path).map_err(io())?.len())?;
+    let bytes = std::fs::read(path).map_err(io())?;
     super::scan::check_element_lengths(path, &bytes)?;
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .from_reader(&bytes[..])
-        .map_err(|e| data_err(path, format!("cannot read as DICOM: {e}")))?;
+        .map_err(|e| Error::data(path, format!("cannot read as DICOM: {e}")))?;
     Ok(text(&obj, tags::SOP_INSTANCE_UID))
 }
 

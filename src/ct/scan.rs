@@ -88,13 +88,13 @@ pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<()> {
         }
     }
     if transfer_syntax == DEFLATED {
-        return Err(Error::Data {
-            path: path.to_path_buf(),
-            message: format!(
+        return Err(Error::data(
+            path,
+            format!(
                 "deflated DICOM (transfer syntax {DEFLATED}) is not read: its inflated size is \
                  not known before inflating it; convert the file first (e.g. `dcmconv +te`)"
             ),
-        });
+        ));
     }
     let dataset = Encoding {
         explicit: transfer_syntax != IMPLICIT_LE,
@@ -155,22 +155,19 @@ fn element(
     path: &Path,
 ) -> Result<(Tag, Option<std::ops::Range<usize>>)> {
     let big = enc.big_endian;
-    let truncated = || Error::Data {
-        path: path.to_path_buf(),
-        message: "DICOM file ends inside an element header: truncated".into(),
-    };
+    let truncated = || Error::data(path, "DICOM file ends inside an element header: truncated");
     let group = c.u16(c.pos, big).ok_or_else(truncated)?;
     let elem = c.u16(c.pos + 2, big).ok_or_else(truncated)?;
     let (len, header) = if enc.explicit {
         let vr = c.bytes.get(c.pos + 4..c.pos + 6).ok_or_else(truncated)?;
         if !vr.iter().all(u8::is_ascii_uppercase) {
-            return Err(Error::Data {
-                path: path.to_path_buf(),
-                message: format!(
+            return Err(Error::data(
+                path,
+                format!(
                     "DICOM element ({group:04X},{elem:04X}) has no valid value representation: \
                      damaged file"
                 ),
-            });
+            ));
         }
         if LONG_VRS.iter().any(|v| v.as_slice() == vr) {
             (c.u32(c.pos + 8, big).ok_or_else(truncated)?, 12)
@@ -195,13 +192,13 @@ fn element(
 
 fn check_fits(path: &Path, (group, elem): Tag, len: u32, left: usize) -> Result<()> {
     if len as usize > left {
-        return Err(Error::Data {
-            path: path.to_path_buf(),
-            message: format!(
+        return Err(Error::data(
+            path,
+            format!(
                 "DICOM element ({group:04X},{elem:04X}) claims {len} bytes, but only {left} \
                  remain: truncated or damaged file"
             ),
-        });
+        ));
     }
     Ok(())
 }

@@ -228,10 +228,9 @@ impl CtImage {
 
     /// Writes the file atomically (temporary file, then rename).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_dicom_bytes().map_err(|e| Error::Data {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let bytes = self
+            .to_dicom_bytes()
+            .map_err(|e| Error::data(path, e.to_string()))?;
         crate::fsutil::write_atomically(path, &bytes)
     }
 }

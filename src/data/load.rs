@@ -35,13 +35,6 @@ pub const RESIZE_FILTER: FilterType = FilterType::Triangle;
 /// than silently upscaled.
 pub const MIN_IMAGE_SIDE: u32 = 32;
 
-fn data_err(path: &Path, message: impl Into<String>) -> Error {
-    Error::Data {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
-
 /// Decodes one image file to `3 x 150 x 150` floats in `[0, 1]` (CHW): any format the loader
 /// reads (PNG, JPEG, BMP, TIFF; the format is recognised from the content), gray / gray+alpha /
 /// RGB / RGBA, 8 or 16 bits per channel. Gray is repeated in the three channels; alpha is
@@ -101,7 +94,7 @@ pub fn load_image_folder_with(dir: &Path, windows: &InputWindows) -> Result<Imag
     let (subdirs, files) = scan_dir(dir)?;
     if subdirs.is_empty() {
         if files.is_empty() {
-            return Err(data_err(
+            return Err(Error::data(
                 dir,
                 "folder is empty: no class folders and no images",
             ));
@@ -117,7 +110,7 @@ pub fn load_image_folder_with(dir: &Path, windows: &InputWindows) -> Result<Imag
         return decode_set(Vec::new(), samples, windows);
     }
     if let Some(f) = files.first() {
-        return Err(data_err(
+        return Err(Error::data(
             f,
             format!(
                 "loose image file next to class folders in {}; move it into a class folder",
@@ -131,7 +124,7 @@ pub fn load_image_folder_with(dir: &Path, windows: &InputWindows) -> Result<Imag
         .collect();
     let positive = Label::Hemorrhage.name();
     if class_names.len() != 2 || !class_names.iter().any(|c| c == positive) {
-        return Err(data_err(
+        return Err(Error::data(
             dir,
             format!(
                 "expected exactly two class folders, one named `{positive}`; found {:?}",
@@ -143,13 +136,13 @@ pub fn load_image_folder_with(dir: &Path, windows: &InputWindows) -> Result<Imag
     for (sub, name) in subdirs.iter().zip(&class_names) {
         let (nested, files) = scan_dir(sub)?;
         if let Some(d) = nested.first() {
-            return Err(data_err(
+            return Err(Error::data(
                 d,
                 "unexpected folder inside a class folder (images must sit directly in it)",
             ));
         }
         if files.is_empty() {
-            return Err(data_err(
+            return Err(Error::data(
                 sub,
                 format!("class folder `{name}` holds no images"),
             ));
@@ -189,7 +182,7 @@ pub(crate) fn load_test_folder(
         let name = sub.file_name().unwrap().to_string_lossy().into_owned();
         let (nested, files) = scan_dir(sub)?;
         if let Some(d) = nested.first() {
-            return Err(data_err(
+            return Err(Error::data(
                 d,
                 "unexpected folder inside a test/ subfolder (images must sit directly in it)",
             ));
@@ -225,19 +218,16 @@ pub(crate) fn load_test_folder(
 /// an error.
 fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     if !dir.exists() {
-        return Err(data_err(dir, "folder not found"));
+        return Err(Error::data(dir, "folder not found"));
     }
     if !dir.is_dir() {
-        return Err(data_err(dir, "not a folder"));
+        return Err(Error::data(dir, "not a folder"));
     }
-    let io = |source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let io = || Error::io(&dir);
     let mut dirs = Vec::new();
     let mut files = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
+    for entry in fs::read_dir(dir).map_err(io())? {
+        let entry = entry.map_err(io())?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if is_system_junk(&name) {
@@ -248,7 +238,7 @@ fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         } else if is_image_path(&path) {
             files.push(path);
         } else {
-            return Err(data_err(
+            return Err(Error::data(
                 &path,
                 format!(
                     "not an image file (expected one of: {}, {}, or a DICOM file without an \
@@ -297,15 +287,12 @@ pub(crate) fn decode_into(
     out: &mut [f32],
     windows: &InputWindows,
 ) -> Result<Option<String>> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = || Error::io(&path);
     if !super::has_image_extension(path) {
         // A DICOM file (by name or by marker) is read whole: its size is checked before it is.
-        ct::dicom::check_file_size(path, fs::metadata(path).map_err(io)?.len())?;
+        ct::dicom::check_file_size(path, fs::metadata(path).map_err(io())?.len())?;
     }
-    let bytes = fs::read(path).map_err(io)?;
+    let bytes = fs::read(path).map_err(io())?;
     decode_bytes_into(path, &bytes, out, windows)
 }
 
@@ -316,7 +303,7 @@ fn decode_bytes_into(
     windows: &InputWindows,
 ) -> Result<Option<String>> {
     if bytes.is_empty() {
-        return Err(data_err(path, "empty file (0 bytes), not an image"));
+        return Err(Error::data(path, "empty file (0 bytes), not an image"));
     }
     if ct::has_dicom_extension(path) || ct::has_dicom_marker(bytes) {
         // Large images are read one at a time: the reader takes the lock once it knows their size.
@@ -325,7 +312,7 @@ fn decode_bytes_into(
         return Ok((!slice.notes.is_empty()).then(|| slice.notes.join("; ")));
     }
     if *windows != InputWindows::BRAIN {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!(
                 "a display image (already windowed by whoever exported it) cannot be shown in \
@@ -433,19 +420,19 @@ fn decode_bytes(
     let reader = || -> Result<ImageReader<Cursor<&[u8]>>> {
         let mut reader = ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
-            .map_err(|e| data_err(path, format!("cannot read image: {e}")))?;
+            .map_err(|e| Error::data(path, format!("cannot read image: {e}")))?;
         if reader.format().is_none() {
             // Content not recognised: fall back on the extension (the decoder then says what's
             // wrong).
             reader.set_format(
                 image::ImageFormat::from_path(path)
-                    .map_err(|_| data_err(path, "not a recognised image format"))?,
+                    .map_err(|_| Error::data(path, "not a recognised image format"))?,
             );
         }
         Ok(reader)
     };
     let corrupt = |e: image::ImageError| {
-        data_err(
+        Error::data(
             path,
             format!("cannot decode image (corrupt or truncated file?): {e}"),
         )
@@ -455,7 +442,7 @@ fn decode_bytes(
     let max_pixels = max_image_pixels()?;
     let pixels = u64::from(width) * u64::from(height);
     if pixels > max_pixels {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!(
                 "image is {width}x{height} pixels, {pixels} in all, over the limit of \
@@ -517,7 +504,7 @@ pub(crate) fn image_to_chw(
 ) -> Result<()> {
     let (w, h) = (img.width(), img.height());
     if w < MIN_IMAGE_SIDE || h < MIN_IMAGE_SIDE {
-        return Err(data_err(
+        return Err(Error::data(
             path,
             format!(
                 "image is too small ({w}x{h} pixels): at least {MIN_IMAGE_SIDE} pixels a side \
@@ -556,7 +543,7 @@ pub(crate) fn image_to_chw(
             for c in 0..3 {
                 let v = px.0[c] * scale16;
                 if !v.is_finite() {
-                    return Err(data_err(
+                    return Err(Error::data(
                         path,
                         "holds pixel values that are not numbers (NaN or infinite): the model \
                          cannot see such an image",

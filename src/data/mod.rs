@@ -114,15 +114,15 @@ impl ImageSet {
         pixels: Vec<f32>,
     ) -> Result<Self> {
         if pixels.len() != samples.len() * IMAGE_LEN {
-            return Err(Error::Data {
-                path: PathBuf::from("<in memory>"),
-                message: format!(
+            return Err(Error::data(
+                PathBuf::from("<in memory>"),
+                format!(
                     "{} samples need {} floats, got {}",
                     samples.len(),
                     samples.len() * IMAGE_LEN,
                     pixels.len()
                 ),
-            });
+            ));
         }
         Ok(Self {
             class_names,
@@ -161,10 +161,8 @@ impl ImageSet {
         self.samples
             .iter()
             .map(|s| {
-                s.label.ok_or_else(|| Error::Data {
-                    path: s.path.clone(),
-                    message: "image has no label (no class folder)".into(),
-                })
+                s.label
+                    .ok_or_else(|| Error::data(&s.path, "image has no label (no class folder)"))
             })
             .collect()
     }
@@ -350,10 +348,9 @@ impl SeedData {
         let set = match name {
             "train" => self.train,
             "validate" => self.validate,
-            "test" => self.test.ok_or_else(|| Error::Data {
-                path: root.join("test"),
-                message: "there is no test/ folder".into(),
-            })?,
+            "test" => self
+                .test
+                .ok_or_else(|| Error::data(root.join("test"), "there is no test/ folder"))?,
             other => {
                 return Err(Error::InvalidInput(format!(
                     "the split must be validate, test or train, not {other:?}"
@@ -361,13 +358,12 @@ impl SeedData {
             }
         };
         if !set.is_labelled() {
-            return Err(Error::Data {
-                path: root.join(name),
-                message: "holds unlabelled images (loose files, or folders that are not a \
+            return Err(Error::data(
+                root.join(name),
+                "holds unlabelled images (loose files, or folders that are not a \
                           training class): nothing to score them against; use `head-ct predict` \
-                          instead"
-                    .into(),
-            });
+                          instead",
+            ));
         }
         Ok(set)
     }
@@ -383,21 +379,21 @@ pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
 /// [`load_seed_layout`] with DICOM files shown in `windows` ([`load_image_file_with`]).
 pub fn load_seed_layout_with(root: &Path, windows: &crate::ct::InputWindows) -> Result<SeedData> {
     if !root.is_dir() {
-        return Err(Error::Data {
-            path: root.to_path_buf(),
-            message: "data folder not found (expected train/ and validate/ inside)".into(),
-        });
+        return Err(Error::data(
+            root,
+            "data folder not found (expected train/ and validate/ inside)",
+        ));
     }
     let train = load_labelled_split(&root.join("train"), windows)?;
     let validate = load_labelled_split(&root.join("validate"), windows)?;
     if train.class_names != validate.class_names {
-        return Err(Error::Data {
-            path: root.join("validate"),
-            message: format!(
+        return Err(Error::data(
+            root.join("validate"),
+            format!(
                 "class folders {:?} differ from train/'s {:?}",
                 validate.class_names, train.class_names
             ),
-        });
+        ));
     }
     let test_dir = root.join("test");
     let (test, notes) = if test_dir.exists() {
@@ -450,15 +446,15 @@ fn pixel_notes<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<String> 
 fn load_labelled_split(dir: &Path, windows: &crate::ct::InputWindows) -> Result<ImageSet> {
     let set = load_image_folder_with(dir, windows)?;
     if set.class_names.is_empty() {
-        return Err(Error::Data {
-            path: dir.to_path_buf(),
-            message: format!(
+        return Err(Error::data(
+            dir,
+            format!(
                 "holds loose image files; a training or validation split needs one folder per \
                  class (`{}/` and `{}/`)",
                 Label::Hemorrhage,
                 Label::Normal
             ),
-        });
+        ));
     }
     Ok(set)
 }

@@ -547,10 +547,7 @@ pub fn write_ct_phantom_layout(
         for (i, (sample, p)) in phantoms.iter().enumerate() {
             let dest = target.join(&sample.path);
             let dir = dest.parent().unwrap();
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            crate::error::create_dir_all(dir)?;
             let uid = uid_from(&[
                 seed,
                 split_index(split),
@@ -607,10 +604,7 @@ pub fn write_phantom_layout(
         for (i, s) in set.images.samples.iter().enumerate() {
             let dest = target.join(&s.path);
             let dir = dest.parent().unwrap();
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            crate::error::create_dir_all(dir)?;
             let gray = &set.images.image(i)[..PLANE];
             let rgb: Vec<u8> = gray
                 .iter()
@@ -622,10 +616,7 @@ pub fn write_phantom_layout(
             let mut png = Vec::new();
             image::codecs::png::PngEncoder::new(&mut png)
                 .write_image_data_rgb(&rgb)
-                .map_err(|e| Error::Data {
-                    path: dest.clone(),
-                    message: format!("cannot encode PNG: {e}"),
-                })?;
+                .map_err(|e| Error::data(&dest, format!("cannot encode PNG: {e}")))?;
             prepare::write_atomically(&dest, &png)?;
             if s.label == Some(Label::Hemorrhage) {
                 total.hemorrhage += 1;

@@ -120,24 +120,16 @@ fn id_key(id: &str) -> String {
 /// missing or duplicate id, a wrong field count or a label other than 0/1 is an error naming the
 /// file and line.
 pub fn read_labels_csv(path: &Path) -> Result<Vec<LabelRow>> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = fs::read(path).map_err(Error::io(path))?;
     parse_labels_csv(bytes, path)
 }
 
 /// [`read_labels_csv`] on the file's bytes; `path` names the file in errors (the fuzz target
 /// `labels_csv` calls it).
 pub fn parse_labels_csv(bytes: Vec<u8>, path: &Path) -> Result<Vec<LabelRow>> {
-    let err = |line: usize, message: String| Error::Data {
-        path: path.to_path_buf(),
-        message: format!("line {line}: {message}"),
-    };
-    let text = String::from_utf8(bytes).map_err(|e| Error::Data {
-        path: path.to_path_buf(),
-        message: format!("not UTF-8 text: {e}"),
-    })?;
+    let err = |line: usize, message: String| Error::data(path, format!("line {line}: {message}"));
+    let text =
+        String::from_utf8(bytes).map_err(|e| Error::data(path, format!("not UTF-8 text: {e}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut rows = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -198,11 +190,10 @@ pub fn parse_labels_csv(bytes: Vec<u8>, path: &Path) -> Result<Vec<LabelRow>> {
         });
     }
     if !header_seen {
-        return Err(Error::Data {
-            path: path.to_path_buf(),
-            message: "empty file: expected the header `id, hemorrhage` and one row per image"
-                .into(),
-        });
+        return Err(Error::data(
+            path,
+            "empty file: expected the header `id, hemorrhage` and one row per image",
+        ));
     }
     Ok(rows)
 }
@@ -268,30 +259,24 @@ struct Item {
 /// numeric ids by value) and every image needs a row.
 fn match_images(source: &Path) -> Result<Vec<Item>> {
     if !source.is_dir() {
-        return Err(Error::Data {
-            path: source.to_path_buf(),
-            message: "source folder not found".into(),
-        });
+        return Err(Error::data(source, "source folder not found"));
     }
     let csv = source.join("labels.csv");
     if !csv.is_file() {
-        return Err(Error::Data {
-            path: csv,
-            message: "labels.csv not found in the source folder".into(),
-        });
+        return Err(Error::data(
+            csv,
+            "labels.csv not found in the source folder",
+        ));
     }
     let rows = read_labels_csv(&csv)?;
     let image_dir = kaggle_image_dir(source);
-    let io = |e| Error::Io {
-        path: image_dir.clone(),
-        source: e,
-    };
+    let io = || Error::io(&image_dir);
     // Only image files count here: a download folder may hold other things (the zip's
     // leftovers, labels.csv itself), which are not our business.
     let mut images: HashMap<String, PathBuf> = HashMap::new();
     let mut files = Vec::new();
-    for entry in fs::read_dir(&image_dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
+    for entry in fs::read_dir(&image_dir).map_err(io())? {
+        let path = entry.map_err(io())?.path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if is_system_junk(&name) || !path.is_file() || !is_image_path(&path) {
             continue;
@@ -325,15 +310,15 @@ fn match_images(source: &Path) -> Result<Vec<Item>> {
             file = uids.get(&row.id).and_then(|key| images.remove(key));
         }
         let Some(file) = file else {
-            return Err(Error::Data {
-                path: csv.clone(),
-                message: format!(
+            return Err(Error::data(
+                &csv,
+                format!(
                     "line {}: id `{}` has no image in {}",
                     row.line,
                     row.id,
                     image_dir.display()
                 ),
-            });
+            ));
         };
         items.push(Item {
             id: row.id.clone(),
@@ -344,14 +329,14 @@ fn match_images(source: &Path) -> Result<Vec<Item>> {
     if !images.is_empty() {
         let mut left: Vec<_> = images.into_values().collect();
         left.sort();
-        return Err(Error::Data {
-            path: left[0].clone(),
-            message: format!(
+        return Err(Error::data(
+            &left[0],
+            format!(
                 "image has no row in {} ({} image(s) without a label in all)",
                 csv.display(),
                 left.len()
             ),
-        });
+        ));
     }
     Ok(items)
 }
@@ -368,13 +353,13 @@ fn dicom_uids(images: &HashMap<String, PathBuf>) -> Result<HashMap<String, Strin
     for (key, path) in dicom {
         if let Some(uid) = crate::ct::dicom::read_sop_instance_uid(path)? {
             if let Some(other) = uids.insert(uid.clone(), key.clone()) {
-                return Err(Error::Data {
-                    path: path.clone(),
-                    message: format!(
+                return Err(Error::data(
+                    &path,
+                    format!(
                         "has the same SOPInstanceUID {uid} as {}: one slice, two files",
                         images[&other].display()
                     ),
-                });
+                ));
             }
         }
     }
@@ -393,13 +378,13 @@ pub fn prepare_kaggle(
 ) -> Result<PrepareReport> {
     let counts = options.counts;
     if counts.train == 0 || counts.validate == 0 {
-        return Err(Error::Data {
-            path: target.to_path_buf(),
-            message: format!(
+        return Err(Error::data(
+            target,
+            format!(
                 "impossible split: train ({}) and validate ({}) need at least 1 image per class",
                 counts.train, counts.validate
             ),
-        });
+        ));
     }
     let items = match_images(source)?;
     let same_place = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
@@ -407,12 +392,11 @@ pub fn prepare_kaggle(
         _ => false,
     };
     if same_place(source, target) || same_place(&kaggle_image_dir(source), target) {
-        return Err(Error::Data {
-            path: target.to_path_buf(),
-            message: "the target is the source folder; choose another target (the source is \
-                      never written to)"
-                .into(),
-        });
+        return Err(Error::data(
+            target,
+            "the target is the source folder; choose another target (the source is \
+                      never written to)",
+        ));
     }
 
     // Stratified, seeded split: each class is ordered by id, shuffled on its own stream, then cut.
@@ -430,9 +414,9 @@ pub fn prepare_kaggle(
         let mut class: Vec<&Item> = items.iter().filter(|it| it.label == label).collect();
         let name = label.name();
         if class.len() < need {
-            return Err(Error::Data {
-                path: source.join("labels.csv"),
-                message: format!(
+            return Err(Error::data(
+                source.join("labels.csv"),
+                format!(
                     "impossible split: {} + {} + {} = {need} `{name}` images asked for \
                      (train + validate + test, per class), but only {} are labelled `{name}`",
                     counts.train,
@@ -440,7 +424,7 @@ pub fn prepare_kaggle(
                     counts.test,
                     class.len()
                 ),
-            });
+            ));
         }
         class.sort_by(|a, b| {
             (id_key(&a.id).len(), id_key(&a.id)).cmp(&(id_key(&b.id).len(), id_key(&b.id)))
@@ -473,7 +457,7 @@ pub fn prepare_kaggle(
         }
         for class in Label::POSITIVE_FIRST.map(Label::name) {
             let dir = target.join(name).join(class);
-            fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
+            crate::error::create_dir_all(&dir)?;
         }
     }
     let mut manifest = String::from("id,label,split\n");
@@ -513,52 +497,39 @@ fn class_slot(c: &mut ClassCount, label: Label) -> &mut usize {
 /// Makes sure `target` exists and may be written: it must be empty, or `force` set (then the
 /// split folders and manifest from an earlier run are removed).
 pub(crate) fn prepare_target(target: &Path, force: bool) -> Result<()> {
-    let io = |source| Error::Io {
-        path: target.to_path_buf(),
-        source,
-    };
+    let io = || Error::io(&target);
     if target.exists() {
         if !target.is_dir() {
-            return Err(Error::Data {
-                path: target.to_path_buf(),
-                message: "target exists and is not a folder".into(),
-            });
+            return Err(Error::data(target, "target exists and is not a folder"));
         }
-        let non_empty = fs::read_dir(target).map_err(io)?.next().is_some();
+        let non_empty = fs::read_dir(target).map_err(io())?.next().is_some();
         if non_empty {
             if !force {
-                return Err(Error::Data {
-                    path: target.to_path_buf(),
-                    message: "target folder is not empty; refusing to write into it (use --force \
-                              to replace its train/, validate/, test/ and split.csv)"
-                        .into(),
-                });
+                return Err(Error::data(
+                    target,
+                    "target folder is not empty; refusing to write into it (use --force \
+                              to replace its train/, validate/, test/ and split.csv)",
+                ));
             }
             for name in SPLITS {
                 let dir = target.join(name);
                 if dir.exists() {
-                    fs::remove_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
+                    fs::remove_dir_all(&dir).map_err(Error::io(&dir))?;
                 }
             }
             let manifest = target.join("split.csv");
             if manifest.exists() {
-                fs::remove_file(&manifest).map_err(|source| Error::Io {
-                    path: manifest,
-                    source,
-                })?;
+                fs::remove_file(&manifest).map_err(Error::io(&manifest))?;
             }
         }
     }
-    fs::create_dir_all(target).map_err(io)
+    fs::create_dir_all(target).map_err(io())
 }
 
 /// Copies `src` to `dest` through a temporary file in `dest`'s folder, then renames it.
 pub(crate) fn copy_atomically(src: &Path, dest: &Path) -> Result<()> {
     crate::fsutil::replace_atomically(dest, |tmp| {
-        fs::copy(src, tmp).map(drop).map_err(|source| Error::Io {
-            path: src.to_path_buf(),
-            source,
-        })
+        fs::copy(src, tmp).map(drop).map_err(Error::io(src))
     })
 }
 

@@ -165,14 +165,14 @@ pub fn resolve_lesson_data(
             &InputWindows::BRAIN,
         );
     }
-    Err(Error::Data {
-        path: named.to_path_buf(),
-        message: format!(
+    Err(Error::data(
+        named,
+        format!(
             "{DATA_ENV} names this folder, but it holds neither labels.csv (the Kaggle \
              download) nor train/ (the prepared layout); set {DATA_ENV}=phantoms for the \
              synthetic images"
         ),
-    })
+    ))
 }
 
 /// The one fallback: the seed layout at `default_dir` when that folder exists (any error in it

@@ -289,11 +289,10 @@ fn seeds(args: SeedsArgs) -> Result<()> {
 
 fn explain(args: ExplainArgs) -> Result<()> {
     if !args.model.exists() {
-        return Err(Error::Data {
-            path: args.model,
-            message: "no such model: give a run folder holding model.safetensors and model.json"
-                .into(),
-        });
+        return Err(Error::data(
+            args.model,
+            "no such model: give a run folder holding model.safetensors and model.json",
+        ));
     }
     let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
@@ -414,8 +413,5 @@ fn describe_set(name: &str, set: &ImageSet) {
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })
+    head_ct::error::create_dir_all(dir)
 }
