@@ -13,9 +13,9 @@ use dfdx::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ct::InputWindows,
-    data::{DataSource, ImageSet},
+    data::{DataSource, ImageSet, Loader},
     fsutil::{replace_atomically, write_atomically},
+    input::{Limits, ModelInput, ResizeFilter},
     labels::{Label, Threshold},
     model::{
         build_teaching_net, kernels::VectorPath, TeachingNet, CHANNELS, IMAGE_SIZE,
@@ -31,12 +31,14 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const METADATA_FILE: &str = "model.json";
 /// The model name written into, and expected in, the metadata.
 pub const MODEL_NAME: &str = "head-ct TeachingNet";
-/// Version of the metadata layout. Version 3 adds the windows DICOM input is shown in (in the
-/// recipe) and what the model was trained on ([`TrainingInput`]); version 2 recorded the
-/// training settings as a [`Recipe`] and keeps the threshold in it. Versions 1 and 2 are still
-/// read (see [`load_checkpoint`]): a version-2 model was trained on display images, with the
-/// brain window for any DICOM.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version of the metadata layout. Version 4 records the model's whole input
+/// ([`ModelInput`]: windows, side, resize filter) in the recipe, in place of version 3's
+/// recipe `windows` and free-text `scaling`; version 3 added the windows and what the model was
+/// trained on ([`TrainingInput`]); version 2 recorded the training settings as a [`Recipe`]
+/// and keeps the threshold in it. Versions 1 to 3 are still read and converted (see
+/// [`load_checkpoint`]): a version-2 model was trained on display images, with the brain
+/// window for any DICOM.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What a checkpoint says about its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,8 +53,8 @@ pub struct ModelMetadata {
     pub class_names: Vec<String>,
     /// The class whose probability the model outputs.
     pub positive_class: String,
-    /// How an image becomes model input.
-    pub scaling: String,
+    /// Every setting of the training, its recipe among them, which holds the model's input
+    /// ([`ModelMetadata::input`]).
     pub training: TrainingSettings,
     /// Metrics at the end of training (on the last epoch).
     pub final_metrics: Option<FinalMetrics>,
@@ -123,11 +125,11 @@ pub enum TrainingInput {
 }
 
 impl TrainingInput {
-    /// What the images of `sets` are (DICOM files by extension or marker).
+    /// What the images of `sets` are, as the loader recorded it ([`crate::data::Sample::source`]).
     pub fn of(sets: &[&ImageSet]) -> TrainingInput {
         let (mut dicom, mut display) = (false, false);
         for s in sets.iter().flat_map(|set| &set.samples) {
-            if crate::ct::dicom::is_dicom_file(&s.path) {
+            if s.is_dicom() {
                 dicom = true;
             } else {
                 display = true;
@@ -198,10 +200,6 @@ impl ModelMetadata {
             parameters: TEACHING_NET_PARAMS,
             class_names,
             positive_class: Label::Hemorrhage.name().into(),
-            scaling: format!(
-                "RGB, resized to {IMAGE_SIZE}x{IMAGE_SIZE} with the {:?} filter, pixel values / 255",
-                crate::data::RESIZE_FILTER
-            ),
             training,
             final_metrics: None,
         }
@@ -212,9 +210,15 @@ impl ModelMetadata {
         self.training.recipe.threshold
     }
 
-    /// The windows DICOM input is shown to this model in: the recipe's.
-    pub fn windows(&self) -> InputWindows {
-        self.training.recipe.windows
+    /// How an image becomes this model's input: the recipe's.
+    pub fn input(&self) -> &ModelInput {
+        &self.training.recipe.input
+    }
+
+    /// A loader of images as this model was made to see them ([`ModelMetadata::input`]),
+    /// within `limits`: what `predict`, `evaluate` and `explain` read images with.
+    pub fn loader(&self, limits: Limits) -> Loader {
+        Loader::new(*self.input()).with_limits(limits)
     }
 
     /// One sentence on how this model sees DICOM input: in the windows it was trained with, or,
@@ -224,11 +228,11 @@ impl ModelMetadata {
             TrainingInput::DisplayImages => format!(
                 "This model was trained on display images (PNG), not CT numbers: DICOM input is \
                  shown to it in {}, the window closest to how the Kaggle PNGs were exported.",
-                self.windows().describe()
+                self.input().windows.describe()
             ),
             _ => format!(
                 "DICOM input is shown to the model in the windows it was trained with: {}.",
-                self.windows().describe()
+                self.input().windows.describe()
             ),
         }
     }
@@ -263,7 +267,12 @@ impl ModelMetadata {
                  teaching model outputs that of \"hemorrhage\", one of two classes",
                 self.positive_class, self.class_names
             ))
-        } else if let Err(e) = self.training.recipe.check() {
+        } else if let Err(e) = self
+            .training
+            .recipe
+            .check()
+            .and_then(|()| self.input().check(IMAGE_SIZE))
+        {
             Some(format!(
                 "records a recipe that cannot have trained it ({e})"
             ))
@@ -404,12 +413,12 @@ fn parse_metadata(text: &str, path: &Path) -> Result<ModelMetadata> {
         Some(1) => serde_json::from_value::<v1::ModelMetadata>(value)
             .map_err(bad)?
             .upgrade(path),
-        // Version 2 is version 3 without the windows and the training input, whose defaults
-        // (brain window, display images) are what a version-2 model was.
-        Some(2) => {
-            let mut metadata: ModelMetadata = serde_json::from_value(value).map_err(bad)?;
-            metadata.format_version = FORMAT_VERSION;
-            Ok(metadata)
+        // Versions 2 and 3 kept the input as a free-text `scaling` sentence (which names the
+        // resize filter) and, from version 3, the recipe's `windows`: the brain window when
+        // absent (version 2, trained on display images).
+        Some(2 | 3) => {
+            let value = from_version_3(value).map_err(refuse)?;
+            serde_json::from_value(value).map_err(bad)
         }
         Some(v) if v == u64::from(FORMAT_VERSION) => serde_json::from_value(value).map_err(bad),
         Some(v) if v > u64::from(FORMAT_VERSION) => Err(refuse(format!(
@@ -422,6 +431,50 @@ fn parse_metadata(text: &str, path: &Path) -> Result<ModelMetadata> {
     }
 }
 
+/// A version-2 or -3 `model.json` as version 4: `scaling` and the recipe's `windows` become
+/// the recipe's `input`. Errors with a sentence when the scaling names no known filter.
+fn from_version_3(mut value: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
+    use serde_json::Value;
+    let object = value
+        .as_object_mut()
+        .ok_or("not a head-ct checkpoint description: not a JSON object")?;
+    let scaling = object
+        .remove("scaling")
+        .and_then(|s| s.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let resize_filter = resize_filter_of_scaling(&scaling)?;
+    let recipe = object
+        .get_mut("training")
+        .and_then(|t| t.get_mut("recipe"))
+        .and_then(Value::as_object_mut)
+        .ok_or("not a head-ct checkpoint description: it has no training recipe")?;
+    let windows = recipe
+        .remove("windows")
+        .unwrap_or_else(|| Value::from(String::from(ModelInput::TEACHING.windows)));
+    let side = IMAGE_SIZE;
+    recipe.insert(
+        "input".into(),
+        serde_json::json!({ "windows": windows, "side": side, "resize_filter": resize_filter }),
+    );
+    object.insert("format_version".into(), Value::from(FORMAT_VERSION));
+    Ok(value)
+}
+
+/// The resize filter a `scaling` sentence of format versions 1 to 3 names (`RGB, resized to
+/// 150x150 with the Triangle filter, pixel values / 255`), in `model.json`'s spelling.
+fn resize_filter_of_scaling(scaling: &str) -> std::result::Result<serde_json::Value, String> {
+    let named = scaling
+        .split_once("with the ")
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    match named.and_then(ResizeFilter::from_image_name) {
+        Some(filter) => Ok(serde_json::to_value(filter).expect("a filter serialises")),
+        None => Err(format!(
+            "records its input as {scaling:?}, which names no resize filter this program \
+             knows: retrain the model with this version of head-ct"
+        )),
+    }
+}
+
 /// The metadata layout of format version 1 (head-ct 0.1 before the recipe type).
 mod v1 {
     use std::path::Path;
@@ -429,7 +482,7 @@ mod v1 {
     use serde::Deserialize;
 
     use super::FinalMetrics;
-    use crate::{labels::Threshold, training::Recipe, Error, Result};
+    use crate::{input::ModelInput, labels::Threshold, training::Recipe, Error, Result};
 
     /// The two augmentation records version 1 wrote (`format!("{:?}", augmentation)` of
     /// `Augmentation::none()` and `Augmentation::keras_tutorial()` at the time), kept as text so
@@ -489,7 +542,20 @@ mod v1 {
                 augment,
                 class_weight: crate::training::ClassWeight::None,
                 threshold: self.threshold,
-                windows: crate::ct::InputWindows::BRAIN,
+                input: ModelInput {
+                    resize_filter: super::resize_filter_of_scaling(&self.scaling)
+                        .ok()
+                        .and_then(|v| serde_json::from_value(v).ok())
+                        .ok_or_else(|| Error::Data {
+                            path: path.to_path_buf(),
+                            message: format!(
+                                "this version-1 checkpoint records its input as {:?}, which \
+                                 names no resize filter this program knows",
+                                self.scaling
+                            ),
+                        })?,
+                    ..ModelInput::TEACHING
+                },
             };
             Ok(super::ModelMetadata {
                 format_version: super::FORMAT_VERSION,
@@ -499,7 +565,6 @@ mod v1 {
                 parameters: self.parameters,
                 class_names: self.class_names,
                 positive_class: self.positive_class,
-                scaling: self.scaling,
                 training: super::TrainingSettings {
                     recipe,
                     seed: t.seed,

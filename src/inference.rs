@@ -124,14 +124,16 @@ pub fn predict_set(
 }
 
 /// Loads, resizes and predicts image files (truth unknown) as the model was made to see them:
-/// DICOM in its windows, called at its threshold (both from its `model.json`).
+/// with its input (windows, side, filter), called at its threshold (both from its
+/// `model.json`), each file read within `limits`.
 pub fn predict_files(
     model: &TeachingNet,
     dev: &Cpu,
     paths: &[PathBuf],
     metadata: &crate::checkpoint::ModelMetadata,
+    limits: crate::input::Limits,
 ) -> Result<Vec<Prediction>> {
-    let set = crate::data::load_image_files_with(paths, &metadata.windows())?;
+    let set = metadata.loader(limits).files(paths)?;
     predict_set(model, dev, &set, metadata.threshold())
 }
 

@@ -9,9 +9,9 @@
 //! # Ok::<(), head_ct::Error>(())
 //! ```
 //!
-//! [`Lesson::open`] finds the images by the notebooks' rule, [`find_lesson_data`]: the folder
-//! named by `HEAD_CT_DATA`, else the prepared `data/head_ct_slices/`, else the built-in
-//! synthetic phantoms. It prints the sentence that says which (for phantoms: loudly that they
+//! [`Lesson::open`] reads the environment once ([`Settings::from_env`]) and finds the images by
+//! the notebooks' rule, [`resolve_lesson_data`]: the folder named by `HEAD_CT_DATA`, else the
+//! prepared `data/head_ct_slices/`, else the built-in synthetic phantoms. It prints the sentence that says which (for phantoms: loudly that they
 //! are not real CT images), and holds a [`SeededDevice`] whose random numbers start from the
 //! seed, so that "random" weights are the same on every run.
 //!
@@ -33,16 +33,15 @@
 //! [`LESSON_DATA_SEED`], so every notebook (and every seed) sees the same images, and notebook
 //! 4 tests the model of notebook 3 on the test images it never saw.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use crate::{
     checkpoint::{load_checkpoint, ModelMetadata},
-    data::{
-        source::{find_lesson_data, resolve_lesson_data},
-        DataSource, FoundData, SeedData,
-    },
+    data::{resolve_lesson_data, FoundData, Loader},
     model::TeachingNet,
     run::{self, TrainingRun},
+    settings::Settings,
     training::{observer::Observer, Recipe, SeededDevice},
     Result,
 };
@@ -60,27 +59,31 @@ pub const LESSON_DATA_SEED: u64 = 1;
 /// The seed [`Lesson::open`] gives the device.
 pub const DEFAULT_SEED: u64 = 1;
 
-/// Environment variable naming one DICOM slice of your own for notebook 6
-/// ([`named_dicom_file`]).
-pub const DICOM_ENV: &str = "HEAD_CT_DICOM";
-
 /// A lesson's images and its seeded device.
 ///
 /// `lesson.data.train`, `lesson.data.validate` and `lesson.data.test` are the three groups of
-/// images; `&lesson.dev` is the device to build, load and run models on.
+/// images (a lesson dereferences to the [`FoundData`] it opened: `lesson.data`,
+/// `lesson.source`, `lesson.description`); `&lesson.dev` is the device to build, load and run
+/// models on.
 pub struct Lesson {
-    /// The images: `train`, `validate` and (when there is a `test/` folder, or phantoms) `test`.
-    pub data: SeedData,
-    /// Where they came from.
-    pub source: DataSource,
-    /// The paragraph [`Lesson::open`] printed: which images, how many, from where.
-    pub description: String,
+    /// The images, where they came from, and the paragraph [`Lesson::open`] printed.
+    pub found: FoundData,
     /// The seed of `dev`.
     pub seed: u64,
     /// A CPU device whose random numbers start from `seed` (dereferences to dfdx's `Cpu`).
     pub dev: SeededDevice,
+    /// What the environment said ([`Settings::from_env`]): the data folder, the decoding
+    /// limits, a DICOM slice of your own.
+    pub settings: Settings,
     /// The repository (for `runs/`).
     root: PathBuf,
+}
+
+impl Deref for Lesson {
+    type Target = FoundData;
+    fn deref(&self) -> &FoundData {
+        &self.found
+    }
 }
 
 impl Lesson {
@@ -92,40 +95,42 @@ impl Lesson {
 
     /// [`Lesson::open`] with the device seeded with `seed` (the images stay the same).
     pub fn open_with_seed(seed: u64) -> Result<Lesson> {
-        let found = find_lesson_data(Path::new(REPO_ROOT), Path::new(WORK_DIR), LESSON_DATA_SEED)?;
-        let lesson = Self::from_found(found, Path::new(REPO_ROOT), seed);
+        let settings = Settings::from_env()?;
+        let lesson = Self::resolve(&settings, Path::new(REPO_ROOT), Path::new(WORK_DIR), seed)?;
         println!("{}", lesson.description);
         Ok(lesson)
     }
 
-    /// What [`Lesson::open_with_seed`] finds, without printing, with the folders and the value
-    /// of `HEAD_CT_DATA` given (`None` = not set): the rule of [`resolve_lesson_data`] with the
+    /// What [`Lesson::open_with_seed`] finds, without printing, with the settings and folders
+    /// given: the rule of [`resolve_lesson_data`] for `settings.data` (`HEAD_CT_DATA`), with the
     /// repository at `repo_root` and the work folder at `work_dir`. For tests and programs run
     /// from elsewhere.
     pub fn resolve(
-        named: Option<&Path>,
+        settings: &Settings,
         repo_root: &Path,
         work_dir: &Path,
         seed: u64,
     ) -> Result<Lesson> {
-        let found = resolve_lesson_data(named, repo_root, work_dir, LESSON_DATA_SEED)?;
-        Ok(Self::from_found(found, repo_root, seed))
-    }
-
-    fn from_found(found: FoundData, repo_root: &Path, seed: u64) -> Lesson {
-        Lesson {
-            data: found.data,
-            source: found.source,
-            description: found.description,
+        let found = resolve_lesson_data(
+            &Loader::default().with_limits(settings.limits),
+            settings.data.as_deref(),
+            repo_root,
+            work_dir,
+            LESSON_DATA_SEED,
+        )?;
+        Ok(Lesson {
+            found,
             seed,
             dev: SeededDevice::new(seed),
+            settings: settings.clone(),
             root: repo_root.to_path_buf(),
-        }
+        })
     }
 
-    /// True when the images are the built-in synthetic phantoms.
-    pub fn is_synthetic(&self) -> bool {
-        self.source.is_synthetic()
+    /// A loader for `recipe`'s input within the lesson's limits: to load images for a recipe
+    /// with other windows (notebook 06).
+    pub fn loader(&self, recipe: &Recipe) -> Loader {
+        Loader::new(recipe.input).with_limits(self.settings.limits)
     }
 
     /// The run folder `name` under the repository's `runs/` (`../runs/notebook` for
@@ -146,21 +151,20 @@ impl Lesson {
         seed: u64,
         observer: &mut dyn Observer,
     ) -> Result<TrainingRun> {
-        run::train_on(
-            &self.run_folder(name),
-            &self.data,
-            &self.source,
-            recipe,
-            seed,
-            observer,
-        )
+        run::train(&self.run_folder(name), &self.found, recipe, seed, observer)
     }
 
     /// Loads the model saved in the run folder `runs/<name>` onto the lesson's device, with what
-    /// its `model.json` says about it (its threshold and windows among them). Errors, naming
+    /// its `model.json` says about it (its threshold and input among them). Errors, naming
     /// the folder, when there is none: run the notebook that trains it first.
     pub fn load_model(&self, name: &str) -> Result<(TeachingNet, ModelMetadata)> {
         load_checkpoint(&self.dev, &self.run_folder(name))
+    }
+
+    /// The DICOM file named by `HEAD_CT_DICOM`, if it is set: a slice of your own for notebook
+    /// 6 to show instead of its phantom.
+    pub fn own_dicom_file(&self) -> Option<&Path> {
+        self.settings.dicom.as_deref()
     }
 }
 
@@ -170,12 +174,4 @@ pub fn work_folder(name: &str) -> Result<PathBuf> {
     let folder = Path::new(WORK_DIR).join(name);
     crate::error::create_dir_all(&folder)?;
     Ok(folder)
-}
-
-/// The DICOM file named by `HEAD_CT_DICOM` ([`DICOM_ENV`]), if it is set: a slice of your own
-/// for notebook 6 to show instead of its phantom.
-pub fn named_dicom_file() -> Option<PathBuf> {
-    std::env::var_os(DICOM_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
 }

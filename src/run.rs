@@ -2,14 +2,15 @@
 //! with a [`Recipe`] and a seed, score it on the validation images, predict the test images,
 //! and save everything into a run folder.
 //!
-//! A run folder holds [`RUN_FILES`]: the weights and metadata ([`crate::checkpoint`]), the
-//! history, the predictions and the figures. Every file is written atomically, and
+//! A run folder holds the files of [`RunFile::ALL`] (their names come from there alone): the
+//! weights and metadata ([`crate::checkpoint`]), the history, the predictions and the figures;
+//! [`TrainingRun::written`] lists the ones a run wrote. Every file is written atomically, and
 //! [`new_run_folder`] never picks a folder that exists: a new run never overwrites an old one.
 //!
 //! ```no_run
-//! use head_ct::{data::load_data, run, training::{observer::EpochLines, Recipe}};
+//! use head_ct::{data::{load_data, Loader}, run, training::{observer::EpochLines, Recipe}};
 //!
-//! let found = load_data(None, "data/head_ct_slices".as_ref(), 1)?;
+//! let found = load_data(&Loader::default(), None, "data/head_ct_slices".as_ref(), 1)?;
 //! let folder = run::new_run_folder("runs".as_ref(), 1, None);
 //! let done = run::train(&folder, &found, &Recipe::TEACHING, 1, &mut EpochLines)?;
 //! println!("{}", done.validation_metrics);
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{
     checkpoint::{save_checkpoint, FinalMetrics, ModelMetadata, TrainingSettings},
-    data::{DataSource, FoundData, SeedData},
+    data::FoundData,
     inference::{predict_set, score_predictions, write_predictions_csv, Prediction},
     metrics::BinaryMetrics,
     plots,
@@ -28,19 +29,69 @@ use crate::{
     Result,
 };
 
-/// The files a run folder holds after [`train`] (`roc.png` only when the validation images hold
-/// both classes).
-pub const RUN_FILES: [&str; 9] = [
-    "model.safetensors",
-    "model.json",
-    "history.csv",
-    "predictions.csv",
-    "samples.png",
-    "curves.png",
-    "confusion_matrix.png",
-    "roc.png",
-    "predictions.png",
-];
+/// A file of a run folder: its name, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunFile {
+    /// `model.safetensors` ([`crate::checkpoint::WEIGHTS_FILE`]).
+    Weights,
+    /// `model.json` ([`crate::checkpoint::METADATA_FILE`]).
+    Metadata,
+    /// `history.csv`: loss and accuracy per epoch.
+    History,
+    /// `predictions.csv`: the test images' calls.
+    Predictions,
+    /// `samples.png`: training images of each class.
+    Samples,
+    /// `curves.png`: the learning curves.
+    Curves,
+    /// `confusion_matrix.png`, on the validation images.
+    ConfusionMatrix,
+    /// `roc.png`, on the validation images (only when they hold both classes).
+    Roc,
+    /// `predictions.png`: the test images with their calls.
+    PredictionsFigure,
+}
+
+impl RunFile {
+    /// Every file, in the order [`train`] writes and reports them.
+    pub const ALL: [RunFile; 9] = [
+        RunFile::Weights,
+        RunFile::Metadata,
+        RunFile::History,
+        RunFile::Predictions,
+        RunFile::Samples,
+        RunFile::Curves,
+        RunFile::ConfusionMatrix,
+        RunFile::Roc,
+        RunFile::PredictionsFigure,
+    ];
+
+    /// The file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunFile::Weights => crate::checkpoint::WEIGHTS_FILE,
+            RunFile::Metadata => crate::checkpoint::METADATA_FILE,
+            RunFile::History => "history.csv",
+            RunFile::Predictions => "predictions.csv",
+            RunFile::Samples => "samples.png",
+            RunFile::Curves => "curves.png",
+            RunFile::ConfusionMatrix => "confusion_matrix.png",
+            RunFile::Roc => "roc.png",
+            RunFile::PredictionsFigure => "predictions.png",
+        }
+    }
+
+    /// Its path in the run folder `folder`.
+    pub fn path_in(self, folder: &Path) -> PathBuf {
+        folder.join(self.name())
+    }
+}
+
+impl std::fmt::Display for RunFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Which images [`TrainingRun::predictions`] are of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,15 +127,19 @@ pub struct TrainingRun {
     pub predicted: PredictedSplit,
     /// What `model.json` says.
     pub metadata: ModelMetadata,
+    /// The files the run wrote, in [`RunFile::ALL`]'s order.
+    pub written: Vec<RunFile>,
 }
 
 /// Trains the teaching model on `found`'s training images with `recipe` and `seed`
 /// ([`train_model`]; `observer` hears every batch and epoch), scores it on the validation
 /// images, predicts the test images (or, without a `test/` folder, the validation images), and
-/// writes [`RUN_FILES`] into `folder` (created if missing).
+/// writes the files of [`RunFile::ALL`] into `folder` (created if missing; `roc.png` only when
+/// the validation images hold both classes).
 ///
-/// Errors if the recipe cannot train, the folder cannot be written, or as training does; the
-/// files written before an error stay (each one whole).
+/// Errors if the recipe cannot train, the images were loaded for another input than the
+/// recipe's, the folder cannot be written, or as training does; the files written before an
+/// error stay (each one whole).
 pub fn train(
     folder: &Path,
     found: &FoundData,
@@ -92,32 +147,25 @@ pub fn train(
     seed: u64,
     observer: &mut dyn Observer,
 ) -> Result<TrainingRun> {
-    train_on(folder, &found.data, &found.source, recipe, seed, observer)
-}
-
-/// [`train`] with the data and where it came from (`source`, recorded in `model.json`) given
-/// apart, as [`crate::lesson::Lesson`] holds them.
-pub fn train_on(
-    folder: &Path,
-    data: &SeedData,
-    source: &DataSource,
-    recipe: &Recipe,
-    seed: u64,
-    observer: &mut dyn Observer,
-) -> Result<TrainingRun> {
+    let (data, source) = (&found.data, &found.source);
     recipe.check()?;
+    crate::training::check_input(recipe, &[("training", &data.train)])?;
     crate::error::create_dir_all(folder)?;
-    plots::class_samples(&data.train, 4)?.save_png(folder.join("samples.png"))?;
+    plots::class_samples(&data.train, 4)?.save_png(RunFile::Samples.path_in(folder))?;
+    let mut written = vec![RunFile::Samples];
 
     let trained = train_model(&data.train, &data.validate, recipe, seed, observer)?;
-    trained.history.write_csv(&folder.join("history.csv"))?;
-    plots::training_curves(&trained.history)?.save_png(folder.join("curves.png"))?;
+    trained
+        .history
+        .write_csv(&RunFile::History.path_in(folder))?;
+    plots::training_curves(&trained.history)?.save_png(RunFile::Curves.path_in(folder))?;
+    written.extend([RunFile::History, RunFile::Curves]);
 
     // How good is it on images it did not train on?
     let (model, dev) = (&trained.model, &*trained.dev);
     let validation = predict_set(model, dev, &data.validate, recipe.threshold)?;
     let validation_metrics = score_predictions(&validation)?;
-    save_evaluation_figures(&validation_metrics, folder)?;
+    written.extend(save_evaluation_figures(&validation_metrics, folder)?);
 
     let mut metadata = ModelMetadata::for_teaching_net(
         data.train.class_names.clone(),
@@ -128,6 +176,7 @@ pub fn train_on(
         validation_metrics.auc.as_ref().map(|a| a.value),
     );
     save_checkpoint(folder, model, &metadata)?;
+    written.extend([RunFile::Weights, RunFile::Metadata]);
 
     // The seed's last step: predict the test images, which played no part in training.
     let (predictions, predicted) = match &data.test {
@@ -137,9 +186,11 @@ pub fn train_on(
         ),
         None => (validation.clone(), PredictedSplit::Validation),
     };
-    write_predictions_csv(&folder.join("predictions.csv"), &predictions)?;
+    write_predictions_csv(&RunFile::Predictions.path_in(folder), &predictions)?;
     plots::predictions_figure(&predictions, data.test.as_ref().unwrap_or(&data.validate))?
-        .save_png(folder.join("predictions.png"))?;
+        .save_png(RunFile::PredictionsFigure.path_in(folder))?;
+    written.extend([RunFile::Predictions, RunFile::PredictionsFigure]);
+    written.sort_by_key(|f| RunFile::ALL.iter().position(|a| a == f));
 
     Ok(TrainingRun {
         folder: folder.to_path_buf(),
@@ -149,36 +200,41 @@ pub fn train_on(
         predictions,
         predicted,
         metadata,
+        written,
     })
 }
 
 impl TrainingRun {
     /// Where the run went, in one sentence: `Saved in /home/me/head-ct/runs/notebook:
-    /// model.safetensors, model.json, ...` (the folder made absolute, and the files of
-    /// [`RUN_FILES`] that are there).
+    /// model.safetensors, model.json, ...` (the folder made absolute, and the files the run
+    /// wrote).
     pub fn saved_sentence(&self) -> String {
         let folder = std::fs::canonicalize(&self.folder).unwrap_or_else(|_| self.folder.clone());
-        let files: Vec<&str> = RUN_FILES
-            .iter()
-            .copied()
-            .filter(|f| self.folder.join(f).exists())
-            .collect();
         format!(
             "Saved in {}: {}.",
             crate::text::printable_path(&folder),
-            files.join(", ")
+            self.written_list()
         )
+    }
+
+    /// The files the run wrote, joined by commas: `model.safetensors, model.json, ...`.
+    pub fn written_list(&self) -> String {
+        let names: Vec<&str> = self.written.iter().map(|f| f.name()).collect();
+        names.join(", ")
     }
 }
 
-/// `confusion_matrix.png`, and `roc.png` when both classes are present, into `folder`.
-pub fn save_evaluation_figures(metrics: &BinaryMetrics, folder: &Path) -> Result<()> {
+/// `confusion_matrix.png`, and `roc.png` when both classes are present, into `folder`; returns
+/// the files written.
+pub fn save_evaluation_figures(metrics: &BinaryMetrics, folder: &Path) -> Result<Vec<RunFile>> {
     plots::confusion_matrix_figure(&metrics.confusion)?
-        .save_png(folder.join("confusion_matrix.png"))?;
+        .save_png(RunFile::ConfusionMatrix.path_in(folder))?;
+    let mut written = vec![RunFile::ConfusionMatrix];
     if metrics.auc.is_some() {
-        plots::roc_figure_from_metrics(metrics)?.save_png(folder.join("roc.png"))?;
+        plots::roc_figure_from_metrics(metrics)?.save_png(RunFile::Roc.path_in(folder))?;
+        written.push(RunFile::Roc);
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The name of a run folder started at `time` (UTC) with `seed`: `2026-11-27T01-02-03-seed1`,

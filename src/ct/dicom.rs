@@ -10,17 +10,13 @@
 
 use std::path::Path;
 
+use crate::{
+    input::{self, resize, Limits, ModelInput, Window, MIN_IMAGE_SIDE},
+    Error, Result,
+};
 use dicom_dictionary_std::tags;
 use dicom_object::{mem::InMemElement, DefaultDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
-use image::{ImageBuffer, Luma};
-
-use super::window::{InputWindows, Window};
-use crate::{
-    data::{max_image_pixels, MIN_IMAGE_SIDE, RESIZE_FILTER},
-    model::IMAGE_SIZE,
-    Error, Result,
-};
 
 /// The CT number of air, HU. Padding pixels get it.
 pub const AIR_HU: f32 = -1000.0;
@@ -28,16 +24,6 @@ pub const AIR_HU: f32 = -1000.0;
 /// File name extensions (lower case) read as DICOM. Files with no extension are read as DICOM
 /// when they carry the `DICM` marker ([`has_dicom_marker`]), as PACS exports often do.
 pub const DICOM_EXTENSIONS: &[&str] = &["dcm", "dicom"];
-
-/// The largest DICOM file read, in bytes: 8 bytes per pixel of the pixel limit
-/// ([`max_image_pixels`]) plus 16 MiB of header, 144 MiB by default. A file is read whole
-/// (dicom-rs keeps it in memory): a long multi-frame series over the limit should be split
-/// into slices.
-pub fn max_dicom_bytes() -> Result<u64> {
-    Ok(max_image_pixels()?
-        .saturating_mul(8)
-        .saturating_add(16 << 20))
-}
 
 /// One CT slice in Hounsfield units.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,19 +77,21 @@ pub fn is_dicom_file(path: &Path) -> bool {
         && has_dicom_marker(&head)
 }
 
-/// Reads the slice in the DICOM file at `path`. Errors name the file and the problem; see
-/// [`read_ct_slice_bytes`].
-pub fn read_ct_slice(path: &Path) -> Result<CtSlice> {
+/// Reads the slice in the DICOM file at `path`, within `limits` ([`Limits::default`] reads up
+/// to 4096 x 4096 pixels). Errors name the file and the problem; see [`read_ct_slice_bytes`].
+pub fn read_ct_slice(path: &Path, limits: &Limits) -> Result<CtSlice> {
     let io = || Error::io(&path);
     let size = std::fs::metadata(path).map_err(io())?.len();
-    check_file_size(path, size)?;
+    check_file_size(path, size, limits)?;
     let bytes = std::fs::read(path).map_err(io())?;
-    read_ct_slice_bytes(path, &bytes)
+    read_ct_slice_bytes(path, &bytes, limits)
 }
 
-/// Refuses a DICOM file of `size` bytes over [`max_dicom_bytes`], before it is read.
-pub(crate) fn check_file_size(path: &Path, size: u64) -> Result<()> {
-    let limit = max_dicom_bytes()?;
+/// Refuses a DICOM file of `size` bytes over [`Limits::max_dicom_bytes`], before it is read.
+pub(crate) fn check_file_size(path: &Path, size: u64, limits: &Limits) -> Result<()> {
+    let Some(limit) = limits.max_dicom_bytes() else {
+        return Ok(());
+    };
     if size > limit {
         return Err(Error::data(
             path,
@@ -127,8 +115,8 @@ pub(crate) fn check_file_size(path: &Path, size: u64) -> Result<()> {
 ///   decoded in pure Rust (the error names its UID).
 /// - Notes ([`CtSlice::notes`]): a modality other than CT; RescaleSlope or RescaleIntercept
 ///   missing (1 and 0 assumed); a multi-frame file (its middle frame is read).
-pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
-    check_file_size(path, bytes.len() as u64)?;
+pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8], limits: &Limits) -> Result<CtSlice> {
+    check_file_size(path, bytes.len() as u64, limits)?;
     super::scan::check_element_lengths(path, bytes)?;
     let obj = OpenFileOptions::new().from_reader(bytes).map_err(|e| {
         Error::data(
@@ -183,15 +171,9 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
         ));
     }
     let pixels = (rows as u64) * (columns as u64);
-    let limit = max_image_pixels()?;
-    if pixels > limit {
-        return Err(Error::data(
-            path,
-            format!("DICOM image is {columns}x{rows} pixels, over the limit of {limit} pixels"),
-        ));
-    }
-    // Large images are decoded one at a time (see `data::load`), whatever the file's size.
-    let _one_at_a_time = crate::data::one_at_a_time_if_large(pixels);
+    limits.check_image(path, "DICOM image", columns as u64, rows as u64)?;
+    // Large images are decoded one at a time, whatever the file's size.
+    let _one_at_a_time = input::one_at_a_time_if_large(pixels);
     let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
     // Uncompressed pixel data must hold what the header promises, checked before anything of
     // that size is allocated (a 2 KB file can claim 4096 x 4096 pixels).
@@ -361,9 +343,9 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8]) -> Result<CtSlice> {
 }
 
 /// Reads only the SOPInstanceUID of a DICOM file (for labels keyed by it); `None` when absent.
-pub fn read_sop_instance_uid(path: &Path) -> Result<Option<String>> {
+pub fn read_sop_instance_uid(path: &Path, limits: &Limits) -> Result<Option<String>> {
     let io = || Error::io(&path);
-    check_file_size(path, std::fs::metadata(path).map_err(io())?.len())?;
+    check_file_size(path, std::fs::metadata(path).map_err(io())?.len(), limits)?;
     let bytes = std::fs::read(path).map_err(io())?;
     super::scan::check_element_lengths(path, &bytes)?;
     let obj = OpenFileOptions::new()
@@ -482,31 +464,21 @@ impl CtSlice {
             .collect()
     }
 
-    /// Writes the model input: channel `c` is the slice in `windows.channels[c]`, resized to
-    /// 150x150 with [`RESIZE_FILTER`] (windowed first, then resized, as a display would), CHW
-    /// into `out` (`3 x 150 x 150` floats in `[0, 1]`).
-    pub fn to_chw(&self, windows: &InputWindows, out: &mut [f32]) {
-        let plane = IMAGE_SIZE * IMAGE_SIZE;
+    /// Writes the model input: channel `c` is the slice in `input.windows.channels[c]`, resized
+    /// to `input.side x input.side` with the input's filter ([`resize::grey_plane_into`]:
+    /// windowed first, then resized, as a display would), CHW into `out` (`3 x side x side`
+    /// floats in `[0, 1]`).
+    pub fn to_chw(&self, input: &ModelInput, out: &mut [f32]) {
+        let plane = input.side * input.side;
         let mut done: Vec<(Window, usize)> = Vec::new();
-        for (c, window) in windows.channels.iter().enumerate() {
+        for (c, window) in input.windows.channels.iter().enumerate() {
             if let Some(&(_, from)) = done.iter().find(|(w, _)| w == window) {
                 out.copy_within(from * plane..(from + 1) * plane, c * plane);
                 continue;
             }
             let grey = self.grey(window);
             let dst = &mut out[c * plane..(c + 1) * plane];
-            if (self.rows, self.columns) == (IMAGE_SIZE, IMAGE_SIZE) {
-                dst.copy_from_slice(&grey);
-            } else {
-                let img: ImageBuffer<Luma<f32>, Vec<f32>> =
-                    ImageBuffer::from_raw(self.columns as u32, self.rows as u32, grey)
-                        .expect("rows x columns values");
-                let s = IMAGE_SIZE as u32;
-                let small = image::imageops::resize(&img, s, s, RESIZE_FILTER);
-                for (d, v) in dst.iter_mut().zip(small.as_raw()) {
-                    *d = v.clamp(0.0, 1.0);
-                }
-            }
+            resize::grey_plane_into(grey, self.columns, self.rows, input, dst);
             done.push((*window, c));
         }
     }

@@ -18,17 +18,18 @@
 //!      ──► MONOCHROME1 inverted ──► resized to 150x150 ──► one channel per window
 //! ```
 //!
-//! - [`window`]: [`Window`] (level/width and DICOM's LINEAR function), the presets brain,
-//!   subdural and bone, and [`InputWindows`], the window of each input channel.
+//! - [`window`] (in [`crate::input`], re-exported here): [`Window`] (level/width and DICOM's
+//!   LINEAR function), the presets brain, subdural and bone, and [`InputWindows`], the window
+//!   of each input channel.
 //! - [`dicom`]: [`read_ct_slice`], one slice in HU with notes on how it was read.
 //! - [`write`](mod@write): [`CtImage`], a slice of CT numbers written as a DICOM CT image (the phantoms,
 //!   and the tests' synthetic files).
 
 pub mod dicom;
 mod scan;
-pub mod window;
 pub mod write;
 
+/// Windows live with the rest of the model's input ([`crate::input`]); they are CT's words.
+pub use crate::input::window::{self, InputWindows, Window};
 pub use dicom::{has_dicom_extension, has_dicom_marker, read_ct_slice, CtSlice, AIR_HU};
-pub use window::{InputWindows, Window};
 pub use write::CtImage;

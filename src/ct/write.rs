@@ -9,7 +9,7 @@ use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::window::Window;
+use crate::input::Window;
 use crate::{Error, Result};
 
 /// One DICOM CT slice to write: stored values and the attributes that say how they become CT

@@ -1,4 +1,4 @@
-//! Decoding, converting and resizing image files; scanning class folders.
+//! Decoding, converting and resizing image files; scanning class folders: the [`Loader`].
 
 use std::{
     fs,
@@ -6,212 +6,228 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use image::{imageops::FilterType, ColorType, DynamicImage, ImageDecoder, ImageReader};
+use image::{ColorType, DynamicImage, ImageDecoder, ImageReader};
 use rayon::prelude::*;
 
 use super::{is_image_path, is_system_junk, ImageSet, Sample};
 use crate::{
-    ct::{self, InputWindows},
+    ct,
     error::Result,
+    input::{self, resize, Limits, ModelInput, PixelSource, MIN_IMAGE_SIDE},
     labels::Label,
-    model::{IMAGE_LEN, IMAGE_SIZE},
     Error,
 };
 
-/// The resampling filter used to bring every image to 150x150: **Triangle** (bilinear with a
-/// support that widens with the downscaling factor, i.e. an area-averaging, anti-aliased
-/// resize).
+/// Reads image files into the model's input: one value made of the [`ModelInput`] (windows,
+/// side, resize filter: the model's) and the decoding [`Limits`] (the reader's), as the `image`
+/// crate pairs a reader with its `Limits`.
 ///
-/// Keras' `load_img` defaults to *nearest*, which, when shrinking the 134x158 to 821x957
-/// source slices by up to 6x, keeps one source pixel in 36 and aliases thin structures (the
-/// skull, a thin subdural rim) and noise. Triangle averages every source pixel into the result,
-/// so a small or faint bleed still shows, and it costs little more than nearest. It is faster
-/// than CatmullRom/Lanczos3 and does not ring at the bright skull edge. The trade-off: values
-/// differ slightly from a Keras pipeline that used the default `nearest`.
-pub const RESIZE_FILTER: FilterType = FilterType::Triangle;
-
-/// Smallest accepted image side, in pixels. A smaller image would be blown up more than ~4.7x
-/// to 150x150: it holds too little of a slice to be a meaningful input, so it is refused rather
-/// than silently upscaled.
-pub const MIN_IMAGE_SIDE: u32 = 32;
-
-/// Decodes one image file to `3 x 150 x 150` floats in `[0, 1]` (CHW): any format the loader
-/// reads (PNG, JPEG, BMP, TIFF; the format is recognised from the content), gray / gray+alpha /
-/// RGB / RGBA, 8 or 16 bits per channel. Gray is repeated in the three channels; alpha is
-/// dropped (as PIL's `convert("RGB")` does). Resized with [`RESIZE_FILTER`].
+/// Every set it loads records its input ([`ImageSet::input`]), and every sample whether it was
+/// DICOM ([`Sample::source`]). Display images (PNG, JPEG, BMP, TIFF; the format is recognised
+/// from the content), gray / gray+alpha / RGB / RGBA, 8 or 16 bits per channel, become RGB in
+/// `[0, 1]`: gray is repeated in the three channels; alpha is dropped (as PIL's
+/// `convert("RGB")` does). A display image is refused unless the input's windows are the brain
+/// window alone: it was windowed by whoever exported it, and cannot be windowed again. DICOM
+/// files (by extension or marker) are read as CT numbers and shown in the input's windows, one
+/// per channel ([`crate::ct`]).
 ///
-/// A DICOM file is read in the brain window ([`InputWindows::BRAIN`]); see
-/// [`load_image_file_with`] for other windows.
-pub fn load_image_file(path: &Path) -> Result<Vec<f32>> {
-    load_image_file_with(path, &InputWindows::BRAIN)
+/// ```no_run
+/// use head_ct::{data::Loader, input::{InputWindows, Limits, ModelInput}};
+///
+/// let loader = Loader::default(); // the teaching input, images up to 4096 x 4096
+/// let set = loader.folder("data/head_ct_slices/test".as_ref())?;
+/// let three = Loader::new(ModelInput::with_windows(InputWindows::THREE))
+///     .with_limits(Limits::no_limits());
+/// let pixels = three.file("slice.dcm".as_ref())?; // 3 x 150 x 150 floats
+/// # Ok::<(), head_ct::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Loader {
+    input: ModelInput,
+    limits: Limits,
 }
 
-/// [`load_image_file`], with DICOM files (CT numbers) shown to the model in `windows`, one per
-/// channel ([`crate::ct`]). A display image (PNG, JPEG, ...) is refused unless `windows` is the
-/// brain window alone: it was windowed by whoever exported it, and cannot be windowed again.
-pub fn load_image_file_with(path: &Path, windows: &InputWindows) -> Result<Vec<f32>> {
-    let mut out = vec![0.0f32; IMAGE_LEN];
-    decode_into(path, &mut out, windows)?;
-    Ok(out)
+/// What decoding one file gave besides its pixels.
+pub(crate) struct Decoded {
+    /// What the user should know about how its pixels were read ([`Sample::note`]).
+    pub note: Option<String>,
+    pub source: PixelSource,
 }
 
-/// Decodes `paths` (in parallel) into an unlabelled [`ImageSet`], in the given order. For
-/// prediction on a list of files; the first failing file (in list order) is reported.
-pub fn load_image_files(paths: &[PathBuf]) -> Result<ImageSet> {
-    load_image_files_with(paths, &InputWindows::BRAIN)
-}
+impl Loader {
+    /// A loader for `input`, with the default [`Limits`].
+    pub fn new(input: ModelInput) -> Loader {
+        Loader {
+            input,
+            limits: Limits::default(),
+        }
+    }
 
-/// [`load_image_files`] with DICOM files shown in `windows` (see [`load_image_file_with`]).
-pub fn load_image_files_with(paths: &[PathBuf], windows: &InputWindows) -> Result<ImageSet> {
-    let samples = paths
-        .iter()
-        .map(|p| Sample {
-            path: p.clone(),
-            label: None,
-            note: None,
-        })
-        .collect();
-    decode_set(Vec::new(), samples, windows)
-}
+    /// The same loader with other decoding limits.
+    pub fn with_limits(self, limits: Limits) -> Loader {
+        Loader { limits, ..self }
+    }
 
-/// Loads a folder as Keras' `flow_from_directory` does.
-///
-/// - With class subfolders: class names are the folder names, sorted; there must be exactly two,
-///   one named `hemorrhage` (label 1; the other gets label 0); each must hold at least one image.
-/// - With no subfolder: the loose image files, unlabelled (`class_names` empty, labels `None`).
-/// - Mixing class folders and loose images is an error, as is a folder with no image at all.
-///
-/// Files are taken in sorted name order within each class; see the module docs for what counts
-/// as an image and which junk files are skipped. Every image is decoded once, in parallel.
-///
-/// DICOM files are read in the brain window; see [`load_image_folder_with`].
-pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
-    load_image_folder_with(dir, &InputWindows::BRAIN)
-}
+    /// The model input it loads for.
+    pub fn input(&self) -> &ModelInput {
+        &self.input
+    }
 
-/// [`load_image_folder`] with DICOM files shown in `windows` (see [`load_image_file_with`]).
-pub fn load_image_folder_with(dir: &Path, windows: &InputWindows) -> Result<ImageSet> {
-    let (subdirs, files) = scan_dir(dir)?;
-    if subdirs.is_empty() {
-        if files.is_empty() {
+    /// Its decoding limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Decodes one image file to `3 x side x side` floats in `[0, 1]` (CHW; side 150 for the
+    /// teaching input). Errors name the file and the problem.
+    pub fn file(&self, path: &Path) -> Result<Vec<f32>> {
+        let mut out = vec![0.0f32; self.input_len()];
+        self.decode_into(path, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Loader::file`] on a file's bytes, with `path` naming it in errors and deciding the
+    /// format when the content does not (the fuzz target `decode_image` calls it). Returns the
+    /// pixels and the loader's note ([`Sample::note`]).
+    pub fn bytes(&self, path: &Path, bytes: &[u8]) -> Result<(Vec<f32>, Option<String>)> {
+        let mut out = vec![0.0f32; self.input_len()];
+        let decoded = self.decode_bytes_into(path, bytes, &mut out)?;
+        Ok((out, decoded.note))
+    }
+
+    /// Decodes `paths` (in parallel) into an unlabelled [`ImageSet`], in the given order. For
+    /// prediction on a list of files; the first failing file (in list order) is reported.
+    pub fn files(&self, paths: &[PathBuf]) -> Result<ImageSet> {
+        let samples = paths.iter().map(|p| Sample::new(p.clone(), None)).collect();
+        self.decode_set(Vec::new(), samples)
+    }
+
+    /// Loads a folder as Keras' `flow_from_directory` does.
+    ///
+    /// - With class subfolders: class names are the folder names, sorted; there must be
+    ///   exactly two, one named `hemorrhage` (label 1; the other gets label 0); each must hold
+    ///   at least one image.
+    /// - With no subfolder: the loose image files, unlabelled (`class_names` empty, labels
+    ///   `None`).
+    /// - Mixing class folders and loose images is an error, as is a folder with no image at all.
+    ///
+    /// Files are taken in sorted name order within each class; see the module docs of
+    /// [`crate::data`] for what counts as an image and which junk files are skipped. Every
+    /// image is decoded once, in parallel.
+    pub fn folder(&self, dir: &Path) -> Result<ImageSet> {
+        let (subdirs, files) = scan_dir(dir)?;
+        if subdirs.is_empty() {
+            if files.is_empty() {
+                return Err(Error::data(
+                    dir,
+                    "folder is empty: no class folders and no images",
+                ));
+            }
+            let samples = files.into_iter().map(|p| Sample::new(p, None)).collect();
+            return self.decode_set(Vec::new(), samples);
+        }
+        if let Some(f) = files.first() {
+            return Err(Error::data(
+                f,
+                format!(
+                    "loose image file next to class folders in {}; move it into a class folder",
+                    dir.display()
+                ),
+            ));
+        }
+        let class_names: Vec<String> = subdirs
+            .iter()
+            .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let positive = Label::Hemorrhage.name();
+        if class_names.len() != 2 || !class_names.iter().any(|c| c == positive) {
             return Err(Error::data(
                 dir,
-                "folder is empty: no class folders and no images",
+                format!(
+                    "expected exactly two class folders, one named `{positive}`; found {:?}",
+                    class_names
+                ),
             ));
         }
-        let samples = files
-            .into_iter()
-            .map(|path| Sample {
-                path,
-                label: None,
-                note: None,
-            })
-            .collect();
-        return decode_set(Vec::new(), samples, windows);
-    }
-    if let Some(f) = files.first() {
-        return Err(Error::data(
-            f,
-            format!(
-                "loose image file next to class folders in {}; move it into a class folder",
-                dir.display()
-            ),
-        ));
-    }
-    let class_names: Vec<String> = subdirs
-        .iter()
-        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let positive = Label::Hemorrhage.name();
-    if class_names.len() != 2 || !class_names.iter().any(|c| c == positive) {
-        return Err(Error::data(
-            dir,
-            format!(
-                "expected exactly two class folders, one named `{positive}`; found {:?}",
-                class_names
-            ),
-        ));
-    }
-    let mut samples = Vec::new();
-    for (sub, name) in subdirs.iter().zip(&class_names) {
-        let (nested, files) = scan_dir(sub)?;
-        if let Some(d) = nested.first() {
-            return Err(Error::data(
-                d,
-                "unexpected folder inside a class folder (images must sit directly in it)",
-            ));
+        let mut samples = Vec::new();
+        for (sub, name) in subdirs.iter().zip(&class_names) {
+            let (nested, files) = scan_dir(sub)?;
+            if let Some(d) = nested.first() {
+                return Err(Error::data(
+                    d,
+                    "unexpected folder inside a class folder (images must sit directly in it)",
+                ));
+            }
+            if files.is_empty() {
+                return Err(Error::data(
+                    sub,
+                    format!("class folder `{name}` holds no images"),
+                ));
+            }
+            let label = Label::of_class_folder(name);
+            samples.extend(files.into_iter().map(|p| Sample::new(p, Some(label))));
         }
-        if files.is_empty() {
-            return Err(Error::data(
-                sub,
-                format!("class folder `{name}` holds no images"),
-            ));
-        }
-        let label = Label::of_class_folder(name);
-        samples.extend(files.into_iter().map(|path| Sample {
-            path,
-            label: Some(label),
-            note: None,
-        }));
+        self.decode_set(class_names, samples)
     }
-    decode_set(class_names, samples, windows)
-}
 
-/// Loads the optional `test/` folder of a seed layout, which must never block training:
-///
-/// - loose image files are unlabelled images to predict (Keras' layout for unlabelled data);
-/// - a subfolder named like one of the training classes (`class_names`) holds labelled images
-///   of that class: one class alone is fine (it is scored with what is defined for it);
-/// - any other subfolder (`unknown/`, say) holds unlabelled images, and a note says so;
-/// - an empty folder is no test images, with a note.
-///
-/// Returns `None` for no images, and the notes to show the user. The set's class names are the
-/// training classes. Errors (a broken image, a folder inside a class folder) name the file.
-pub(crate) fn load_test_folder(
-    dir: &Path,
-    class_names: &[String],
-    windows: &InputWindows,
-) -> Result<(Option<ImageSet>, Vec<String>)> {
-    let (subdirs, loose) = scan_dir(dir)?;
-    let mut notes = Vec::new();
-    let mut samples: Vec<Sample> = loose
-        .into_iter()
-        .map(|path| Sample::new(path, None))
-        .collect();
-    for sub in &subdirs {
-        let name = sub.file_name().unwrap().to_string_lossy().into_owned();
-        let (nested, files) = scan_dir(sub)?;
-        if let Some(d) = nested.first() {
-            return Err(Error::data(
-                d,
-                "unexpected folder inside a test/ subfolder (images must sit directly in it)",
-            ));
-        }
-        let label = if class_names.contains(&name) {
-            Some(Label::of_class_folder(&name))
-        } else {
-            notes.push(format!(
-                "{}: not one of the training classes {:?}, so its {} image(s) are predicted \
+    /// Floats per image: `3 x side x side`.
+    fn input_len(&self) -> usize {
+        3 * self.input.side * self.input.side
+    }
+
+    /// Loads the optional `test/` folder of a seed layout, which must never block training:
+    ///
+    /// - loose image files are unlabelled images to predict (Keras' layout for unlabelled data);
+    /// - a subfolder named like one of the training classes (`class_names`) holds labelled images
+    ///   of that class: one class alone is fine (it is scored with what is defined for it);
+    /// - any other subfolder (`unknown/`, say) holds unlabelled images, and a note says so;
+    /// - an empty folder is no test images, with a note.
+    ///
+    /// Returns `None` for no images, and the notes to show the user. The set's class names are the
+    /// training classes. Errors (a broken image, a folder inside a class folder) name the file.
+    pub(crate) fn test_folder(
+        &self,
+        dir: &Path,
+        class_names: &[String],
+    ) -> Result<(Option<ImageSet>, Vec<String>)> {
+        let (subdirs, loose) = scan_dir(dir)?;
+        let mut notes = Vec::new();
+        let mut samples: Vec<Sample> = loose
+            .into_iter()
+            .map(|path| Sample::new(path, None))
+            .collect();
+        for sub in &subdirs {
+            let name = sub.file_name().unwrap().to_string_lossy().into_owned();
+            let (nested, files) = scan_dir(sub)?;
+            if let Some(d) = nested.first() {
+                return Err(Error::data(
+                    d,
+                    "unexpected folder inside a test/ subfolder (images must sit directly in it)",
+                ));
+            }
+            let label = if class_names.contains(&name) {
+                Some(Label::of_class_folder(&name))
+            } else {
+                notes.push(format!(
+                    "{}: not one of the training classes {:?}, so its {} image(s) are predicted \
                  without a label",
-                sub.display(),
-                class_names,
-                files.len()
+                    sub.display(),
+                    class_names,
+                    files.len()
+                ));
+                None
+            };
+            samples.extend(files.into_iter().map(|path| Sample::new(path, label)));
+        }
+        if samples.is_empty() {
+            notes.push(format!(
+                "{}: holds no images, so there is nothing to predict after training",
+                dir.display()
             ));
-            None
-        };
-        samples.extend(files.into_iter().map(|path| Sample::new(path, label)));
+            return Ok((None, notes));
+        }
+        Ok((Some(self.decode_set(class_names.to_vec(), samples)?), notes))
     }
-    if samples.is_empty() {
-        notes.push(format!(
-            "{}: holds no images, so there is nothing to predict after training",
-            dir.display()
-        ));
-        return Ok((None, notes));
-    }
-    Ok((
-        Some(decode_set(class_names.to_vec(), samples, windows)?),
-        notes,
-    ))
 }
 
 /// Lists a folder: (subfolders, image files), both sorted by name, junk skipped, any other file
@@ -254,99 +270,72 @@ fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     Ok((dirs, files))
 }
 
-fn decode_set(
-    class_names: Vec<String>,
-    mut samples: Vec<Sample>,
-    windows: &InputWindows,
-) -> Result<ImageSet> {
-    let mut pixels = vec![0.0f32; samples.len() * IMAGE_LEN];
-    let results: Vec<Result<Option<String>>> = pixels
-        .par_chunks_mut(IMAGE_LEN)
-        .zip(samples.par_iter())
-        .map(|(out, s)| decode_into(&s.path, out, windows))
-        .collect();
-    for (sample, r) in samples.iter_mut().zip(results) {
-        sample.note = r?;
+impl Loader {
+    fn decode_set(&self, class_names: Vec<String>, mut samples: Vec<Sample>) -> Result<ImageSet> {
+        let len = self.input_len();
+        let mut pixels = vec![0.0f32; samples.len() * len];
+        let results: Vec<Result<Decoded>> = pixels
+            .par_chunks_mut(len)
+            .zip(samples.par_iter())
+            .map(|(out, s)| self.decode_into(&s.path, out))
+            .collect();
+        for (sample, r) in samples.iter_mut().zip(results) {
+            let decoded = r?;
+            sample.note = decoded.note;
+            sample.source = decoded.source;
+        }
+        ImageSet::from_parts(class_names, samples, pixels, self.input)
     }
-    ImageSet::from_parts(class_names, samples, pixels)
-}
 
-/// [`load_image_file`] on a file's bytes, with `path` naming it in errors and deciding the
-/// format when the content does not (the fuzz target `decode_image` calls it). Returns the
-/// pixels and the loader's note ([`Sample::note`]).
-pub fn load_image_bytes(path: &Path, bytes: &[u8]) -> Result<(Vec<f32>, Option<String>)> {
-    let mut out = vec![0.0f32; IMAGE_LEN];
-    let note = decode_bytes_into(path, bytes, &mut out, &InputWindows::BRAIN)?;
-    Ok((out, note))
-}
-
-/// Decodes `path` into `out` (`IMAGE_LEN` floats, CHW); returns what the user should know about
-/// how its pixels were read (see [`bits_in_use`]), if anything.
-pub(crate) fn decode_into(
-    path: &Path,
-    out: &mut [f32],
-    windows: &InputWindows,
-) -> Result<Option<String>> {
-    let io = || Error::io(&path);
-    if !super::has_image_extension(path) {
-        // A DICOM file (by name or by marker) is read whole: its size is checked before it is.
-        ct::dicom::check_file_size(path, fs::metadata(path).map_err(io())?.len())?;
+    /// Decodes `path` into `out` (`3 x side x side` floats, CHW).
+    pub(crate) fn decode_into(&self, path: &Path, out: &mut [f32]) -> Result<Decoded> {
+        let io = || Error::io(path);
+        if !super::has_image_extension(path) {
+            // A DICOM file (by name or by marker) is read whole: its size is checked before it is.
+            ct::dicom::check_file_size(
+                path,
+                fs::metadata(path).map_err(io())?.len(),
+                &self.limits,
+            )?;
+        }
+        let bytes = fs::read(path).map_err(io())?;
+        self.decode_bytes_into(path, &bytes, out)
     }
-    let bytes = fs::read(path).map_err(io())?;
-    decode_bytes_into(path, &bytes, out, windows)
-}
 
-fn decode_bytes_into(
-    path: &Path,
-    bytes: &[u8],
-    out: &mut [f32],
-    windows: &InputWindows,
-) -> Result<Option<String>> {
-    if bytes.is_empty() {
-        return Err(Error::data(path, "empty file (0 bytes), not an image"));
+    fn decode_bytes_into(&self, path: &Path, bytes: &[u8], out: &mut [f32]) -> Result<Decoded> {
+        if bytes.is_empty() {
+            return Err(Error::data(path, "empty file (0 bytes), not an image"));
+        }
+        if ct::has_dicom_extension(path) || ct::has_dicom_marker(bytes) {
+            // Large images are read one at a time: the reader takes the lock once it knows their
+            // size.
+            let slice = ct::dicom::read_ct_slice_bytes(path, bytes, &self.limits)?;
+            slice.to_chw(&self.input, out);
+            return Ok(Decoded {
+                note: (!slice.notes.is_empty()).then(|| slice.notes.join("; ")),
+                source: PixelSource::Dicom,
+            });
+        }
+        if !self.input.accepts_display_images() {
+            return Err(Error::data(
+                path,
+                format!(
+                    "a display image (already windowed by whoever exported it) cannot be shown \
+                     in {}: windows apply to CT numbers, so this model or setting needs DICOM \
+                     files",
+                    self.input.windows.describe()
+                ),
+            ));
+        }
+        // Held until the image has been converted: large images are decoded one at a time.
+        let (img, _one_at_a_time) = decode_bytes(path, bytes, &self.limits)?;
+        let (scale, note) = bits_in_use(&img, bytes);
+        image_to_chw(path, &img, out, scale, &self.input)?;
+        Ok(Decoded {
+            note,
+            source: PixelSource::DisplayImage,
+        })
     }
-    if ct::has_dicom_extension(path) || ct::has_dicom_marker(bytes) {
-        // Large images are read one at a time: the reader takes the lock once it knows their size.
-        let slice = ct::dicom::read_ct_slice_bytes(path, bytes)?;
-        slice.to_chw(windows, out);
-        return Ok((!slice.notes.is_empty()).then(|| slice.notes.join("; ")));
-    }
-    if *windows != InputWindows::BRAIN {
-        return Err(Error::data(
-            path,
-            format!(
-                "a display image (already windowed by whoever exported it) cannot be shown in \
-                 {}: windows apply to CT numbers, so this model or setting needs DICOM files",
-                windows.describe()
-            ),
-        ));
-    }
-    // Held until the image has been converted: large images are decoded one at a time.
-    let (img, _one_at_a_time) = decode_bytes(path, bytes)?;
-    let (scale, note) = bits_in_use(&img, bytes);
-    image_to_chw(path, &img, out, scale)?;
-    Ok(note)
-}
-
-/// Images above this many pixels (2048 x 2048) are decoded one at a time, not one per core:
-/// a 16-megapixel 16-bit image takes several hundred megabytes while it is decoded, turned and
-/// converted, and two at once would pass the project's memory goal. CT slices (512 x 512) and
-/// the Kaggle images (up to about 1000 x 1000) decode in parallel as before.
-const LARGE_IMAGE_PIXELS: u64 = 2048 * 2048;
-
-/// Taken while a large image is decoded and converted.
-static LARGE_IMAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Held while an image of `pixels` pixels is decoded, when it is a large one
-/// ([`LARGE_IMAGE_PIXELS`]): large images are decoded one at a time, not one per core. The
-/// DICOM reader takes it once it knows Rows x Columns (a small compressed file can decode to
-/// 16 megapixels).
-pub(crate) fn one_at_a_time_if_large(pixels: u64) -> Option<std::sync::MutexGuard<'static, ()>> {
-    (pixels > LARGE_IMAGE_PIXELS).then(|| {
-        LARGE_IMAGE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    })
 }
 
 /// The number of bits a 16-bit image really uses, and what that means for its pixels.
@@ -416,6 +405,7 @@ fn png_significant_bits(file: &[u8]) -> Option<u8> {
 fn decode_bytes(
     path: &Path,
     bytes: &[u8],
+    limits: &Limits,
 ) -> Result<(DynamicImage, Option<std::sync::MutexGuard<'static, ()>>)> {
     let reader = || -> Result<ImageReader<Cursor<&[u8]>>> {
         let mut reader = ImageReader::new(Cursor::new(bytes))
@@ -439,26 +429,16 @@ fn decode_bytes(
     };
     // The size from the header first: nothing is allocated for an image over the limit.
     let (width, height) = reader()?.into_dimensions().map_err(corrupt)?;
-    let max_pixels = max_image_pixels()?;
+    limits.check_image(path, "image", u64::from(width), u64::from(height))?;
     let pixels = u64::from(width) * u64::from(height);
-    if pixels > max_pixels {
-        return Err(Error::data(
-            path,
-            format!(
-                "image is {width}x{height} pixels, {pixels} in all, over the limit of \
-                 {max_pixels} pixels (4096x4096, larger than any CT slice, unless \
-                 {MAX_PIXELS_ENV} sets another limit)"
-            ),
-        ));
-    }
-    let one_at_a_time = one_at_a_time_if_large(pixels);
+    let one_at_a_time = input::one_at_a_time_if_large(pixels);
     let mut reader = reader()?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(width);
-    limits.max_image_height = Some(height);
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(width);
+    decoder_limits.max_image_height = Some(height);
     // The largest decoded form: 4 channels of 32-bit floats, plus the decoder's own buffers.
-    limits.max_alloc = Some(pixels.saturating_mul(32).saturating_add(64 << 20));
-    reader.limits(limits);
+    decoder_limits.max_alloc = Some(pixels.saturating_mul(32).saturating_add(64 << 20));
+    reader.limits(decoder_limits);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     // EXIF orientation (JPEG, PNG eXIf, TIFF): left and right matter in a head CT. An unreadable
     // EXIF block is treated as no orientation, as viewers do.
@@ -470,37 +450,14 @@ fn decode_bytes(
     Ok((img, one_at_a_time))
 }
 
-/// The largest image read, in pixels (width x height), unless [`MAX_PIXELS_ENV`] says
-/// otherwise: 4096 x 4096, about 16.8 megapixels. CT slices are 512 x 512; exports and photos of
-/// films rarely pass 4000 pixels a side. The limit keeps a file whose header claims a huge size
-/// (a 0.5 MB PNG can claim 16000 x 16000) from taking gigabytes: the header is read first, and
-/// the decoder's allocations are bounded too.
-pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 4096 * 4096;
-
-/// Environment variable that sets the pixel limit ([`DEFAULT_MAX_IMAGE_PIXELS`]), in pixels.
-pub const MAX_PIXELS_ENV: &str = "HEAD_CT_MAX_PIXELS";
-
-/// The pixel limit: [`MAX_PIXELS_ENV`] when set, else [`DEFAULT_MAX_IMAGE_PIXELS`]. Errors if
-/// the variable is not a positive whole number.
-pub fn max_image_pixels() -> Result<u64> {
-    match std::env::var(MAX_PIXELS_ENV) {
-        Err(_) => Ok(DEFAULT_MAX_IMAGE_PIXELS),
-        Ok(text) => match text.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(Error::InvalidInput(format!(
-                "{MAX_PIXELS_ENV}={text:?} is not a positive whole number of pixels"
-            ))),
-        },
-    }
-}
-
-/// Converts a decoded image to RGB, resizes it to 150x150 and writes it as CHW floats in
-/// `[0, 1]`.
-pub(crate) fn image_to_chw(
+/// Converts a decoded image to RGB, resizes it to the input's side ([`resize::to_input_side`])
+/// and writes it as CHW floats in `[0, 1]`.
+fn image_to_chw(
     path: &Path,
     img: &DynamicImage,
     out: &mut [f32],
     scale16: f32,
+    input: &ModelInput,
 ) -> Result<()> {
     let (w, h) = (img.width(), img.height());
     if w < MIN_IMAGE_SIDE || h < MIN_IMAGE_SIDE {
@@ -508,24 +465,19 @@ pub(crate) fn image_to_chw(
             path,
             format!(
                 "image is too small ({w}x{h} pixels): at least {MIN_IMAGE_SIDE} pixels a side \
-                 are needed to resize it sensibly to {IMAGE_SIZE}x{IMAGE_SIZE}"
+                 are needed to resize it sensibly to {0}x{0}",
+                input.side
             ),
         ));
     }
-    let s = IMAGE_SIZE as u32;
-    let plane = IMAGE_SIZE * IMAGE_SIZE;
+    let plane = input.side * input.side;
     let eight_bit = matches!(
         img.color(),
         ColorType::L8 | ColorType::La8 | ColorType::Rgb8 | ColorType::Rgba8
     );
     if eight_bit {
         // The Keras path: resize the 8-bit image, then rescale by 1/255.
-        let rgb = img.to_rgb8();
-        let rgb = if (w, h) == (s, s) {
-            rgb
-        } else {
-            image::imageops::resize(&rgb, s, s, RESIZE_FILTER)
-        };
+        let rgb = resize::to_input_side(img.to_rgb8(), input);
         for (i, px) in rgb.pixels().enumerate() {
             for c in 0..3 {
                 out[c * plane + i] = f32::from(px.0[c]) * (1.0 / 255.0);
@@ -533,12 +485,7 @@ pub(crate) fn image_to_chw(
         }
     } else {
         // 16-bit or float: keep the precision (to_rgb32f scales 16-bit by 1/65535).
-        let rgb = img.to_rgb32f();
-        let rgb = if (w, h) == (s, s) {
-            rgb
-        } else {
-            image::imageops::resize(&rgb, s, s, RESIZE_FILTER)
-        };
+        let rgb = resize::to_input_side(img.to_rgb32f(), input);
         for (i, px) in rgb.pixels().enumerate() {
             for c in 0..3 {
                 let v = px.0[c] * scale16;

@@ -1,10 +1,13 @@
 //! The data pipeline: images on disk (or synthetic phantoms) to batches in the model's input
 //! shape.
 //!
-//! - [`load_image_folder`] / [`load_seed_layout`]: Keras' `flow_from_directory` semantics. One
-//!   subfolder per class, class names = folder names sorted, every image decoded once (in
-//!   parallel), converted to RGB, resized to 150x150 with [`RESIZE_FILTER`] and scaled to
-//!   `[0, 1]`. The decoded set lives in memory as one contiguous `Vec<f32>`.
+//! - [`Loader`]: the one way files become the model's input. Built from a
+//!   [`ModelInput`](crate::input::ModelInput) (windows, side, resize filter) and decoding
+//!   [`Limits`](crate::input::Limits); [`Loader::folder`] and [`Loader::seed_layout`] follow
+//!   Keras' `flow_from_directory` semantics. One subfolder per class, class names = folder
+//!   names sorted, every image decoded once (in parallel), converted to RGB, resized to
+//!   150x150 and scaled to `[0, 1]`. The decoded set lives in memory as one contiguous
+//!   `Vec<f32>`, and records the input it was loaded with ([`ImageSet::input`]).
 //! - [`ImageSet::batch`], [`ImageSet::augmented_batch`], [`epoch_order`], [`epoch_batches`]:
 //!   dfdx tensors of shape `(batch, 3, 150, 150)` and a seeded shuffle per epoch.
 //! - [`prepare`]: a Kaggle-style folder (`labels.csv` + images) to the seed layout, with a
@@ -14,6 +17,7 @@
 //! - [`augment`]: `ImageDataGenerator`-style augmentation, off by default.
 //! - [`source`]: which data a program gets when it asks for "whatever is here": a named folder,
 //!   `HEAD_CT_DATA`, `data/head_ct_slices`, or the phantoms, and a sentence that says which.
+//! - [`Split`]: the names of the three splits as a type.
 //!
 //! # Labels
 //! The learned label is [`Label::Hemorrhage`] (target 1) whatever the folder names sort to: a
@@ -30,7 +34,6 @@
 
 pub mod augment;
 mod load;
-pub(crate) use load::one_at_a_time_if_large;
 pub mod phantoms;
 pub mod prepare;
 pub mod source;
@@ -43,6 +46,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::{
     error::Result,
+    input::{ModelInput, PixelSource},
     labels::Label,
     model::layers::CachedBuf,
     model::{Column, ImageBatch, CHANNELS, IMAGE_LEN, IMAGE_SIZE},
@@ -50,14 +54,8 @@ use crate::{
 };
 
 pub use augment::Augmentation;
-pub use load::{
-    load_image_bytes, load_image_file, load_image_file_with, load_image_files,
-    load_image_files_with, load_image_folder, load_image_folder_with, max_image_pixels,
-    DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, MIN_IMAGE_SIDE, RESIZE_FILTER,
-};
-pub use source::{
-    find_lesson_data, load_data, load_data_with, DataSource, FoundData, DEFAULT_DATA_DIR,
-};
+pub use load::Loader;
+pub use source::{load_data, resolve_lesson_data, DataSource, FoundData, DEFAULT_DATA_DIR};
 /// File extensions (lower case) read as images.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
 
@@ -70,21 +68,31 @@ pub struct Sample {
     /// What the loader noticed about how the file's pixels were read (a 16-bit file read as
     /// 12-bit, say), to be shown with every result on this image; `None` when nothing.
     pub note: Option<String>,
+    /// What the pixels were read from: a display image or CT numbers (DICOM).
+    pub source: PixelSource,
 }
 
 impl Sample {
-    /// A sample with nothing noted.
+    /// A sample of a display image with nothing noted (the loader sets `note` and `source`
+    /// when it decodes the file).
     pub fn new(path: PathBuf, label: Option<Label>) -> Self {
         Self {
             path,
             label,
             note: None,
+            source: PixelSource::DisplayImage,
         }
+    }
+
+    /// True when the pixels are CT numbers (a DICOM file).
+    pub fn is_dicom(&self) -> bool {
+        self.source == PixelSource::Dicom
     }
 }
 
 /// A decoded set of images, all in memory: `len()` images of `3 x 150 x 150` floats in `[0, 1]`,
-/// stored back to back (CHW per image) in one `Vec<f32>`.
+/// stored back to back (CHW per image) in one `Vec<f32>`, with the [`ModelInput`] they were
+/// made for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageSet {
     /// Class folder names, sorted (empty for an unlabelled set).
@@ -92,6 +100,7 @@ pub struct ImageSet {
     /// One per image, in the order of the pixel data (class by class, then file name).
     pub samples: Vec<Sample>,
     pixels: Vec<f32>,
+    input: ModelInput,
 }
 
 /// One batch in the model's input shape.
@@ -107,12 +116,15 @@ pub struct Batch {
 }
 
 impl ImageSet {
-    /// Builds a set from its parts. `pixels` must hold `samples.len() * IMAGE_LEN` floats.
+    /// Builds a set from its parts: `pixels` (`samples.len() * IMAGE_LEN` floats) made for
+    /// `input`, whose side must be the model's.
     pub fn from_parts(
         class_names: Vec<String>,
         samples: Vec<Sample>,
         pixels: Vec<f32>,
+        input: ModelInput,
     ) -> Result<Self> {
+        input.check(IMAGE_SIZE)?;
         if pixels.len() != samples.len() * IMAGE_LEN {
             return Err(Error::data(
                 PathBuf::from("<in memory>"),
@@ -128,7 +140,13 @@ impl ImageSet {
             class_names,
             samples,
             pixels,
+            input,
         })
+    }
+
+    /// The input the images were made for (windows, side, resize filter).
+    pub fn input(&self) -> &ModelInput {
+        &self.input
     }
 
     /// Number of images.
@@ -340,90 +358,153 @@ pub struct SeedData {
     pub notes: Vec<String>,
 }
 
+/// The three splits of the seed layout, `train/`, `validate/` and `test/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Split {
+    Train,
+    Validate,
+    Test,
+}
+
+impl Split {
+    /// In the layout's order.
+    pub const ALL: [Split; 3] = [Split::Train, Split::Validate, Split::Test];
+
+    /// The folder name: `train`, `validate` or `test`.
+    pub fn name(self) -> &'static str {
+        self.name_const()
+    }
+
+    pub(crate) const fn name_const(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Validate => "validate",
+            Split::Test => "test",
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Split {
+    type Err = Error;
+
+    /// `train`, `validate` or `test`; anything else is refused with a sentence.
+    fn from_str(text: &str) -> Result<Split> {
+        Split::ALL
+            .into_iter()
+            .find(|s| s.name() == text)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "the split must be validate, test or train, not {text:?}"
+                ))
+            })
+    }
+}
+
 impl SeedData {
-    /// The labelled split `name` (`train`, `validate` or `test`) of the layout at `root`, to
-    /// score a model on. Errors, naming the folder, if there is no such split, or if it holds
-    /// unlabelled images (nothing to score against).
-    pub fn labelled_split(self, root: &Path, name: &str) -> Result<ImageSet> {
-        let set = match name {
-            "train" => self.train,
-            "validate" => self.validate,
-            "test" => self
+    /// The labelled split `split` of the layout at `root`, to score a model on. Errors, naming
+    /// the folder, if there is no such split, or if it holds unlabelled images (nothing to
+    /// score against).
+    pub fn labelled_split(self, root: &Path, split: Split) -> Result<ImageSet> {
+        let set = match split {
+            Split::Train => self.train,
+            Split::Validate => self.validate,
+            Split::Test => self
                 .test
                 .ok_or_else(|| Error::data(root.join("test"), "there is no test/ folder"))?,
-            other => {
-                return Err(Error::InvalidInput(format!(
-                    "the split must be validate, test or train, not {other:?}"
-                )))
-            }
         };
         if !set.is_labelled() {
             return Err(Error::data(
-                root.join(name),
-                "holds unlabelled images (loose files, or folders that are not a \
-                          training class): nothing to score them against; use `head-ct predict` \
-                          instead",
+                root.join(split.name()),
+                "holds unlabelled images (loose files, or folders that are not a training \
+                 class): nothing to score them against; use `head-ct predict` instead",
             ));
         }
         Ok(set)
     }
+
+    /// The input every split was made for.
+    pub fn input(&self) -> &ModelInput {
+        self.train.input()
+    }
 }
 
-/// Loads the seed project's layout: `root/train/<class>/`, `root/validate/<class>/` (both
-/// required, labelled, with the same two class names) and, if present, `root/test/` (class
-/// folders, other folders or loose files: it never blocks training, see `SeedData::notes`).
-pub fn load_seed_layout(root: &Path) -> Result<SeedData> {
-    load_seed_layout_with(root, &crate::ct::InputWindows::BRAIN)
-}
-
-/// [`load_seed_layout`] with DICOM files shown in `windows` ([`load_image_file_with`]).
-pub fn load_seed_layout_with(root: &Path, windows: &crate::ct::InputWindows) -> Result<SeedData> {
-    if !root.is_dir() {
-        return Err(Error::data(
-            root,
-            "data folder not found (expected train/ and validate/ inside)",
-        ));
-    }
-    let train = load_labelled_split(&root.join("train"), windows)?;
-    let validate = load_labelled_split(&root.join("validate"), windows)?;
-    if train.class_names != validate.class_names {
-        return Err(Error::data(
-            root.join("validate"),
-            format!(
-                "class folders {:?} differ from train/'s {:?}",
-                validate.class_names, train.class_names
-            ),
-        ));
-    }
-    let test_dir = root.join("test");
-    let (test, notes) = if test_dir.exists() {
-        load::load_test_folder(&test_dir, &train.class_names, windows).map_err(|e| match e {
-            // test/ is optional: say that nothing has started, and how to go on.
-            Error::Data { path, message } => Error::Data {
-                path,
-                message: format!(
-                    "{message} (in the optional test/ folder, read with the rest of the layout: \
-                     fix it or move test/ aside)"
+impl Loader {
+    /// Loads the seed project's layout: `root/train/<class>/`, `root/validate/<class>/` (both
+    /// required, labelled, with the same two class names) and, if present, `root/test/` (class
+    /// folders, other folders or loose files: it never blocks training, see
+    /// [`SeedData::notes`]).
+    pub fn seed_layout(&self, root: &Path) -> Result<SeedData> {
+        if !root.is_dir() {
+            return Err(Error::data(
+                root,
+                "data folder not found (expected train/ and validate/ inside)",
+            ));
+        }
+        let train = self.labelled_split(&root.join(Split::Train.name()))?;
+        let validate = self.labelled_split(&root.join(Split::Validate.name()))?;
+        if train.class_names != validate.class_names {
+            return Err(Error::data(
+                root.join(Split::Validate.name()),
+                format!(
+                    "class folders {:?} differ from train/'s {:?}",
+                    validate.class_names, train.class_names
                 ),
-            },
-            other => other,
-        })?
-    } else {
-        (None, Vec::new())
-    };
-    let mut notes = notes;
-    notes.extend(pixel_notes(
-        [&train, &validate]
-            .into_iter()
-            .chain(test.as_ref())
-            .flat_map(|set| &set.samples),
-    ));
-    Ok(SeedData {
-        train,
-        validate,
-        test,
-        notes,
-    })
+            ));
+        }
+        let test_dir = root.join(Split::Test.name());
+        let (test, notes) = if test_dir.exists() {
+            self.test_folder(&test_dir, &train.class_names)
+                .map_err(|e| match e {
+                    // test/ is optional: say that nothing has started, and how to go on.
+                    Error::Data { path, message } => Error::data(
+                        path,
+                        format!(
+                            "{message} (in the optional test/ folder, read with the rest of the \
+                             layout: fix it or move test/ aside)"
+                        ),
+                    ),
+                    other => other,
+                })?
+        } else {
+            (None, Vec::new())
+        };
+        let mut notes = notes;
+        notes.extend(pixel_notes(
+            [&train, &validate]
+                .into_iter()
+                .chain(test.as_ref())
+                .flat_map(|set| &set.samples),
+        ));
+        Ok(SeedData {
+            train,
+            validate,
+            test,
+            notes,
+        })
+    }
+
+    fn labelled_split(&self, dir: &Path) -> Result<ImageSet> {
+        let set = self.folder(dir)?;
+        if set.class_names.is_empty() {
+            return Err(Error::data(
+                dir,
+                format!(
+                    "holds loose image files; a training or validation split needs one folder \
+                     per class (`{}/` and `{}/`)",
+                    Label::Hemorrhage,
+                    Label::Normal
+                ),
+            ));
+        }
+        Ok(set)
+    }
 }
 
 /// One sentence about the samples whose pixels the loader noted ([`Sample::note`]): the first
@@ -441,22 +522,6 @@ fn pixel_notes<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<String> 
             crate::text::printable_path(&first.path)
         )
     })
-}
-
-fn load_labelled_split(dir: &Path, windows: &crate::ct::InputWindows) -> Result<ImageSet> {
-    let set = load_image_folder_with(dir, windows)?;
-    if set.class_names.is_empty() {
-        return Err(Error::data(
-            dir,
-            format!(
-                "holds loose image files; a training or validation split needs one folder per \
-                 class (`{}/` and `{}/`)",
-                Label::Hemorrhage,
-                Label::Normal
-            ),
-        ));
-    }
-    Ok(set)
 }
 
 /// True for a file or folder name that loaders skip silently: hidden entries and the Windows

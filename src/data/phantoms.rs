@@ -30,11 +30,12 @@ use rayon::prelude::*;
 
 use super::{
     prepare::{self, ClassCount, SplitCounts},
-    ImageSet, Sample, SeedData,
+    ImageSet, Sample, SeedData, Split,
 };
 use crate::{
-    ct::{write::uid_from, CtImage, CtSlice, InputWindows},
+    ct::{write::uid_from, CtImage, CtSlice},
     error::Result,
+    input::{ModelInput, PixelSource},
     labels::Label,
     model::{IMAGE_LEN, IMAGE_SIZE},
     Error,
@@ -399,19 +400,19 @@ fn render(seed: u64, stream: u64, hemorrhage: bool, units: Units) -> Phantom {
     }
 }
 
-fn split_index(split: &str) -> u64 {
+/// The split's part of every phantom's random stream.
+fn split_index(split: Split) -> u64 {
     match split {
-        "train" => 0,
-        "validate" => 1,
-        "test" => 2,
-        _ => 3,
+        Split::Train => 0,
+        Split::Validate => 1,
+        Split::Test => 2,
     }
 }
 
 /// Generates `per_class` hemorrhage then `per_class` normal phantoms for `split` (in parallel),
 /// as an [`ImageSet`] with classes `["hemorrhage", "normal"]` and sample paths
 /// `split/class/phantom_NNN.png` (where [`write_phantom_layout`] puts them).
-pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> PhantomSet {
+pub fn generate_phantom_set(seed: u64, split: Split, per_class: usize) -> PhantomSet {
     let jobs: Vec<(Label, usize)> = Label::POSITIVE_FIRST
         .iter()
         .flat_map(|&l| (0..per_class).map(move |i| (l, i)))
@@ -435,7 +436,7 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
             pixels.extend_from_slice(&p.gray);
         }
         samples.push(Sample::new(
-            PathBuf::from(split)
+            PathBuf::from(split.name())
                 .join(label.name())
                 .join(format!("phantom_{i:03}.png")),
             Some(label),
@@ -443,7 +444,7 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
         lesions.push(p.lesion);
     }
     PhantomSet {
-        images: ImageSet::from_parts(Label::class_names(), samples, pixels)
+        images: ImageSet::from_parts(Label::class_names(), samples, pixels, ModelInput::TEACHING)
             .expect("phantom sizes are consistent"),
         lesions,
     }
@@ -452,7 +453,7 @@ pub fn generate_phantom_set(seed: u64, split: &str, per_class: usize) -> Phantom
 /// The CT-number phantoms of `split` ([`render_ct_phantom`], the same slices as
 /// [`generate_phantom_set`]): per image, its sample (path `split/class/phantom_NNN.dcm`, where
 /// [`write_ct_phantom_layout`] puts it) and the phantom, `gray` in HU.
-pub fn generate_ct_phantoms(seed: u64, split: &str, per_class: usize) -> Vec<(Sample, Phantom)> {
+pub fn generate_ct_phantoms(seed: u64, split: Split, per_class: usize) -> Vec<(Sample, Phantom)> {
     let jobs: Vec<(Label, usize)> = Label::POSITIVE_FIRST
         .iter()
         .flat_map(|&l| (0..per_class).map(move |i| (l, i)))
@@ -465,48 +466,48 @@ pub fn generate_ct_phantoms(seed: u64, split: &str, per_class: usize) -> Vec<(Sa
                 (s << 40) | (u64::from(label.flag()) << 32) | i as u64,
                 label.is_hemorrhage(),
             );
-            let path = PathBuf::from(split)
+            let path = PathBuf::from(split.name())
                 .join(label.name())
                 .join(format!("phantom_{i:03}.dcm"));
-            (Sample::new(path, Some(label)), phantom)
+            let sample = Sample {
+                source: PixelSource::Dicom,
+                ..Sample::new(path, Some(label))
+            };
+            (sample, phantom)
         })
         .collect()
 }
 
-/// The CT-number phantoms of `split` as the model sees them in `windows` (in memory, as
+/// The CT-number phantoms of `split` as the model sees them through `input` (in memory, as
 /// loading the DICOM files [`write_ct_phantom_layout`] writes gives, to within their rounding
 /// to whole HU).
-pub fn ct_phantom_set(
-    seed: u64,
-    split: &str,
-    per_class: usize,
-    windows: &InputWindows,
-) -> PhantomSet {
+pub fn ct_phantom_set(seed: u64, split: Split, per_class: usize, input: &ModelInput) -> PhantomSet {
     let phantoms = generate_ct_phantoms(seed, split, per_class);
     let mut pixels = vec![0.0f32; phantoms.len() * IMAGE_LEN];
     pixels
         .par_chunks_mut(IMAGE_LEN)
         .zip(phantoms.par_iter())
-        .for_each(|(out, (_, p))| ct_slice_of(p).to_chw(windows, out));
+        .for_each(|(out, (_, p))| ct_slice_of(p).to_chw(input, out));
     let (samples, lesions) = phantoms
         .into_iter()
         .map(|(sample, p)| (sample, p.lesion))
         .unzip();
     PhantomSet {
-        images: ImageSet::from_parts(Label::class_names(), samples, pixels)
+        images: ImageSet::from_parts(Label::class_names(), samples, pixels, *input)
             .expect("phantom sizes are consistent"),
         lesions,
     }
 }
 
-/// The default synthetic data in CT numbers, shown in `windows`: 140 / 50 / 10 images, the
+/// The default synthetic data in CT numbers, shown through `input`: 140 / 50 / 10 images, the
 /// same slices as [`phantom_seed_data`].
-pub fn ct_phantom_seed_data(seed: u64, windows: &InputWindows) -> SeedData {
+pub fn ct_phantom_seed_data(seed: u64, input: &ModelInput) -> SeedData {
     let counts = SplitCounts::default();
     SeedData {
-        train: ct_phantom_set(seed, "train", counts.train, windows).images,
-        validate: ct_phantom_set(seed, "validate", counts.validate, windows).images,
-        test: (counts.test > 0).then(|| ct_phantom_set(seed, "test", counts.test, windows).images),
+        train: ct_phantom_set(seed, Split::Train, counts.train, input).images,
+        validate: ct_phantom_set(seed, Split::Validate, counts.validate, input).images,
+        test: (counts.test > 0)
+            .then(|| ct_phantom_set(seed, Split::Test, counts.test, input).images),
         notes: Vec::new(),
     }
 }
@@ -538,11 +539,8 @@ pub fn write_ct_phantom_layout(
 ) -> Result<ClassCount> {
     prepare::prepare_target(target, force)?;
     let mut total = ClassCount::default();
-    for (split, per_class) in [
-        ("train", counts.train),
-        ("validate", counts.validate),
-        ("test", counts.test),
-    ] {
+    for split in Split::ALL {
+        let per_class = counts.of(split);
         let phantoms = generate_ct_phantoms(seed, split, per_class);
         for (i, (sample, p)) in phantoms.iter().enumerate() {
             let dest = target.join(&sample.path);
@@ -570,9 +568,9 @@ pub fn write_ct_phantom_layout(
 /// All three phantom splits with `counts` images per class.
 pub fn phantom_splits(seed: u64, counts: SplitCounts) -> PhantomSplits {
     PhantomSplits {
-        train: generate_phantom_set(seed, "train", counts.train),
-        validate: generate_phantom_set(seed, "validate", counts.validate),
-        test: (counts.test > 0).then(|| generate_phantom_set(seed, "test", counts.test)),
+        train: generate_phantom_set(seed, Split::Train, counts.train),
+        validate: generate_phantom_set(seed, Split::Validate, counts.validate),
+        test: (counts.test > 0).then(|| generate_phantom_set(seed, Split::Test, counts.test)),
     }
 }
 

@@ -21,7 +21,7 @@ use rand::{seq::SliceRandom, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{has_image_extension, is_image_path, is_system_junk};
-use crate::{error::Result, labels::Label, Error};
+use crate::{error::Result, input::Limits, labels::Label, Error};
 
 /// Images per class in each split (the same count for both classes: the split is stratified).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,17 @@ pub struct SplitCounts {
     pub validate: usize,
     /// 0 means no `test/` folder.
     pub test: usize,
+}
+
+impl SplitCounts {
+    /// Images per class in `split`.
+    pub fn of(&self, split: super::Split) -> usize {
+        match split {
+            super::Split::Train => self.train,
+            super::Split::Validate => self.validate,
+            super::Split::Test => self.test,
+        }
+    }
 }
 
 impl Default for SplitCounts {
@@ -52,6 +63,8 @@ pub struct PrepareOptions {
     /// Write into a non-empty target: its `train/`, `validate/`, `test/` folders and
     /// `split.csv` are replaced; anything else in it is left alone.
     pub force: bool,
+    /// Limits of the DICOM headers read to match files named by SOPInstanceUID.
+    pub limits: Limits,
 }
 
 impl Default for PrepareOptions {
@@ -60,6 +73,7 @@ impl Default for PrepareOptions {
             counts: SplitCounts::default(),
             seed: 42,
             force: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -240,8 +254,8 @@ fn holds_images(dir: &Path) -> bool {
 
 /// The labelled images of a Kaggle-style folder, in `labels.csv` order: `(image file, label)`. The same strict checks as [`prepare_kaggle`] (every row has exactly one
 /// image and every image a row); nothing is copied. Cross-validation reads its pool this way.
-pub fn kaggle_labelled_files(source: &Path) -> Result<Vec<(PathBuf, Label)>> {
-    Ok(match_images(source)?
+pub fn kaggle_labelled_files(source: &Path, limits: &Limits) -> Result<Vec<(PathBuf, Label)>> {
+    Ok(match_images(source, limits)?
         .into_iter()
         .map(|it| (it.file, it.label))
         .collect())
@@ -257,7 +271,7 @@ struct Item {
 
 /// Matches `labels.csv` rows with image files: every row needs exactly one image (same stem,
 /// numeric ids by value) and every image needs a row.
-fn match_images(source: &Path) -> Result<Vec<Item>> {
+fn match_images(source: &Path, limits: &Limits) -> Result<Vec<Item>> {
     if !source.is_dir() {
         return Err(Error::data(source, "source folder not found"));
     }
@@ -305,7 +319,7 @@ fn match_images(source: &Path) -> Result<Vec<Item>> {
         if file.is_none() && row.id.contains('.') {
             let uids = match &mut by_uid {
                 Some(uids) => uids,
-                None => by_uid.insert(dicom_uids(&images)?),
+                None => by_uid.insert(dicom_uids(&images, limits)?),
             };
             file = uids.get(&row.id).and_then(|key| images.remove(key));
         }
@@ -343,7 +357,10 @@ fn match_images(source: &Path) -> Result<Vec<Item>> {
 
 /// The SOPInstanceUID of every DICOM file among `images` (keyed as `images` is): UID to key.
 /// Errors name a file that cannot be read, or two files with one UID.
-fn dicom_uids(images: &HashMap<String, PathBuf>) -> Result<HashMap<String, String>> {
+fn dicom_uids(
+    images: &HashMap<String, PathBuf>,
+    limits: &Limits,
+) -> Result<HashMap<String, String>> {
     let mut uids: HashMap<String, String> = HashMap::new();
     let mut dicom: Vec<(&String, &PathBuf)> = images
         .iter()
@@ -351,7 +368,7 @@ fn dicom_uids(images: &HashMap<String, PathBuf>) -> Result<HashMap<String, Strin
         .collect();
     dicom.sort();
     for (key, path) in dicom {
-        if let Some(uid) = crate::ct::dicom::read_sop_instance_uid(path)? {
+        if let Some(uid) = crate::ct::dicom::read_sop_instance_uid(path, limits)? {
             if let Some(other) = uids.insert(uid.clone(), key.clone()) {
                 return Err(Error::data(
                     &path,
@@ -366,7 +383,12 @@ fn dicom_uids(images: &HashMap<String, PathBuf>) -> Result<HashMap<String, Strin
     Ok(uids)
 }
 
-const SPLITS: [&str; 3] = ["train", "validate", "test"];
+/// The split folders, in the order of the split indices used below.
+const SPLITS: [&str; 3] = [
+    super::Split::Train.name_const(),
+    super::Split::Validate.name_const(),
+    super::Split::Test.name_const(),
+];
 
 /// Prepares the seed layout in `target` from a Kaggle-style `source` folder (see the module
 /// docs). Refuses impossible counts (0 train or validation images per class, or more images
@@ -386,7 +408,7 @@ pub fn prepare_kaggle(
             ),
         ));
     }
-    let items = match_images(source)?;
+    let items = match_images(source, &options.limits)?;
     let same_place = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,

@@ -4,7 +4,8 @@
 //!
 //! The order, first match wins:
 //! 1. a folder the user named (`--data`; for the notebooks the environment variable
-//!    [`DATA_ENV`], `HEAD_CT_DATA`): a folder in the seed layout (`train/`, `validate/`), or, for
+//!    `HEAD_CT_DATA`, [`crate::settings::DATA_VARIABLE`], read by the notebook's
+//!    [`crate::lesson::Lesson::open`] and passed in here): a folder in the seed layout (`train/`, `validate/`), or, for
 //!    `HEAD_CT_DATA`, also `phantoms` or a Kaggle-style folder (`labels.csv` + images, prepared
 //!    into a work folder with the default 140/50/10 split). A folder named but missing is an
 //!    error, never a reason to fall back to phantoms;
@@ -15,15 +16,11 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    load_seed_layout_with, phantoms,
+    phantoms,
     prepare::{self, PrepareOptions},
-    SeedData,
+    Loader, SeedData,
 };
-use crate::{ct::InputWindows, error::Result, Error};
-
-/// Environment variable naming the notebooks' data: a Kaggle-style folder, a seed-layout
-/// folder, or the word `phantoms` (to use the synthetic images even where real data is present).
-pub const DATA_ENV: &str = "HEAD_CT_DATA";
+use crate::{error::Result, settings::DATA_VARIABLE as DATA_ENV, Error};
 
 /// The seed-layout folder, relative to the repository, that `head-ct prepare` fills by default.
 pub const DEFAULT_DATA_DIR: &str = "data/head_ct_slices";
@@ -52,7 +49,7 @@ impl DataSource {
     }
 }
 
-/// Data found by [`load_data`] or [`find_lesson_data`], with where it came from.
+/// Data found by [`load_data`] or [`resolve_lesson_data`], with where it came from.
 #[derive(Debug, Clone)]
 pub struct FoundData {
     pub data: SeedData,
@@ -70,58 +67,50 @@ impl FoundData {
 }
 
 /// The command line's rule: the seed layout at `named` if given (it must exist), else at
-/// `default_dir` if that exists, else synthetic phantoms from `phantom_seed`.
-pub fn load_data(named: Option<&Path>, default_dir: &Path, phantom_seed: u64) -> Result<FoundData> {
-    load_data_with(named, default_dir, phantom_seed, &InputWindows::BRAIN)
-}
-
-/// [`load_data`] with DICOM files shown in `windows` ([`super::load_image_file_with`]). With no
-/// data and windows other than the brain window alone, the phantoms are the CT-number ones
-/// ([`phantoms::ct_phantom_seed_data`]) shown in those windows.
-pub fn load_data_with(
+/// `default_dir` if that exists, else synthetic phantoms from `phantom_seed`; every image read
+/// by `loader`. With no data and windows other than the brain window alone, the phantoms are
+/// the CT-number ones ([`phantoms::ct_phantom_seed_data`]) shown in those windows.
+pub fn load_data(
+    loader: &Loader,
     named: Option<&Path>,
     default_dir: &Path,
     phantom_seed: u64,
-    windows: &InputWindows,
 ) -> Result<FoundData> {
     match named {
-        Some(folder) => folder_data(folder, Origin::Named(""), windows),
+        Some(folder) => folder_data(loader, folder, Origin::Named("")),
         None => {
-            if !default_dir.exists() && *windows != InputWindows::BRAIN {
+            let input = loader.input();
+            if !default_dir.exists() && !input.accepts_display_images() {
                 let mut found = phantom_data(
                     phantom_seed,
                     format!("there is no data folder at {}", default_dir.display()),
                 );
-                found.data = phantoms::ct_phantom_seed_data(phantom_seed, windows);
+                found.data = phantoms::ct_phantom_seed_data(phantom_seed, input);
                 found.description = found.description.replacen(
                     "SYNTHETIC PHANTOMS",
                     &format!(
                         "SYNTHETIC CT-NUMBER PHANTOMS shown in {}",
-                        windows.describe()
+                        input.windows.describe()
                     ),
                     1,
                 );
                 return Ok(found);
             }
-            default_or_phantoms(default_dir, phantom_seed, "", windows)
+            default_or_phantoms(loader, default_dir, phantom_seed, "")
         }
     }
 }
 
-/// The notebooks' rule: [`DATA_ENV`] first (read from the environment), then
-/// `repo_root/data/head_ct_slices`, then phantoms.
+/// The notebooks' rule, with the value of `HEAD_CT_DATA` given (`named`, `None` = not set):
+/// that folder (a seed layout, a Kaggle folder, or `phantoms`), else
+/// `repo_root/data/head_ct_slices`, else phantoms; images read with the teaching input within
+/// `loader`'s limits.
 ///
 /// `repo_root` is the repository (the notebooks pass `".."`); `work_dir` is where a Kaggle
 /// folder named by `HEAD_CT_DATA` is prepared (it is replaced each time: it holds nothing but
 /// the copied split). `seed` is the phantoms' seed.
-pub fn find_lesson_data(repo_root: &Path, work_dir: &Path, seed: u64) -> Result<FoundData> {
-    let env = std::env::var_os(DATA_ENV).filter(|v| !v.is_empty());
-    resolve_lesson_data(env.as_deref().map(Path::new), repo_root, work_dir, seed)
-}
-
-/// [`find_lesson_data`] with the value of `HEAD_CT_DATA` given (`None` = not set), for tests
-/// and for programs that take the folder from elsewhere.
 pub fn resolve_lesson_data(
+    loader: &Loader,
     named: Option<&Path>,
     repo_root: &Path,
     work_dir: &Path,
@@ -129,12 +118,7 @@ pub fn resolve_lesson_data(
 ) -> Result<FoundData> {
     let Some(named) = named else {
         let also = format!(" and {DATA_ENV} is not set");
-        return default_or_phantoms(
-            &repo_root.join(DEFAULT_DATA_DIR),
-            seed,
-            &also,
-            &InputWindows::BRAIN,
-        );
+        return default_or_phantoms(loader, &repo_root.join(DEFAULT_DATA_DIR), seed, &also);
     };
     if named == Path::new("phantoms") {
         return Ok(phantom_data(
@@ -150,20 +134,16 @@ pub fn resolve_lesson_data(
         };
         prepare::prepare_kaggle(named, &target, &options)?;
         return folder_data(
+            loader,
             &target,
             Origin::Kaggle {
                 source: named,
                 split_seed: options.seed,
             },
-            &InputWindows::BRAIN,
         );
     }
     if named.join("train").is_dir() {
-        return folder_data(
-            named,
-            Origin::Named(" (named by HEAD_CT_DATA)"),
-            &InputWindows::BRAIN,
-        );
+        return folder_data(loader, named, Origin::Named(" (named by HEAD_CT_DATA)"));
     }
     Err(Error::data(
         named,
@@ -178,13 +158,13 @@ pub fn resolve_lesson_data(
 /// The one fallback: the seed layout at `default_dir` when that folder exists (any error in it
 /// is returned, never papered over), else the phantoms, saying why (`also` adds to the reason).
 fn default_or_phantoms(
+    loader: &Loader,
     default_dir: &Path,
     seed: u64,
     also: &str,
-    windows: &InputWindows,
 ) -> Result<FoundData> {
     if default_dir.exists() {
-        return folder_data(default_dir, Origin::Named(""), windows);
+        return folder_data(loader, default_dir, Origin::Named(""));
     }
     Ok(phantom_data(
         seed,
@@ -201,8 +181,8 @@ enum Origin<'a> {
 }
 
 /// The seed layout at `folder`, described by where it came from.
-fn folder_data(folder: &Path, origin: Origin, windows: &InputWindows) -> Result<FoundData> {
-    let data = load_seed_layout_with(folder, windows)?;
+fn folder_data(loader: &Loader, folder: &Path, origin: Origin) -> Result<FoundData> {
+    let data = loader.seed_layout(folder)?;
     let mut description = match origin {
         Origin::Named(note) => format!(
             "Real images from {}{note}: {}.",

@@ -8,8 +8,7 @@ use rand::{seq::SliceRandom, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::{
-    ct::InputWindows,
-    data::{load_image_files_with, prepare::kaggle_labelled_files, ImageSet, Sample, SeedData},
+    data::{prepare::kaggle_labelled_files, ImageSet, Loader, Sample, SeedData},
     labels::Label,
     model::IMAGE_LEN,
     Error, Result,
@@ -91,7 +90,7 @@ pub fn subset(set: &ImageSet, indices: &[usize]) -> Result<ImageSet> {
         pixels.extend_from_slice(set.image(i));
         samples.push(set.samples[i].clone());
     }
-    ImageSet::from_parts(set.class_names.clone(), samples, pixels)
+    ImageSet::from_parts(set.class_names.clone(), samples, pixels, *set.input())
 }
 
 /// All labelled images of a Kaggle-style folder (`labels.csv` + images, directly or in
@@ -99,11 +98,11 @@ pub fn subset(set: &ImageSet, indices: &[usize]) -> Result<ImageSet> {
 /// `normal`. The checks are those of [`crate::data::prepare::prepare_kaggle`]; errors name the
 /// file.
 ///
-/// DICOM files are shown in `windows` ([`crate::data::load_image_file_with`]).
-pub fn kaggle_pool(source: &Path, windows: &InputWindows) -> Result<ImageSet> {
-    let files = kaggle_labelled_files(source)?;
+/// Every image is read by `loader` (DICOM shown in its input's windows).
+pub fn kaggle_pool(source: &Path, loader: &Loader) -> Result<ImageSet> {
+    let files = kaggle_labelled_files(source, loader.limits())?;
     let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
-    let decoded = load_image_files_with(&paths, windows)?;
+    let decoded = loader.files(&paths)?;
     let samples = files
         .into_iter()
         .zip(&decoded.samples)
@@ -111,9 +110,15 @@ pub fn kaggle_pool(source: &Path, windows: &InputWindows) -> Result<ImageSet> {
             path,
             label: Some(label),
             note: loaded.note.clone(),
+            source: loaded.source,
         })
         .collect();
-    ImageSet::from_parts(Label::class_names(), samples, decoded.pixels().to_vec())
+    ImageSet::from_parts(
+        Label::class_names(),
+        samples,
+        decoded.pixels().to_vec(),
+        *decoded.input(),
+    )
 }
 
 /// The labelled images of a seed layout as one pool: `train/` then `validate/`, and `test/` too
@@ -142,6 +147,11 @@ pub fn seed_layout_pool(data: &SeedData, include_test: bool) -> Result<ImageSet>
     let mut pixels = Vec::with_capacity(parts.iter().map(|s| s.pixels().len()).sum());
     let mut samples = Vec::new();
     for part in parts {
+        if part.input() != data.train.input() {
+            return Err(Error::InvalidInput(
+                "the splits of the pool were loaded for different model inputs".into(),
+            ));
+        }
         if part.class_names != data.train.class_names || !part.is_labelled() {
             return Err(Error::InvalidInput(format!(
                 "every split of the pool needs the class folders {:?} and labels",
@@ -151,5 +161,10 @@ pub fn seed_layout_pool(data: &SeedData, include_test: bool) -> Result<ImageSet>
         pixels.extend_from_slice(part.pixels());
         samples.extend(part.samples.iter().cloned());
     }
-    ImageSet::from_parts(data.train.class_names.clone(), samples, pixels)
+    ImageSet::from_parts(
+        data.train.class_names.clone(),
+        samples,
+        pixels,
+        *data.train.input(),
+    )
 }

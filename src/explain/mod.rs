@@ -18,12 +18,12 @@
 //! the places that would most raise its score). They are not segmentations and not a diagnosis.
 //!
 //! ```no_run
-//! use head_ct::{checkpoint::load_checkpoint, data::load_image_folder, dfdx::prelude::*};
+//! use head_ct::{checkpoint::load_checkpoint, data::Loader, dfdx::prelude::*};
 //! use head_ct::{explain, plots};
 //!
 //! let dev = Cpu::default();
 //! let (model, meta) = load_checkpoint(&dev, "runs/my-run".as_ref())?;
-//! let set = load_image_folder("data/head_ct_slices/validate".as_ref())?;
+//! let set = Loader::default().folder("data/head_ct_slices/validate".as_ref())?;
 //! let (i, block) = (0, explain::DEFAULT_BLOCK);
 //! let image = set.image(i);
 //! let grad = explain::grad_cam(&model, &dev, &[image], block)?.remove(0);

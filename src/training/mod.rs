@@ -109,9 +109,10 @@ pub struct TrainedModel {
 /// epoch. Accuracy counts calls at `recipe.threshold`. `observer` hears about every batch and
 /// every epoch.
 ///
-/// Errors if the recipe cannot train ([`Recipe::check`]) or `train` is empty or unlabelled, and
-/// with [`Error::NonFiniteLoss`] (naming the epoch and batch) if the loss becomes NaN or
-/// infinite.
+/// Errors if the recipe cannot train ([`Recipe::check`]), `train` is empty or unlabelled, or
+/// either set was loaded for another input than the recipe's ([`check_input`]: the model's
+/// `model.json` would otherwise record windows it never saw), and with
+/// [`Error::NonFiniteLoss`] (naming the epoch and batch) if the loss becomes NaN or infinite.
 pub fn train_model(
     train: &ImageSet,
     validate: &ImageSet,
@@ -125,6 +126,7 @@ pub fn train_model(
             "training needs a labelled, non-empty training set".into(),
         ));
     }
+    check_input(recipe, &[("training", train), ("validation", validate)])?;
     let counts = train.class_counts_by_label();
     let weights = recipe.class_weights(counts[0], counts[1])?;
     let dev = SeededDevice::new(seed);
@@ -137,6 +139,23 @@ pub fn train_model(
         seed,
         dev,
     })
+}
+
+/// Refuses sets (named, e.g. `("training", &train)`) whose images were loaded for another
+/// input than the recipe's, with a sentence that says both and how to load them.
+pub fn check_input(recipe: &Recipe, sets: &[(&str, &ImageSet)]) -> Result<()> {
+    for (name, set) in sets {
+        if *set.input() != recipe.input {
+            return Err(Error::InvalidInput(format!(
+                "the {name} images were loaded for an input of {}, but the recipe trains a \
+                 model for {}: load them with the recipe's input \
+                 (`Loader::new(recipe.input)`)",
+                set.input().describe(),
+                recipe.input.describe()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The epoch loop of [`train_model`].

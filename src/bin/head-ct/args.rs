@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use head_ct::{
-    data::{prepare::SplitCounts, DEFAULT_DATA_DIR},
+    data::{prepare::SplitCounts, Split, DEFAULT_DATA_DIR},
     experiments::DEFAULT_FOLDS,
     explain::{self, Method},
     training::Recipe,
@@ -108,8 +108,8 @@ pub(crate) struct EvaluateArgs {
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub(crate) data: PathBuf,
     /// Which labelled split to measure: validate, test or train.
-    #[arg(long, default_value = "validate")]
-    pub(crate) split: String,
+    #[arg(long, value_enum, default_value_t = Split::Validate)]
+    pub(crate) split: Split,
     /// Probability at or above which an image is called "hemorrhage" (default: the model's).
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) threshold: Option<Threshold>,

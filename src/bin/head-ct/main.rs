@@ -14,20 +14,21 @@ use clap::Parser;
 use head_ct::{
     checkpoint::load_checkpoint,
     checkpoint::ModelMetadata,
-    ct::{dicom::is_dicom_file, InputWindows},
     data::{
-        load_data_with, load_image_files_with, load_image_folder_with, load_seed_layout_with,
+        load_data,
         phantoms::{write_ct_phantom_layout, write_phantom_layout},
         prepare::{prepare_kaggle, PrepareOptions},
-        FoundData, ImageSet, DEFAULT_DATA_DIR,
+        FoundData, ImageSet, Loader, DEFAULT_DATA_DIR,
     },
     experiments::{self, CrossValConfig},
     explain::{self, HeatMap},
     inference::{
         predict_set, predictions_report, score_predictions, write_predictions_csv, Prediction,
     },
+    input::{Limits, ModelInput},
     plots,
-    run::{self, new_run_folder, RUN_FILES},
+    run::{self, new_run_folder},
+    settings::Settings,
     training::{observer::ModelLines, SeededDevice},
     Error, Result,
 };
@@ -50,16 +51,19 @@ fn main() -> ExitCode {
     let command = cli
         .command
         .unwrap_or_else(|| Command::Train(TrainArgs::default()));
-    // A malformed pixel limit is a setting: refused before any work.
-    let result = head_ct::data::max_image_pixels().and_then(|_| match command {
-        Command::Train(args) => train(args),
-        Command::Evaluate(args) => evaluate(args),
-        Command::Predict(args) => predict(args),
-        Command::Prepare(args) => prepare(args),
-        Command::Phantoms(args) => phantoms(args),
-        Command::CrossValidate(args) => cross_validate(args),
-        Command::Seeds(args) => seeds(args),
-        Command::Explain(args) => explain(args),
+    // The environment, read once: a malformed setting is refused before any work.
+    let result = Settings::from_env().and_then(|settings| {
+        let limits = settings.limits;
+        match command {
+            Command::Train(args) => train(args, limits),
+            Command::Evaluate(args) => evaluate(args, limits),
+            Command::Predict(args) => predict(args, limits),
+            Command::Prepare(args) => prepare(args, limits),
+            Command::Phantoms(args) => phantoms(args),
+            Command::CrossValidate(args) => cross_validate(args, limits),
+            Command::Seeds(args) => seeds(args, limits),
+            Command::Explain(args) => explain(args, limits),
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,9 +74,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn train(args: TrainArgs) -> Result<()> {
+fn train(args: TrainArgs, limits: Limits) -> Result<()> {
     args.recipe.check()?;
-    let found = find_data(args.data.as_deref(), args.seed, &args.recipe.windows)?;
+    let found = find_data(args.data.as_deref(), args.seed, &args.recipe.input, limits)?;
     let data = &found.data;
     describe_set("train", &data.train);
     describe_set("validate", &data.validate);
@@ -96,17 +100,19 @@ fn train(args: TrainArgs) -> Result<()> {
     );
     println!("\nPredictions on the {} images:", done.predicted.describe());
     print!("{}", predictions_report(&done.predictions));
-    println!("\nSaved in {}: {}.", folder.display(), RUN_FILES.join(", "));
+    println!("\nSaved in {}: {}.", folder.display(), done.written_list());
     remind_if_synthetic(&found);
     Ok(())
 }
 
-fn evaluate(args: EvaluateArgs) -> Result<()> {
+fn evaluate(args: EvaluateArgs, limits: Limits) -> Result<()> {
     let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
-    let set = load_seed_layout_with(&args.data, &metadata.windows())?
-        .labelled_split(&args.data, &args.split)?;
+    let set = metadata
+        .loader(limits)
+        .seed_layout(&args.data)?
+        .labelled_split(&args.data, args.split)?;
     say_how_dicom_is_shown(&metadata, std::slice::from_ref(&set));
     if let Some(note) = set.pixel_notes() {
         println!("Note: {note}");
@@ -127,12 +133,12 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
     Ok(())
 }
 
-fn predict(args: PredictArgs) -> Result<()> {
+fn predict(args: PredictArgs, limits: Limits) -> Result<()> {
     let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     let mut predictions = Vec::new();
-    for set in &load_inputs(&args.images, &metadata)? {
+    for set in &load_inputs(&args.images, &metadata, limits)? {
         predictions.extend(predict_set(&model, &dev, set, threshold)?);
     }
     print!("{}", predictions_report(&predictions));
@@ -143,7 +149,7 @@ fn predict(args: PredictArgs) -> Result<()> {
     Ok(())
 }
 
-fn prepare(args: PrepareArgs) -> Result<()> {
+fn prepare(args: PrepareArgs, limits: Limits) -> Result<()> {
     let counts = args.split.per_class()?;
     let report = prepare_kaggle(
         &args.source,
@@ -152,6 +158,7 @@ fn prepare(args: PrepareArgs) -> Result<()> {
             counts,
             seed: args.seed,
             force: args.force,
+            limits,
         },
     )?;
     for (name, c) in [
@@ -195,18 +202,16 @@ fn phantoms(args: PhantomsArgs) -> Result<()> {
     Ok(())
 }
 
-fn cross_validate(args: CrossValidateArgs) -> Result<()> {
+fn cross_validate(args: CrossValidateArgs, limits: Limits) -> Result<()> {
     args.recipe.check()?;
     let (pool, found) = match &args.source {
         Some(source) => {
             println!("Data: {} (labels.csv + images)", source.display());
-            (
-                experiments::kaggle_pool(source, &args.recipe.windows)?,
-                None,
-            )
+            let loader = Loader::new(args.recipe.input).with_limits(limits);
+            (experiments::kaggle_pool(source, &loader)?, None)
         }
         None => {
-            let found = find_data(args.data.as_deref(), args.seed, &args.recipe.windows)?;
+            let found = find_data(args.data.as_deref(), args.seed, &args.recipe.input, limits)?;
             let pool = experiments::seed_layout_pool(&found.data, args.include_test)?;
             let test_note = match (&found.data.test, args.include_test) {
                 (_, true) => "train/ + validate/ + test/",
@@ -256,10 +261,10 @@ fn cross_validate(args: CrossValidateArgs) -> Result<()> {
     Ok(())
 }
 
-fn seeds(args: SeedsArgs) -> Result<()> {
+fn seeds(args: SeedsArgs, limits: Limits) -> Result<()> {
     args.recipe.check()?;
     let seed_list = experiments::parse_seeds(&args.seeds)?;
-    let found = find_data(args.data.as_deref(), 1, &args.recipe.windows)?;
+    let found = find_data(args.data.as_deref(), 1, &args.recipe.input, limits)?;
     describe_set("train", &found.data.train);
     describe_set("validate", &found.data.validate);
     warn_if_imbalanced(&args.recipe, &found.data.train);
@@ -287,7 +292,7 @@ fn seeds(args: SeedsArgs) -> Result<()> {
     Ok(())
 }
 
-fn explain(args: ExplainArgs) -> Result<()> {
+fn explain(args: ExplainArgs, limits: Limits) -> Result<()> {
     if !args.model.exists() {
         return Err(Error::data(
             args.model,
@@ -298,7 +303,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     // Every image first, so that a bad one stops the command before anything is written.
-    let sets = load_inputs(&args.images, &metadata)?;
+    let sets = load_inputs(&args.images, &metadata, limits)?;
     create_dir(&args.out)?;
     let methods = args.method.methods(usize::from(args.block));
     let names: Vec<String> = methods.iter().map(|m| m.describe()).collect();
@@ -356,18 +361,22 @@ fn explain(args: ExplainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The images of `paths` (files, and folders of images) for a model: DICOM shown in its
-/// windows, and said so when there is any.
-fn load_inputs(paths: &[PathBuf], metadata: &ModelMetadata) -> Result<Vec<ImageSet>> {
-    let windows = metadata.windows();
+/// The images of `paths` (files, and folders of images) as the model was made to see them
+/// ([`ModelMetadata::loader`]), and a sentence on how DICOM is shown when there is any.
+fn load_inputs(
+    paths: &[PathBuf],
+    metadata: &ModelMetadata,
+    limits: Limits,
+) -> Result<Vec<ImageSet>> {
+    let loader = metadata.loader(limits);
     let (folders, files): (Vec<PathBuf>, Vec<PathBuf>) =
         paths.iter().cloned().partition(|p| p.is_dir());
     let mut sets = folders
         .iter()
-        .map(|dir| load_image_folder_with(dir, &windows))
+        .map(|dir| loader.folder(dir))
         .collect::<Result<Vec<_>>>()?;
     if !files.is_empty() {
-        sets.push(load_image_files_with(&files, &windows)?);
+        sets.push(loader.files(&files)?);
     }
     say_how_dicom_is_shown(metadata, &sets);
     Ok(sets)
@@ -375,19 +384,22 @@ fn load_inputs(paths: &[PathBuf], metadata: &ModelMetadata) -> Result<Vec<ImageS
 
 /// Prints which windows DICOM input is shown in, when `sets` hold any DICOM file.
 fn say_how_dicom_is_shown(metadata: &ModelMetadata, sets: &[ImageSet]) {
-    let any_dicom = sets
-        .iter()
-        .flat_map(|s| &s.samples)
-        .any(|s| is_dicom_file(&s.path));
+    let any_dicom = sets.iter().flat_map(|s| &s.samples).any(|s| s.is_dicom());
     if any_dicom {
         println!("{}", metadata.dicom_input_sentence());
     }
 }
 
 /// The seed layout named by `--data`, or the default folder, or phantoms
-/// ([`head_ct::data::load_data_with`]), DICOM shown in `windows`; prints which.
-fn find_data(named: Option<&Path>, phantom_seed: u64, windows: &InputWindows) -> Result<FoundData> {
-    let found = load_data_with(named, Path::new(DEFAULT_DATA_DIR), phantom_seed, windows)?;
+/// ([`head_ct::data::load_data`]), loaded for `input` within `limits`; prints which.
+fn find_data(
+    named: Option<&Path>,
+    phantom_seed: u64,
+    input: &ModelInput,
+    limits: Limits,
+) -> Result<FoundData> {
+    let loader = Loader::new(*input).with_limits(limits);
+    let found = load_data(&loader, named, Path::new(DEFAULT_DATA_DIR), phantom_seed)?;
     println!("{}", found.description);
     Ok(found)
 }

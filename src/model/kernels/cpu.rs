@@ -17,8 +17,8 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-/// The environment variable that lowers [`VectorPath::active`].
-pub const VECTOR_PATH_VARIABLE: &str = "HEAD_CT_VECTOR_PATH";
+/// The variable that asks for a lower vector path (read through [`crate::settings`]).
+pub use crate::settings::VECTOR_PATH_VARIABLE;
 
 /// A set of vector instructions the kernels can use, from the most portable to the widest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,9 +80,9 @@ impl VectorPath {
         static ACTIVE: OnceLock<VectorPath> = OnceLock::new();
         *ACTIVE.get_or_init(|| {
             let best = Self::best_supported();
-            match std::env::var(VECTOR_PATH_VARIABLE) {
-                Err(_) => best,
-                Ok(asked) => match Self::from_name(&asked) {
+            match crate::settings::requested_vector_path() {
+                None => best,
+                Some(asked) => match Self::from_name(&asked) {
                     Some(path) if path <= best => path,
                     Some(path) => {
                         eprintln!(
