@@ -21,11 +21,11 @@
 //! Run: `HEAD_CT_PREPARED=<folder with train/ validate/ test/> cargo bench --bench fit_compare`
 //! (optional: `EPOCHS`, `SEED`). Not a test: nothing is asserted here.
 
+use head_ct::data::Loader;
 use std::{path::PathBuf, time::Instant};
 
 use dfdx::prelude::*;
 use head_ct::{
-    data::{load_image_file, load_seed_layout},
     metrics::mann_whitney_auc,
     model::{kernels::VectorPath, CHANNELS, IMAGE_LEN, IMAGE_SIZE},
     training::{evaluate_set, observer::Silent, predict_probabilities, train_model, Recipe},
@@ -71,7 +71,7 @@ fn main() {
     let seed: u64 = env_or("SEED", 1);
 
     let t = Instant::now();
-    let data = load_seed_layout(&root).unwrap_or_else(|e| {
+    let data = Loader::default().seed_layout(&root).unwrap_or_else(|e| {
         eprintln!("fit_compare: cannot load {}: {e}", root.display());
         std::process::exit(1)
     });
@@ -114,7 +114,7 @@ fn main() {
     for _ in 0..5 {
         for path in &files {
             let t = Instant::now();
-            let pixels = load_image_file(path).expect("test image");
+            let pixels = Loader::default().file(path).expect("test image");
             assert_eq!(pixels.len(), IMAGE_LEN);
             let x = dev.tensor_from_vec(
                 pixels,

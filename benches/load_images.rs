@@ -4,12 +4,13 @@
 //! `../shared/data/head_ct` relative to the crate root (images in `head_ct/` or next to
 //! `labels.csv`); without them only the phantom timing is printed.
 
+use head_ct::data::Loader;
 use std::{
     path::PathBuf,
     time::{Duration, Instant},
 };
 
-use head_ct::data::{has_image_extension, load_image_files, phantoms, prepare::kaggle_image_dir};
+use head_ct::data::{has_image_extension, phantoms, prepare::kaggle_image_dir};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -35,7 +36,9 @@ fn main() {
         let mut times = Vec::new();
         for _ in 0..runs {
             let t = Instant::now();
-            let set = load_image_files(&files).expect("loading the real images");
+            let set = Loader::default()
+                .files(&files)
+                .expect("loading the real images");
             times.push(t.elapsed());
             assert_eq!(set.len(), files.len());
         }

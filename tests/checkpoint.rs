@@ -7,8 +7,8 @@ use head_ct::{
         load_checkpoint, save_checkpoint, ComputePath, ModelMetadata, TrainingInput,
         TrainingSettings, METADATA_FILE, WEIGHTS_FILE,
     },
-    ct::InputWindows,
     data::Augmentation,
+    input::{InputWindows, ModelInput, ResizeFilter},
     model::layers::builders::{Conv2D, Dense, Flatten, MaxPool2D, ReLU},
     model::{build_teaching_net, kernels::VectorPath, ImageBatch},
     training::Recipe,
@@ -42,7 +42,22 @@ fn write_json(dir: &std::path::Path, value: &Value) {
     std::fs::write(dir.join(METADATA_FILE), text).unwrap();
 }
 
-/// `current` (a version-2 `model.json`) rewritten in the version-1 layout: the threshold at the
+/// The scaling sentence that format versions 1 to 3 wrote in place of the model's input.
+const OLD_SCALING: &str = "RGB, resized to 150x150 with the Triangle filter, pixel values / 255";
+
+/// `current` (a `model.json` of this version) rewritten in the version-3 layout: the recipe's
+/// `windows` and a free-text `scaling` in place of the recipe's `input`.
+fn version_3(current: &Value) -> Value {
+    let mut value = current.clone();
+    let recipe = value["training"]["recipe"].as_object_mut().unwrap();
+    let input = recipe.remove("input").unwrap();
+    recipe.insert("windows".into(), input["windows"].clone());
+    value["scaling"] = json!(OLD_SCALING);
+    value["format_version"] = json!(3);
+    value
+}
+
+/// `current` (a `model.json` of this version) rewritten in the version-1 layout: the threshold at the
 /// top level and the augmentation as a `Debug` string.
 fn version_1(current: &Value, augmentation: &str) -> Value {
     json!({
@@ -53,7 +68,7 @@ fn version_1(current: &Value, augmentation: &str) -> Value {
         "parameters": current["parameters"],
         "class_names": current["class_names"],
         "positive_class": current["positive_class"],
-        "scaling": current["scaling"],
+        "scaling": OLD_SCALING,
         "threshold": 0.3,
         "training": {
             "epochs": 4,
@@ -181,7 +196,8 @@ fn version_1_metadata_still_loads() {
     let none = format!("{:?}", Augmentation::none());
     write_json(dir.path(), &version_1(&current, &none));
     let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
-    assert_eq!(meta.format_version, 3, "upgraded to the current format");
+    assert_eq!(meta.format_version, 4, "upgraded to the current format");
+    assert_eq!(*meta.input(), ModelInput::TEACHING);
     assert_eq!(meta.threshold().value(), 0.3);
     let recipe = meta.training.recipe;
     assert_eq!(
@@ -216,8 +232,7 @@ fn version_2_metadata_loads_as_a_display_image_model_in_the_brain_window() {
     let dir = tempfile::tempdir().unwrap();
     let dev = Cpu::default();
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
-    let mut value = read_json(dir.path());
-    assert_eq!(value["format_version"], json!(3));
+    let mut value = version_3(&read_json(dir.path()));
     assert_eq!(
         value["training"]["recipe"]["windows"],
         json!("40/80,40/80,40/80")
@@ -231,8 +246,8 @@ fn version_2_metadata_loads_as_a_display_image_model_in_the_brain_window() {
     value["training"].as_object_mut().unwrap().remove("input");
     write_json(dir.path(), &value);
     let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
-    assert_eq!(meta.format_version, 3);
-    assert_eq!(meta.windows(), InputWindows::BRAIN);
+    assert_eq!(meta.format_version, 4);
+    assert_eq!(*meta.input(), ModelInput::TEACHING);
     assert_eq!(meta.training.input, TrainingInput::DisplayImages);
     assert!(meta
         .dicom_input_sentence()
@@ -240,18 +255,48 @@ fn version_2_metadata_loads_as_a_display_image_model_in_the_brain_window() {
 }
 
 #[test]
-fn the_windows_of_a_model_are_saved_and_read_back() {
+fn version_3_metadata_converts_its_windows_and_scaling_into_the_input() {
     let dir = tempfile::tempdir().unwrap();
     let dev = Cpu::default();
     let mut meta = metadata();
-    meta.training.recipe.windows = InputWindows::THREE;
+    meta.training.recipe.input = ModelInput::with_windows(InputWindows::THREE);
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &meta).unwrap();
+    let old = version_3(&read_json(dir.path()));
+    write_json(dir.path(), &old);
+    let (_, back) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(back, meta, "the same metadata, read from the older layout");
+    // A scaling sentence that names a filter this program does not know is refused, named.
+    let mut odd = old.clone();
+    odd["scaling"] = json!("RGB, resized to 150x150 with the Bicubic filter, pixel values / 255");
+    write_json(dir.path(), &odd);
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains(METADATA_FILE) && err.contains("names no resize filter"),
+        "{err}"
+    );
+    // Another filter, named, is read as such.
+    let mut nearest = old;
+    nearest["scaling"] =
+        json!("RGB, resized to 150x150 with the Nearest filter, pixel values / 255");
+    write_json(dir.path(), &nearest);
+    let (_, back) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(back.input().resize_filter, ResizeFilter::Nearest);
+}
+
+#[test]
+fn the_input_of_a_model_is_saved_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    let mut meta = metadata();
+    meta.training.recipe.input = ModelInput::with_windows(InputWindows::THREE);
     meta.training.input = TrainingInput::CtNumbers;
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &meta).unwrap();
     // The values, not the preset names: a model keeps its meaning should a preset change.
     assert_eq!(
-        read_json(dir.path())["training"]["recipe"]["windows"],
-        json!("40/80,80/200,600/2800")
+        read_json(dir.path())["training"]["recipe"]["input"],
+        json!({"windows": "40/80,80/200,600/2800", "side": 150, "resize_filter": "triangle"})
     );
+    assert!(read_json(dir.path()).get("scaling").is_none());
     let (_, back) = load_checkpoint(&dev, dir.path()).unwrap();
     assert_eq!(back, meta);
     let sentence = back.dicom_input_sentence();
@@ -261,11 +306,21 @@ fn the_windows_of_a_model_are_saved_and_read_back() {
     );
     // A window that is not one is refused with the file named.
     let mut value = read_json(dir.path());
-    value["training"]["recipe"]["windows"] = json!("40/0");
+    value["training"]["recipe"]["input"]["windows"] = json!("40/0");
     write_json(dir.path(), &value);
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(
         err.contains(METADATA_FILE) && err.contains("width of at least 1 HU"),
+        "{err}"
+    );
+    // A side the network cannot take is refused too.
+    let mut value = read_json(dir.path());
+    value["training"]["recipe"]["input"] =
+        json!({"windows": "brain", "side": 224, "resize_filter": "triangle"});
+    write_json(dir.path(), &value);
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains(METADATA_FILE) && err.contains("224x224"),
         "{err}"
     );
 }
@@ -305,13 +360,13 @@ fn a_newer_or_missing_format_version_is_refused_with_a_sentence() {
     let dev = Cpu::default();
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
     let mut value = read_json(dir.path());
-    value["format_version"] = json!(4);
+    value["format_version"] = json!(5);
     // A newer writer may have added fields: the version is read first, whatever else changed.
     value["training"]["recipe"]["class_weight"] = json!("balanced");
     write_json(dir.path(), &value);
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(err.contains(METADATA_FILE), "{err}");
-    assert!(err.contains("format version 4, newer than"), "{err}");
+    assert!(err.contains("format version 5, newer than"), "{err}");
 
     // Another positive class: the output would be read the wrong way round.
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();

@@ -234,6 +234,7 @@ fn spread_across_folds_table_and_csv() {
             })
             .collect(),
         vec![0.0; 10 * head_ct::model::IMAGE_LEN],
+        head_ct::input::ModelInput::TEACHING,
     )
     .unwrap();
     let oof = r.predictions_csv(&pool);

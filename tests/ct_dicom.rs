@@ -1,6 +1,9 @@
 //! CT numbers and windows: DICOM files made here (64x64, no download), read back in the
 //! standard's order (rescale, window, MONOCHROME1, padding), and the bad files users meet.
 
+use head_ct::data::Loader;
+use head_ct::data::Split;
+use head_ct::input::{Limits, ModelInput};
 use std::path::{Path, PathBuf};
 
 use dicom_core::{value::PrimitiveValue, DataElement, VR};
@@ -8,7 +11,6 @@ use dicom_dictionary_std::tags;
 use head_ct::{
     ct::{read_ct_slice, CtImage, InputWindows, Window},
     data::{
-        load_image_file, load_image_file_with, load_image_files_with, load_image_folder_with,
         phantoms::{ct_phantom_set, generate_ct_phantoms, write_ct_phantom_layout},
         prepare::SplitCounts,
     },
@@ -46,7 +48,7 @@ fn write(dir: &Path, name: &str, image: &CtImage) -> PathBuf {
 /// The grey level of the band centres (columns 10, 32, 53, row 32) in a 64x64 slice windowed
 /// without resizing.
 fn band_greys(image: &CtImage, dir: &Path, name: &str) -> [f32; 3] {
-    let slice = read_ct_slice(&write(dir, name, image)).unwrap();
+    let slice = read_ct_slice(&write(dir, name, image), &Limits::default()).unwrap();
     let grey = slice.grey(&Window::BRAIN);
     [10, 32, 53].map(|col| grey[32 * SIDE + col])
 }
@@ -54,7 +56,11 @@ fn band_greys(image: &CtImage, dir: &Path, name: &str) -> [f32; 3] {
 #[test]
 fn stored_values_become_hounsfield_units_then_the_brain_window() {
     let dir = tempfile::tempdir().unwrap();
-    let slice = read_ct_slice(&write(dir.path(), "bands.dcm", &three_bands())).unwrap();
+    let slice = read_ct_slice(
+        &write(dir.path(), "bands.dcm", &three_bands()),
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!(slice.hounsfield[32 * SIDE + 10], -40.0);
     assert_eq!(slice.hounsfield[32 * SIDE + 32], 40.0);
     assert_eq!(slice.hounsfield[32 * SIDE + 53], 120.0);
@@ -74,7 +80,9 @@ fn monochrome1_is_inverted_after_the_window() {
         ..three_bands()
     };
     let [low, middle, high] = band_greys(&image, dir.path(), "m1.dcm");
-    let notes = read_ct_slice(&dir.path().join("m1.dcm")).unwrap().notes;
+    let notes = read_ct_slice(&dir.path().join("m1.dcm"), &Limits::default())
+        .unwrap()
+        .notes;
     assert!(
         notes.iter().any(|n| n.starts_with("MONOCHROME1")),
         "{notes:?}"
@@ -100,7 +108,11 @@ fn signed_pixels_with_padding_are_air_and_never_stretched() {
     padded.stored = (0..SIDE * SIDE)
         .map(|i| if corner(i) { -2000 } else { 30 })
         .collect();
-    let slice = read_ct_slice(&write(dir.path(), "padded.dcm", &padded)).unwrap();
+    let slice = read_ct_slice(
+        &write(dir.path(), "padded.dcm", &padded),
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!(slice.padding_pixels, 4 * 100);
     assert_eq!(slice.hounsfield[0], head_ct::ct::AIR_HU);
     let grey = slice.grey(&Window::BRAIN);
@@ -114,8 +126,12 @@ fn signed_pixels_with_padding_are_air_and_never_stretched() {
     air.stored = (0..SIDE * SIDE)
         .map(|i| if corner(i) { -1000 } else { 30 })
         .collect();
-    let a = load_image_file(&write(dir.path(), "padded.dcm", &padded)).unwrap();
-    let b = load_image_file(&write(dir.path(), "air.dcm", &air)).unwrap();
+    let a = Loader::default()
+        .file(&write(dir.path(), "padded.dcm", &padded))
+        .unwrap();
+    let b = Loader::default()
+        .file(&write(dir.path(), "air.dcm", &air))
+        .unwrap();
     assert_eq!(a, b);
 }
 
@@ -126,22 +142,27 @@ fn a_multi_valued_window_centre_is_read() {
         windows: vec![Window::BRAIN, Window::new(600.0, 2800.0).unwrap()],
         ..three_bands()
     };
-    let slice = read_ct_slice(&write(dir.path(), "two.dcm", &image)).unwrap();
+    let slice = read_ct_slice(&write(dir.path(), "two.dcm", &image), &Limits::default()).unwrap();
     assert_eq!(slice.file_windows, vec![Window::BRAIN, Window::BONE]);
     // ... and never applied: the file's windows are not the model's.
     let mut bone_only = image.clone();
     bone_only.windows = vec![Window::BONE];
     assert_eq!(
-        load_image_file(&write(dir.path(), "two.dcm", &image)).unwrap(),
-        load_image_file(&write(dir.path(), "bone.dcm", &bone_only)).unwrap()
+        Loader::default()
+            .file(&write(dir.path(), "two.dcm", &image))
+            .unwrap(),
+        Loader::default()
+            .file(&write(dir.path(), "bone.dcm", &bone_only))
+            .unwrap()
     );
 }
 
 #[test]
 fn stored_values_are_the_low_bits_stored_sign_extended_when_signed() {
     let dir = tempfile::tempdir().unwrap();
-    let read =
-        |name: &str, image: &CtImage| read_ct_slice(&write(dir.path(), name, image)).unwrap();
+    let read = |name: &str, image: &CtImage| {
+        read_ct_slice(&write(dir.path(), name, image), &Limits::default()).unwrap()
+    };
     // 8-bit signed: -5 is stored as the byte 251.
     let mut eight = three_bands();
     eight.bits_stored = 8;
@@ -183,11 +204,14 @@ fn files_named_by_their_uid_or_without_extension_are_read_and_dicomdir_skipped()
         three_bands().to_dicom_bytes().unwrap(),
     )
     .unwrap();
-    let set = load_image_folder_with(&folder, &InputWindows::BRAIN).unwrap();
+    let set = Loader::new(ModelInput::with_windows(InputWindows::BRAIN))
+        .folder(&folder)
+        .unwrap();
     assert_eq!(set.len(), 2);
     // Any other file is still an error that names it.
     std::fs::write(folder.join("notes.v2"), b"text").unwrap();
-    let err = load_image_folder_with(&folder, &InputWindows::BRAIN)
+    let err = Loader::new(ModelInput::with_windows(InputWindows::BRAIN))
+        .folder(&folder)
         .unwrap_err()
         .to_string();
     assert!(
@@ -223,7 +247,7 @@ fn enhanced_multi_frame_ct_takes_its_rescale_from_the_functional_groups() {
     });
     let path = dir.path().join("enhanced.dcm");
     std::fs::write(&path, bytes).unwrap();
-    let slice = read_ct_slice(&path).unwrap();
+    let slice = read_ct_slice(&path, &Limits::default()).unwrap();
     assert!(slice.notes.is_empty(), "{:?}", slice.notes);
     assert_eq!(slice.hounsfield[32 * SIDE + 32], 40.0);
 }
@@ -237,14 +261,14 @@ fn eight_and_sixteen_bits_stored_read_the_same_ct_numbers() {
     eight.bits_stored = 8;
     eight.rescale = Some((8.0, -1024.0));
     eight.stored = stored8.clone();
-    let s8 = read_ct_slice(&write(dir.path(), "8.dcm", &eight)).unwrap();
+    let s8 = read_ct_slice(&write(dir.path(), "8.dcm", &eight), &Limits::default()).unwrap();
     // 16 bits, signed: stored = HU.
     let mut sixteen = three_bands();
     sixteen.bits_stored = 16;
     sixteen.signed = true;
     sixteen.rescale = Some((1.0, 0.0));
     sixteen.stored = stored8.iter().map(|v| v * 8 - 1024).collect();
-    let s16 = read_ct_slice(&write(dir.path(), "16.dcm", &sixteen)).unwrap();
+    let s16 = read_ct_slice(&write(dir.path(), "16.dcm", &sixteen), &Limits::default()).unwrap();
     assert_eq!(s8.hounsfield, s16.hounsfield);
     assert_eq!(s16.hounsfield[255], 1016.0);
 }
@@ -265,7 +289,9 @@ fn three_windows_give_three_different_channels_where_blood_meets_bone() {
         "rim.dcm",
         &CtImage::from_hounsfield(SIDE, SIDE, &hu, "2.25.2".into()),
     );
-    let x = load_image_file_with(&path, &InputWindows::THREE).unwrap();
+    let x = Loader::new(ModelInput::with_windows(InputWindows::THREE))
+        .file(&path)
+        .unwrap();
     let channel = |c: usize| &x[c * PLANE..(c + 1) * PLANE];
     let at = |c: usize, col: usize| channel(c)[75 * IMAGE_SIZE + col];
     // Brain window: blood and bone both near white; subdural: blood mid-grey, bone white;
@@ -282,7 +308,9 @@ fn three_windows_give_three_different_channels_where_blood_meets_bone() {
     assert_ne!(channel(1), channel(2));
     assert_ne!(channel(0), channel(2));
     // One window fills the three channels alike.
-    let one = load_image_file_with(&path, &InputWindows::BRAIN).unwrap();
+    let one = Loader::new(ModelInput::with_windows(InputWindows::BRAIN))
+        .file(&path)
+        .unwrap();
     assert_eq!(&one[..PLANE], &one[PLANE..2 * PLANE]);
     assert_eq!(&one[..PLANE], channel(0));
 }
@@ -291,8 +319,20 @@ fn three_windows_give_three_different_channels_where_blood_meets_bone() {
 fn a_dicom_phantom_and_its_png_get_the_same_probability() {
     let dir = tempfile::tempdir().unwrap();
     // A model trained briefly on the CT phantoms in the brain window.
-    let train = ct_phantom_set(4, "train", 20, &InputWindows::BRAIN).images;
-    let validate = ct_phantom_set(4, "validate", 5, &InputWindows::BRAIN).images;
+    let train = ct_phantom_set(
+        4,
+        Split::Train,
+        20,
+        &ModelInput::with_windows(InputWindows::BRAIN),
+    )
+    .images;
+    let validate = ct_phantom_set(
+        4,
+        Split::Validate,
+        5,
+        &ModelInput::with_windows(InputWindows::BRAIN),
+    )
+    .images;
     let recipe = Recipe {
         epochs: 2,
         ..Recipe::TEACHING
@@ -302,7 +342,7 @@ fn a_dicom_phantom_and_its_png_get_the_same_probability() {
     // The test phantoms as DICOM, and as 8-bit PNGs of the same slices in the same window.
     let mut dicoms = Vec::new();
     let mut pngs = Vec::new();
-    for (i, (_, phantom)) in generate_ct_phantoms(4, "test", 4).iter().enumerate() {
+    for (i, (_, phantom)) in generate_ct_phantoms(4, Split::Test, 4).iter().enumerate() {
         let image = CtImage::from_hounsfield(
             IMAGE_SIZE,
             IMAGE_SIZE,
@@ -310,7 +350,9 @@ fn a_dicom_phantom_and_its_png_get_the_same_probability() {
             format!("2.25.{}", 10 + i),
         );
         let dicom = write(dir.path(), &format!("{i}.dcm"), &image);
-        let grey = read_ct_slice(&dicom).unwrap().grey(&Window::BRAIN);
+        let grey = read_ct_slice(&dicom, &Limits::default())
+            .unwrap()
+            .grey(&Window::BRAIN);
         let bytes: Vec<u8> = grey.iter().map(|g| (g * 255.0).round() as u8).collect();
         let png = dir.path().join(format!("{i}.png"));
         image::save_buffer(
@@ -325,8 +367,12 @@ fn a_dicom_phantom_and_its_png_get_the_same_probability() {
         pngs.push(png);
     }
     let threshold = Threshold::DEFAULT;
-    let from_dicom = load_image_files_with(&dicoms, &InputWindows::BRAIN).unwrap();
-    let from_png = load_image_files_with(&pngs, &InputWindows::BRAIN).unwrap();
+    let from_dicom = Loader::new(ModelInput::with_windows(InputWindows::BRAIN))
+        .files(&dicoms)
+        .unwrap();
+    let from_png = Loader::new(ModelInput::with_windows(InputWindows::BRAIN))
+        .files(&pngs)
+        .unwrap();
     let p_dicom = predict_set(&trained.model, &trained.dev, &from_dicom, threshold).unwrap();
     let p_png = predict_set(&trained.model, &trained.dev, &from_png, threshold).unwrap();
     for (a, b) in p_dicom.iter().zip(&p_png) {
@@ -356,11 +402,23 @@ fn the_dicom_phantom_layout_loads_like_the_in_memory_phantoms() {
     };
     let written = write_ct_phantom_layout(dir.path(), 5, counts, false).unwrap();
     assert_eq!((written.hemorrhage, written.normal), (3, 3));
-    let loaded = load_image_folder_with(&dir.path().join("train"), &InputWindows::THREE).unwrap();
-    let memory = ct_phantom_set(5, "train", 2, &InputWindows::THREE).images;
+    let loaded = Loader::new(ModelInput::with_windows(InputWindows::THREE))
+        .folder(&dir.path().join("train"))
+        .unwrap();
+    let memory = ct_phantom_set(
+        5,
+        Split::Train,
+        2,
+        &ModelInput::with_windows(InputWindows::THREE),
+    )
+    .images;
     assert_eq!(loaded.pixels(), memory.pixels());
     // Realistic CT numbers: air, brain, bone.
-    let slice = read_ct_slice(&dir.path().join("train/hemorrhage/phantom_000.dcm")).unwrap();
+    let slice = read_ct_slice(
+        &dir.path().join("train/hemorrhage/phantom_000.dcm"),
+        &Limits::default(),
+    )
+    .unwrap();
     let hu = &slice.hounsfield;
     assert!((hu[0] - -1000.0).abs() < 20.0, "corner is air: {}", hu[0]);
     let centre = hu[75 * IMAGE_SIZE + 75];
@@ -377,14 +435,17 @@ fn a_display_image_is_refused_by_windows_other_than_brain() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("slice.png");
     image::save_buffer(&png, &[128u8; 64 * 64], 64, 64, image::ColorType::L8).unwrap();
-    let err = load_image_file_with(&png, &InputWindows::THREE)
+    let err = Loader::new(ModelInput::with_windows(InputWindows::THREE))
+        .file(&png)
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("slice.png") && err.contains("display image"),
         "{err}"
     );
-    assert!(load_image_file_with(&png, &InputWindows::BRAIN).is_ok());
+    assert!(Loader::new(ModelInput::with_windows(InputWindows::BRAIN))
+        .file(&png)
+        .is_ok());
 }
 
 /// The dataset of [`three_bands`], to edit into bad files.
@@ -402,7 +463,9 @@ fn bands_file_with(edit: impl FnOnce(&mut dicom_object::InMemDicomObject)) -> Ve
 fn error_of(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
-    let err = read_ct_slice(&path).unwrap_err().to_string();
+    let err = read_ct_slice(&path, &Limits::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(name), "the error names the file: {err}");
     err
 }
@@ -410,7 +473,7 @@ fn error_of(dir: &Path, name: &str, bytes: &[u8]) -> String {
 fn notes_of(dir: &Path, name: &str, bytes: &[u8]) -> Vec<String> {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
-    read_ct_slice(&path).unwrap().notes
+    read_ct_slice(&path, &Limits::default()).unwrap().notes
 }
 
 #[test]
@@ -572,7 +635,7 @@ fn unusual_dicom_files_are_read_with_a_note() {
             ..three_bands()
         },
     );
-    let slice = read_ct_slice(&path).unwrap();
+    let slice = read_ct_slice(&path, &Limits::default()).unwrap();
     assert!(
         slice.notes[0].contains("slope 1, intercept 0"),
         "{:?}",
@@ -599,7 +662,7 @@ fn unusual_dicom_files_are_read_with_a_note() {
     });
     let path = dir.path().join("multi.dcm");
     std::fs::write(&path, &bytes).unwrap();
-    let slice = read_ct_slice(&path).unwrap();
+    let slice = read_ct_slice(&path, &Limits::default()).unwrap();
     assert!(
         slice
             .notes
@@ -675,7 +738,9 @@ fn prepare_reads_a_dicom_folder_with_labels_keyed_by_file_name_or_sop_instance_u
     };
     let report = prepare_kaggle(&source, &target, &options).unwrap();
     assert_eq!((report.train.hemorrhage, report.train.normal), (2, 2));
-    let train = load_image_folder_with(&target.join("train"), &InputWindows::BRAIN).unwrap();
+    let train = Loader::new(ModelInput::with_windows(InputWindows::BRAIN))
+        .folder(&target.join("train"))
+        .unwrap();
     assert_eq!(train.len(), 4);
     assert!(train.samples.iter().any(|s| s.path.extension().is_none()));
 
@@ -749,7 +814,7 @@ fn pydicom_reads_the_same_hounsfield_units() {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
-        let ours = read_ct_slice(file).unwrap().hounsfield;
+        let ours = read_ct_slice(file, &Limits::default()).unwrap().hounsfield;
         assert_eq!(ours, theirs, "{}", file.display());
     }
     println!("{}", String::from_utf8_lossy(&out.stdout));
@@ -801,8 +866,8 @@ fn rle_lossless_dicom_reads_the_same_ct_numbers() {
         .implementation_class_uid("2.25.3");
     let path = dir.path().join("rle.dcm");
     obj.with_meta(meta).unwrap().write_to_file(&path).unwrap();
-    let rle = read_ct_slice(&path).unwrap();
-    let plain = read_ct_slice(&write(dir.path(), "plain.dcm", &image)).unwrap();
+    let rle = read_ct_slice(&path, &Limits::default()).unwrap();
+    let plain = read_ct_slice(&write(dir.path(), "plain.dcm", &image), &Limits::default()).unwrap();
     assert_eq!(rle.hounsfield, plain.hounsfield);
 }
 
@@ -821,8 +886,8 @@ fn jpeg_baseline_dicom_reads_close_to_the_original() {
     obj.transcode(&JPEG_BASELINE.erased()).unwrap();
     let path = dir.path().join("jpeg.dcm");
     obj.write_to_file(&path).unwrap();
-    let jpeg = read_ct_slice(&path).unwrap();
-    let original = read_ct_slice(&plain).unwrap();
+    let jpeg = read_ct_slice(&path, &Limits::default()).unwrap();
+    let original = read_ct_slice(&plain, &Limits::default()).unwrap();
     let mean_error = jpeg
         .hounsfield
         .iter()

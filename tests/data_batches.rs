@@ -4,16 +4,18 @@ use dfdx::{
     prelude::Cpu,
     shapes::{HasShape, Shape},
 };
+use head_ct::data::Split;
 use head_ct::data::{
     augment::Augmentation, epoch_batches, epoch_order, phantoms::generate_phantom_set,
     sequential_batches, ImageSet, Sample,
 };
+use head_ct::input::{ModelInput, PixelSource};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 fn small_set() -> ImageSet {
     // 3 hemorrhage + 3 normal phantoms.
-    generate_phantom_set(5, "train", 3).images
+    generate_phantom_set(5, Split::Train, 3).images
 }
 
 #[test]
@@ -37,10 +39,15 @@ fn unlabelled_images_get_nan_labels() {
         path: "x.png".into(),
         label: None,
         note: None,
+        source: PixelSource::DisplayImage,
     }];
-    let one = ImageSet::from_parts(vec![], samples, set.image(0).to_vec()).unwrap();
+    let input = ModelInput::TEACHING;
+    let one = ImageSet::from_parts(vec![], samples, set.image(0).to_vec(), input).unwrap();
     assert!(one.batch(&dev, &[0]).labels.as_vec()[0].is_nan());
-    assert!(ImageSet::from_parts(vec![], vec![], vec![0.0]).is_err());
+    assert!(ImageSet::from_parts(vec![], vec![], vec![0.0], input).is_err());
+    // An input the network cannot take is refused too.
+    let wide = ModelInput { side: 224, ..input };
+    assert!(ImageSet::from_parts(vec![], vec![], vec![], wide).is_err());
 }
 
 #[test]

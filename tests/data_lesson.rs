@@ -5,10 +5,12 @@ use std::path::Path;
 
 use head_ct::data::{
     phantoms::write_phantom_layout, prepare::SplitCounts, source::resolve_lesson_data, DataSource,
+    Loader,
 };
 use head_ct::dfdx::prelude::*;
 use head_ct::lesson::{Lesson, LESSON_DATA_SEED};
-use head_ct::run::RUN_FILES;
+use head_ct::run::RunFile;
+use head_ct::settings::Settings;
 use head_ct::training::{observer::Silent, Recipe};
 
 fn small_counts() -> SplitCounts {
@@ -23,7 +25,8 @@ fn small_counts() -> SplitCounts {
 fn without_data_it_says_plainly_that_it_uses_phantoms() {
     let repo = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let lesson = resolve_lesson_data(None, repo.path(), work.path(), 7).unwrap();
+    let lesson =
+        resolve_lesson_data(&Loader::default(), None, repo.path(), work.path(), 7).unwrap();
     assert!(lesson.is_synthetic());
     assert_eq!(lesson.source, DataSource::Phantoms { seed: 7 });
     assert!(lesson.description.starts_with("SYNTHETIC PHANTOMS"));
@@ -38,7 +41,7 @@ fn without_data_it_says_plainly_that_it_uses_phantoms() {
 fn a_lesson_without_data_opens_the_phantoms_and_a_seeded_device() {
     let repo = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let lesson = Lesson::resolve(None, repo.path(), work.path(), 3).unwrap();
+    let lesson = Lesson::resolve(&Settings::default(), repo.path(), work.path(), 3).unwrap();
     assert!(lesson.is_synthetic());
     assert_eq!(
         lesson.source,
@@ -54,13 +57,20 @@ fn a_lesson_without_data_opens_the_phantoms_and_a_seeded_device() {
     assert_eq!(lesson.data.validate.len(), 50);
     assert_eq!(lesson.data.test.as_ref().unwrap().len(), 10);
     // Exactly what the notebooks' rule finds, whatever the device's seed.
-    let found = resolve_lesson_data(None, repo.path(), work.path(), LESSON_DATA_SEED).unwrap();
+    let found = resolve_lesson_data(
+        &Loader::default(),
+        None,
+        repo.path(),
+        work.path(),
+        LESSON_DATA_SEED,
+    )
+    .unwrap();
     assert_eq!(lesson.description, found.description);
     assert_eq!(lesson.data.train.image(0), found.data.train.image(0));
     // The device draws from its seed: the same seed, the same numbers.
     assert_eq!(lesson.seed, 3);
-    let again = Lesson::resolve(None, repo.path(), work.path(), 3).unwrap();
-    let other = Lesson::resolve(None, repo.path(), work.path(), 4).unwrap();
+    let again = Lesson::resolve(&Settings::default(), repo.path(), work.path(), 3).unwrap();
+    let other = Lesson::resolve(&Settings::default(), repo.path(), work.path(), 4).unwrap();
     let draw = |l: &Lesson| {
         let t: Tensor<Rank1<8>, f32, Cpu> = l.dev.sample_normal();
         t.as_vec()
@@ -88,7 +98,7 @@ fn a_lesson_trains_saves_and_loads_its_run_folder_in_one_call_each() {
         false,
     )
     .unwrap();
-    let lesson = Lesson::resolve(None, repo.path(), work.path(), 1).unwrap();
+    let lesson = Lesson::resolve(&Settings::default(), repo.path(), work.path(), 1).unwrap();
     let recipe = Recipe {
         epochs: 1,
         ..Recipe::TEACHING
@@ -107,11 +117,16 @@ fn a_lesson_trains_saves_and_loads_its_run_folder_in_one_call_each() {
         )),
         "{sentence}"
     );
-    for file in RUN_FILES {
+    // What it says it wrote is what it wrote, and nothing it wrote goes unsaid.
+    for file in RunFile::ALL {
         assert_eq!(
-            sentence.contains(file),
-            folder.join(file).exists(),
+            sentence.contains(file.name()),
+            file.path_in(&folder).exists(),
             "{file}: {sentence}"
+        );
+        assert_eq!(
+            training.written.contains(&file),
+            file.path_in(&folder).exists()
         );
     }
     let (_model, metadata) = lesson.load_model("notebook").unwrap();
@@ -125,7 +140,8 @@ fn the_prepared_folder_in_the_repository_is_used_when_present() {
     let work = tempfile::tempdir().unwrap();
     let folder = repo.path().join("data/head_ct_slices");
     write_phantom_layout(&folder, 3, small_counts(), false).unwrap();
-    let lesson = resolve_lesson_data(None, repo.path(), work.path(), 1).unwrap();
+    let lesson =
+        resolve_lesson_data(&Loader::default(), None, repo.path(), work.path(), 1).unwrap();
     assert!(!lesson.is_synthetic());
     assert_eq!(lesson.source, DataSource::Folder(folder.clone()));
     assert_eq!(lesson.data.train.len(), 6);
@@ -145,14 +161,27 @@ fn head_ct_data_wins_over_the_repository_folder_and_can_ask_for_phantoms() {
         false,
     )
     .unwrap();
-    let lesson =
-        resolve_lesson_data(Some(Path::new("phantoms")), repo.path(), work.path(), 1).unwrap();
+    let lesson = resolve_lesson_data(
+        &Loader::default(),
+        Some(Path::new("phantoms")),
+        repo.path(),
+        work.path(),
+        1,
+    )
+    .unwrap();
     assert!(lesson.is_synthetic());
     assert!(lesson.description.contains("HEAD_CT_DATA=phantoms"));
 
     let elsewhere = tempfile::tempdir().unwrap();
     write_phantom_layout(elsewhere.path(), 4, small_counts(), true).unwrap();
-    let lesson = resolve_lesson_data(Some(elsewhere.path()), repo.path(), work.path(), 1).unwrap();
+    let lesson = resolve_lesson_data(
+        &Loader::default(),
+        Some(elsewhere.path()),
+        repo.path(),
+        work.path(),
+        1,
+    )
+    .unwrap();
     assert_eq!(
         lesson.source,
         DataSource::Folder(elsewhere.path().to_path_buf())
@@ -165,7 +194,14 @@ fn a_folder_that_is_neither_layout_is_an_error_naming_it() {
     let repo = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let empty = tempfile::tempdir().unwrap();
-    let err = resolve_lesson_data(Some(empty.path()), repo.path(), work.path(), 1).unwrap_err();
+    let err = resolve_lesson_data(
+        &Loader::default(),
+        Some(empty.path()),
+        repo.path(),
+        work.path(),
+        1,
+    )
+    .unwrap_err();
     let text = err.to_string();
     assert!(text.contains(&empty.path().display().to_string()), "{text}");
     assert!(text.contains("labels.csv"), "{text}");
@@ -182,8 +218,14 @@ fn real_data_lesson_prepares_the_kaggle_folder() {
     let repo = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let lesson =
-            resolve_lesson_data(Some(Path::new(&source)), repo.path(), work.path(), 1).unwrap();
+        let lesson = resolve_lesson_data(
+            &Loader::default(),
+            Some(Path::new(&source)),
+            repo.path(),
+            work.path(),
+            1,
+        )
+        .unwrap();
         assert!(!lesson.is_synthetic());
         assert_eq!(lesson.data.train.len(), 140);
         assert_eq!(lesson.data.validate.len(), 50);

@@ -5,13 +5,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use head_ct::{
-    data::{
-        load_image_file, load_image_files, load_image_folder, load_seed_layout, MIN_IMAGE_SIDE,
-    },
-    model::IMAGE_LEN,
-    Label,
-};
+use head_ct::{data::Loader, input::MIN_IMAGE_SIDE, model::IMAGE_LEN, Label};
 
 const H: Option<Label> = Some(Label::Hemorrhage);
 const N: Option<Label> = Some(Label::Normal);
@@ -64,7 +58,7 @@ fn gray_8bit_at_size_is_exact_and_repeated_in_three_channels() {
     ImageBuffer::from_fn(150, 150, |x, y| Luma([((x + 2 * y) % 256) as u8]))
         .save(&p)
         .unwrap();
-    let img = load_image_file(&p).unwrap();
+    let img = Loader::default().file(&p).unwrap();
     assert_eq!(img.len(), IMAGE_LEN);
     for (x, y) in [(0usize, 0usize), (7, 3), (149, 149), (100, 20)] {
         let want = ((x + 2 * y) % 256) as f32 * K;
@@ -85,7 +79,7 @@ fn rgba_drops_alpha_and_keeps_channel_order() {
     ImageBuffer::from_fn(150, 150, |_, _| Rgba([10u8, 20, 30, 0]))
         .save(&p)
         .unwrap();
-    let img = load_image_file(&p).unwrap();
+    let img = Loader::default().file(&p).unwrap();
     assert_eq!(img[0], 10.0 * K);
     assert_eq!(img[PLANE], 20.0 * K);
     assert_eq!(img[2 * PLANE + 77], 30.0 * K);
@@ -98,7 +92,7 @@ fn sixteen_bit_gray_is_scaled_by_65535() {
     ImageBuffer::from_fn(300, 200, |_, _| Luma([49_151u16]))
         .save(&p)
         .unwrap();
-    let img = load_image_file(&p).unwrap();
+    let img = Loader::default().file(&p).unwrap();
     let want = 49_151.0 / 65_535.0;
     assert!(img.iter().all(|&v| (v - want).abs() < 1e-5), "{}", img[0]);
 }
@@ -108,7 +102,7 @@ fn resize_of_uniform_image_keeps_its_value_and_shape() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("u.png");
     rgb_png(&p, 821, 957, |_, _| [200, 100, 0]);
-    let img = load_image_file(&p).unwrap();
+    let img = Loader::default().file(&p).unwrap();
     assert_eq!(img.len(), 3 * PLANE);
     assert!(img[..PLANE].iter().all(|&v| v == 200.0 * K));
     assert!(img[PLANE..2 * PLANE].iter().all(|&v| v == 100.0 * K));
@@ -126,7 +120,7 @@ fn triangle_filter_averages_fine_stripes_instead_of_aliasing() {
         600,
         |x, _| if x % 2 == 0 { [0; 3] } else { [255; 3] },
     );
-    let img = load_image_file(&p).unwrap();
+    let img = Loader::default().file(&p).unwrap();
     for &v in &img[150 * 75 + 10..150 * 75 + 140] {
         assert!((v - 0.5).abs() < 0.05, "{v}");
     }
@@ -139,7 +133,7 @@ fn jpeg_bmp_and_tiff_are_read() {
     for ext in ["jpg", "bmp", "tiff"] {
         let p = dir.path().join(format!("x.{ext}"));
         buf.save(&p).unwrap();
-        let img = load_image_file(&p).unwrap();
+        let img = Loader::default().file(&p).unwrap();
         assert_eq!(img.len(), IMAGE_LEN, "{ext}");
         assert!(img.iter().all(|v| (0.0..=1.0).contains(v)), "{ext}");
         assert!((img[PLANE + 500] - 50.0 * K).abs() < 0.03, "{ext}");
@@ -151,7 +145,7 @@ fn class_folders_are_sorted_and_hemorrhage_is_label_one_whatever_the_order() {
     let dir = tempfile::tempdir().unwrap();
     // "healthy" sorts before "hemorrhage": the hemorrhage label must still be 1.
     class_folder(dir.path(), &["healthy", "hemorrhage"], 3);
-    let set = load_image_folder(dir.path()).unwrap();
+    let set = Loader::default().folder(dir.path()).unwrap();
     assert_eq!(set.class_names, ["healthy", "hemorrhage"]);
     assert_eq!(set.len(), 6);
     assert_eq!(set.labels(), [N, N, N, H, H, H]);
@@ -165,7 +159,7 @@ fn class_folders_are_sorted_and_hemorrhage_is_label_one_whatever_the_order() {
 
     let dir = tempfile::tempdir().unwrap();
     class_folder(dir.path(), &["hemorrhage", "normal"], 2);
-    let set = load_image_folder(dir.path()).unwrap();
+    let set = Loader::default().folder(dir.path()).unwrap();
     assert_eq!(set.class_names, ["hemorrhage", "normal"]);
     assert_eq!(set.labels(), [H, H, N, N]);
 }
@@ -176,20 +170,20 @@ fn seed_layout_with_labelled_unlabelled_and_missing_test() {
     let root = dir.path();
     class_folder(&root.join("train"), &["hemorrhage", "normal"], 3);
     class_folder(&root.join("validate"), &["hemorrhage", "normal"], 2);
-    let data = load_seed_layout(root).unwrap();
+    let data = Loader::default().seed_layout(root).unwrap();
     assert_eq!((data.train.len(), data.validate.len()), (6, 4));
     assert!(data.test.is_none());
 
     uniform(&root.join("test/a.png"), 40, 40, 7);
     uniform(&root.join("test/b.jpg"), 40, 40, 7);
-    let test = load_seed_layout(root).unwrap().test.unwrap();
+    let test = Loader::default().seed_layout(root).unwrap().test.unwrap();
     assert_eq!(test.labels(), [None, None]);
     // The training classes, so that labelled and unlabelled test images share one naming.
     assert!(test.class_names == ["hemorrhage", "normal"] && !test.is_labelled());
 
     fs::remove_dir_all(root.join("test")).unwrap();
     class_folder(&root.join("test"), &["hemorrhage", "normal"], 1);
-    let test = load_seed_layout(root).unwrap().test.unwrap();
+    let test = Loader::default().seed_layout(root).unwrap().test.unwrap();
     assert_eq!(test.labels(), [H, N]);
 }
 
@@ -201,7 +195,7 @@ fn hidden_and_system_files_are_skipped_silently() {
     fs::write(dir.path().join("normal/Thumbs.db"), b"junk").unwrap();
     fs::write(dir.path().join(".DS_Store"), b"junk").unwrap();
     fs::create_dir(dir.path().join(".ipynb_checkpoints")).unwrap();
-    assert_eq!(load_image_folder(dir.path()).unwrap().len(), 4);
+    assert_eq!(Loader::default().folder(dir.path()).unwrap().len(), 4);
 }
 
 #[test]
@@ -211,7 +205,7 @@ fn load_image_files_keeps_the_order_given() {
     let b = dir.path().join("b.png");
     uniform(&a, 50, 50, 10);
     uniform(&b, 50, 50, 20);
-    let set = load_image_files(&[b.clone(), a.clone()]).unwrap();
+    let set = Loader::default().files(&[b.clone(), a.clone()]).unwrap();
     assert_eq!(set.samples[0].path, b);
     assert_eq!(set.image(1)[0], 10.0 * K);
 }
@@ -222,12 +216,12 @@ fn load_image_files_keeps_the_order_given() {
 fn missing_folder() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("nope");
-    assert_err(load_image_folder(&p), &["nope", "folder not found"]);
-    assert_err(load_seed_layout(&p), &["nope", "not found"]);
+    assert_err(Loader::default().folder(&p), &["nope", "folder not found"]);
+    assert_err(Loader::default().seed_layout(&p), &["nope", "not found"]);
     let only_train = dir.path().join("only_train");
     class_folder(&only_train.join("train"), &["hemorrhage", "normal"], 1);
     assert_err(
-        load_seed_layout(&only_train),
+        Loader::default().seed_layout(&only_train),
         &["validate", "folder not found"],
     );
 }
@@ -235,7 +229,7 @@ fn missing_folder() {
 #[test]
 fn empty_folder() {
     let dir = tempfile::tempdir().unwrap();
-    assert_err(load_image_folder(dir.path()), &["folder is empty"]);
+    assert_err(Loader::default().folder(dir.path()), &["folder is empty"]);
 }
 
 #[test]
@@ -245,7 +239,7 @@ fn class_folder_without_images() {
     fs::create_dir(dir.path().join("normal")).unwrap();
     fs::write(dir.path().join("normal/.DS_Store"), b"x").unwrap();
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["normal", "holds no images"],
     );
 }
@@ -256,7 +250,7 @@ fn zero_byte_image() {
     class_folder(dir.path(), &["hemorrhage", "normal"], 2);
     fs::write(dir.path().join("normal/empty.png"), b"").unwrap();
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["empty.png", "empty file (0 bytes)"],
     );
 }
@@ -270,7 +264,7 @@ fn truncated_image() {
     let bytes = fs::read(&p).unwrap();
     fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["001.png", "cannot decode image"],
     );
 }
@@ -281,11 +275,11 @@ fn unreadable_image_content() {
     class_folder(dir.path(), &["hemorrhage", "normal"], 2);
     fs::write(dir.path().join("normal/fake.png"), b"this is not a picture").unwrap();
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["fake.png", "cannot decode image"],
     );
     assert_err(
-        load_image_file(&dir.path().join("missing.png")),
+        Loader::default().file(&dir.path().join("missing.png")),
         &["missing.png"],
     );
 }
@@ -296,11 +290,11 @@ fn image_too_small() {
     let p = dir.path().join("tiny.png");
     uniform(&p, MIN_IMAGE_SIDE - 1, 200, 3);
     assert_err(
-        load_image_file(&p),
+        Loader::default().file(&p),
         &["tiny.png", "too small", "31x200", "32 pixels"],
     );
     uniform(&p, MIN_IMAGE_SIDE, MIN_IMAGE_SIDE, 3);
-    assert!(load_image_file(&p).is_ok());
+    assert!(Loader::default().file(&p).is_ok());
 }
 
 #[test]
@@ -309,7 +303,7 @@ fn non_image_file_in_class_folder() {
     class_folder(dir.path(), &["hemorrhage", "normal"], 2);
     fs::write(dir.path().join("normal/README.md"), b"notes").unwrap();
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["README.md", "not an image file"],
     );
 }
@@ -319,18 +313,21 @@ fn wrong_class_sets() {
     let dir = tempfile::tempdir().unwrap();
     class_folder(dir.path(), &["hemorrhage", "normal", "other"], 1);
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["exactly two class folders", "other"],
     );
 
     let dir = tempfile::tempdir().unwrap();
     class_folder(dir.path(), &["bleed", "normal"], 1);
-    assert_err(load_image_folder(dir.path()), &["`hemorrhage`", "bleed"]);
+    assert_err(
+        Loader::default().folder(dir.path()),
+        &["`hemorrhage`", "bleed"],
+    );
 
     let dir = tempfile::tempdir().unwrap();
     class_folder(dir.path(), &["hemorrhage"], 1);
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["exactly two class folders"],
     );
 }
@@ -341,7 +338,7 @@ fn loose_files_next_to_class_folders_and_in_train() {
     class_folder(dir.path(), &["hemorrhage", "normal"], 1);
     uniform(&dir.path().join("stray.png"), 40, 40, 0);
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["stray.png", "loose image file"],
     );
 
@@ -349,7 +346,7 @@ fn loose_files_next_to_class_folders_and_in_train() {
     uniform(&root.path().join("train/a.png"), 40, 40, 0);
     class_folder(&root.path().join("validate"), &["hemorrhage", "normal"], 1);
     assert_err(
-        load_seed_layout(root.path()),
+        Loader::default().seed_layout(root.path()),
         &["train", "loose image files"],
     );
 }
@@ -361,7 +358,7 @@ fn nested_folder_in_class_folder() {
     let nested: PathBuf = dir.path().join("normal/more");
     uniform(&nested.join("x.png"), 40, 40, 0);
     assert_err(
-        load_image_folder(dir.path()),
+        Loader::default().folder(dir.path()),
         &["more", "unexpected folder"],
     );
 }

@@ -1,8 +1,9 @@
 //! Synthetic phantoms: deterministic, varied, with masks, and loadable from disk.
 
+use head_ct::data::Loader;
+use head_ct::data::Split;
 use head_ct::{
     data::{
-        load_seed_layout,
         phantoms::{
             generate_phantom_set, phantom_seed_data, phantom_splits, render_phantom,
             write_phantom_layout, LesionKind,
@@ -14,11 +15,11 @@ use head_ct::{
 
 #[test]
 fn deterministic_per_seed_and_different_across_seeds() {
-    let a = generate_phantom_set(1, "train", 4);
-    assert_eq!(a, generate_phantom_set(1, "train", 4));
-    let b = generate_phantom_set(2, "train", 4);
+    let a = generate_phantom_set(1, Split::Train, 4);
+    assert_eq!(a, generate_phantom_set(1, Split::Train, 4));
+    let b = generate_phantom_set(2, Split::Train, 4);
     assert_ne!(a.images.pixels(), b.images.pixels());
-    let v = generate_phantom_set(1, "validate", 4);
+    let v = generate_phantom_set(1, Split::Validate, 4);
     assert_ne!(a.images.pixels(), v.images.pixels());
 }
 
@@ -37,7 +38,7 @@ fn default_seed_data_has_the_seed_counts() {
 
 #[test]
 fn hemorrhages_have_brighter_nonempty_masks_of_every_kind() {
-    let set = generate_phantom_set(11, "train", 40);
+    let set = generate_phantom_set(11, Split::Train, 40);
     let mut kinds = Vec::new();
     for (i, (s, lesion)) in set.images.samples.iter().zip(&set.lesions).enumerate() {
         match (s.label, lesion) {
@@ -93,7 +94,7 @@ fn written_layout_loads_back_close_to_memory() {
     };
     let n = write_phantom_layout(dir.path(), 4, counts, false).unwrap();
     assert_eq!((n.hemorrhage, n.normal), (4, 4));
-    let loaded = load_seed_layout(dir.path()).unwrap();
+    let loaded = Loader::default().seed_layout(dir.path()).unwrap();
     let mem = phantom_splits(4, counts);
     assert_eq!(loaded.train.len(), 4);
     assert_eq!(loaded.train.labels(), mem.train.images.labels());

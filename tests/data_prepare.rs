@@ -1,6 +1,7 @@
 //! prepare: Kaggle folder → seed layout; labels.csv parsing and every bad-input case; real data
 //! when HEAD_CT_DATA is set.
 
+use head_ct::data::Loader;
 use std::{
     collections::{BTreeMap, HashSet},
     fs,
@@ -8,10 +9,7 @@ use std::{
 };
 
 use head_ct::{
-    data::{
-        load_seed_layout,
-        prepare::{prepare_kaggle, read_labels_csv, PrepareOptions, SplitCounts},
-    },
+    data::prepare::{prepare_kaggle, read_labels_csv, PrepareOptions, SplitCounts},
     Label,
 };
 use image::{ImageBuffer, Rgb};
@@ -137,7 +135,7 @@ fn default_split_is_disjoint_stratified_seeded_and_leaves_the_source_alone() {
     let orig = src.path().join("head_ct").join(f.file_name().unwrap());
     assert_eq!(fs::read(&f).unwrap(), fs::read(orig).unwrap());
     // Loadable.
-    let data = load_seed_layout(&target).unwrap();
+    let data = Loader::default().seed_layout(&target).unwrap();
     assert_eq!(
         data.train.len() + data.validate.len() + data.test.unwrap().len(),
         200
@@ -165,7 +163,11 @@ fn custom_counts_leave_the_rest_unused_and_test_zero_means_no_test_folder() {
     assert_eq!((r.unused.hemorrhage, r.unused.normal), (4, 4));
     assert_disjoint_stratified(out.path(), 4, 2, 0);
     assert!(!out.path().join("test").exists());
-    assert!(load_seed_layout(out.path()).unwrap().test.is_none());
+    assert!(Loader::default()
+        .seed_layout(out.path())
+        .unwrap()
+        .test
+        .is_none());
 }
 
 #[test]
@@ -360,7 +362,7 @@ fn real_data_prepares_to_140_50_10_and_loads() {
     assert_eq!((r.validate.hemorrhage, r.validate.normal), (25, 25));
     assert_eq!((r.test.hemorrhage, r.test.normal), (5, 5));
     assert_disjoint_stratified(&target, 70, 25, 5);
-    let data = load_seed_layout(&target).unwrap();
+    let data = Loader::default().seed_layout(&target).unwrap();
     assert_eq!(data.train.len(), 140);
     assert_eq!(data.validate.len(), 50);
     let test = data.test.unwrap();

@@ -3,9 +3,11 @@
 
 mod common;
 
+use head_ct::data::Loader;
+use head_ct::data::Split;
 use std::{fs, path::Path};
 
-use head_ct::data::{load_image_file, load_image_folder, DEFAULT_MAX_IMAGE_PIXELS};
+use head_ct::input::Limits;
 use image::{GrayImage, ImageBuffer, Luma};
 
 /// CRC-32 (ISO-HDLC, as PNG uses it), bit by bit: small files only.
@@ -57,27 +59,30 @@ fn a_small_file_claiming_a_huge_image_is_refused_before_its_pixels_are_allocated
     for name in ["a.png", "b.png", "c.png"] {
         fs::write(folder.join(name), png_claiming(16_000, 16_000)).unwrap();
     }
-    let err = load_image_file(&folder.join("a.png"))
+    let err = Loader::default()
+        .file(&folder.join("a.png"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("a.png"), "{err}");
     assert!(err.contains("16000x16000 pixels"), "{err}");
     assert!(err.contains("over the limit"), "{err}");
     // A folder of them, decoded in parallel: the first one (in name order) is reported.
-    let err = load_image_folder(&folder).unwrap_err().to_string();
+    let err = Loader::default().folder(&folder).unwrap_err().to_string();
     assert!(
         err.contains("a.png") && err.contains("over the limit"),
         "{err}"
     );
     // Just over the limit is refused, as is a long, thin image of the same area.
-    let side = (DEFAULT_MAX_IMAGE_PIXELS as f64).sqrt() as u32;
+    let side = (Limits::DEFAULT_MAX_IMAGE_PIXELS as f64).sqrt() as u32;
     fs::write(folder.join("d.png"), png_claiming(side, side + 1)).unwrap();
-    let err = load_image_file(&folder.join("d.png"))
+    let err = Loader::default()
+        .file(&folder.join("d.png"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("over the limit"), "{err}");
     fs::write(folder.join("e.png"), png_claiming(64, 1 << 20)).unwrap();
-    let err = load_image_file(&folder.join("e.png"))
+    let err = Loader::default()
+        .file(&folder.join("e.png"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("over the limit"), "{err}");
@@ -92,7 +97,7 @@ fn the_pixel_limit_is_a_setting_and_a_bad_setting_is_named() {
     let train = |limit: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_head-ct"))
             .args(["train", "--data", "ph", "--epochs", "1", "--out", "run"])
-            .env(head_ct::data::MAX_PIXELS_ENV, limit)
+            .env(head_ct::settings::MAX_PIXELS_VARIABLE, limit)
             .current_dir(d)
             .output()
             .unwrap()
@@ -180,7 +185,9 @@ fn jpeg_with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
 }
 
 fn load(path: &Path) -> Vec<f32> {
-    load_image_file(path).unwrap_or_else(|e| panic!("{e}"))
+    Loader::default()
+        .file(path)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -246,7 +253,7 @@ fn phantom_layout(dir: &Path) {
 
 #[test]
 fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
-    use head_ct::{data::load_seed_layout, Label};
+    use head_ct::Label;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     phantom_layout(d);
@@ -256,7 +263,7 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
     for name in ["a.png", "b.png"] {
         fs::copy(&source, d.join("ph/test/unknown").join(name)).unwrap();
     }
-    let data = load_seed_layout(&d.join("ph")).unwrap();
+    let data = Loader::default().seed_layout(&d.join("ph")).unwrap();
     let test = data.test.as_ref().unwrap();
     assert_eq!(test.labels(), vec![None, None]);
     assert!(data.notes[0].contains("unknown"), "{:?}", data.notes);
@@ -277,7 +284,7 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
     fs::remove_dir_all(d.join("ph/test/unknown")).unwrap();
     fs::create_dir_all(d.join("ph/test/hemorrhage")).unwrap();
     fs::copy(&source, d.join("ph/test/hemorrhage/c.png")).unwrap();
-    let data = load_seed_layout(&d.join("ph")).unwrap();
+    let data = Loader::default().seed_layout(&d.join("ph")).unwrap();
     assert_eq!(
         data.test.as_ref().unwrap().labels(),
         vec![Some(Label::Hemorrhage)]
@@ -296,7 +303,7 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
 
     // An empty test/ is no test images, with a note.
     fs::remove_dir_all(d.join("ph/test/hemorrhage")).unwrap();
-    let data = load_seed_layout(&d.join("ph")).unwrap();
+    let data = Loader::default().seed_layout(&d.join("ph")).unwrap();
     assert!(data.test.is_none());
     assert!(
         data.notes[0].contains("holds no images"),
@@ -306,7 +313,10 @@ fn a_test_folder_of_unknown_or_single_classes_never_blocks_training() {
 
     // A broken file in test/ is still an error, which says that nothing has started.
     fs::write(d.join("ph/test/broken.png"), b"not a png").unwrap();
-    let err = load_seed_layout(&d.join("ph")).unwrap_err().to_string();
+    let err = Loader::default()
+        .seed_layout(&d.join("ph"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("broken.png"), "{err}");
     assert!(err.contains("optional test/ folder"), "{err}");
 }
@@ -381,7 +391,6 @@ fn png16(width: u32, height: u32, values: &[u16], sbit: Option<u8>) -> Vec<u8> {
 
 #[test]
 fn a_12_bit_image_in_a_16_bit_file_is_read_at_its_brightness_and_said_so() {
-    use head_ct::data::load_image_files;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (w, h) = (64u32, 48u32);
@@ -414,7 +423,7 @@ fn a_12_bit_image_in_a_16_bit_file_is_read_at_its_brightness_and_said_so() {
         "sbit-scaled.png",
     ];
     let paths: Vec<_> = names.iter().map(|n| d.join(n)).collect();
-    let set = load_image_files(&paths).unwrap();
+    let set = Loader::default().files(&paths).unwrap();
     let reference = set.image(0);
     for (k, name) in names.iter().enumerate().skip(1) {
         let worst = set
@@ -474,7 +483,7 @@ fn sixty_normal_and_six_hemorrhage_images_get_a_warning_and_balanced_weights_fin
         },
         Label,
     };
-    let pool = generate_phantom_set(3, "train", 60).images;
+    let pool = generate_phantom_set(3, Split::Train, 60).images;
     let hemorrhage: Vec<usize> = (0..pool.len())
         .filter(|&i| pool.samples[i].label == Some(Label::Hemorrhage))
         .take(6)
@@ -483,7 +492,7 @@ fn sixty_normal_and_six_hemorrhage_images_get_a_warning_and_balanced_weights_fin
     let indices: Vec<usize> = hemorrhage.iter().copied().chain(normal).collect();
     let train = subset(&pool, &indices).unwrap();
     assert_eq!(train.class_counts_by_label(), [60, 6]);
-    let validate = generate_phantom_set(3, "validate", 15).images;
+    let validate = generate_phantom_set(3, Split::Validate, 15).images;
 
     // Six epochs with batches of 22: enough to show the effect, quick in a debug build.
     let plain = Recipe {
@@ -540,7 +549,9 @@ fn sbit_of_a_gray_and_alpha_image_is_read_from_its_gray_entry() {
     }
     let path = dir.path().join("gray-alpha.png");
     fs::write(&path, bytes).unwrap();
-    let (pixels, note) = head_ct::data::load_image_bytes(&path, &fs::read(&path).unwrap()).unwrap();
+    let (pixels, note) = head_ct::data::Loader::default()
+        .bytes(&path, &fs::read(&path).unwrap())
+        .unwrap();
     assert!(note.unwrap().contains("sBIT chunk says 12"));
     let max = pixels.iter().copied().fold(0.0f32, f32::max);
     assert!(
@@ -579,7 +590,7 @@ fn a_float_image_with_nan_pixels_is_refused_by_name() {
         eprintln!("this image crate cannot write float TIFF ({e}): nothing to check");
         return;
     }
-    let err = load_image_file(&path).unwrap_err().to_string();
+    let err = Loader::default().file(&path).unwrap_err().to_string();
     assert!(err.contains("float.tif"), "{err}");
     assert!(err.contains("not numbers"), "{err}");
 }

@@ -99,7 +99,13 @@ fn a_non_finite_loss_stops_training_with_a_clear_message() {
     let mut pixels = good.train.pixels().to_vec();
     pixels[..IMAGE_LEN].iter_mut().for_each(|p| *p = f32::NAN);
     let samples: Vec<Sample> = good.train.samples.clone();
-    let poisoned = ImageSet::from_parts(good.train.class_names.clone(), samples, pixels).unwrap();
+    let poisoned = ImageSet::from_parts(
+        good.train.class_names.clone(),
+        samples,
+        pixels,
+        *good.train.input(),
+    )
+    .unwrap();
     // One batch of all 10 images: the poisoned one is in batch 1 of 1.
     let recipe = Recipe {
         epochs: 1,

@@ -1,6 +1,7 @@
 //! Grad-CAM and saliency: gradients against finite differences, the caller's model untouched,
 //! the figures, and the bar on phantoms (the heat lies on the known lesion).
 
+use head_ct::data::Split;
 use std::sync::OnceLock;
 
 use dfdx::prelude::*;
@@ -50,7 +51,7 @@ fn trained() -> (&'static TeachingNet, &'static Cpu) {
 /// Held-out phantoms (a split the model never saw): 40 with a bleed, 40 without.
 fn held_out() -> &'static PhantomSet {
     static SET: OnceLock<PhantomSet> = OnceLock::new();
-    SET.get_or_init(|| generate_phantom_set(3, "test", 40))
+    SET.get_or_init(|| generate_phantom_set(3, Split::Test, 40))
 }
 
 /// Untrained weights give gradients of every sign and size: a fair test of the chain rule.
@@ -76,7 +77,7 @@ fn agrees(what: &str, gradient: f32, forward: f32, backward: f32, tolerance: f32
 }
 
 fn phantom_images(count: usize) -> Vec<Vec<f32>> {
-    let set = generate_phantom_set(11, "validate", count.div_ceil(2));
+    let set = generate_phantom_set(11, Split::Validate, count.div_ceil(2));
     (0..count).map(|i| set.images.image(i).to_vec()).collect()
 }
 

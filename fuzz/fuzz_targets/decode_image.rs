@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         Some(2) => "scan.tif",
         _ => "scan.bmp",
     };
-    if let Ok((pixels, _note)) = head_ct::data::load_image_bytes(Path::new(name), data) {
+    if let Ok((pixels, _note)) = head_ct::data::Loader::default().bytes(Path::new(name), data) {
         assert_eq!(pixels.len(), head_ct::model::IMAGE_LEN);
         assert!(pixels.iter().all(|v| (0.0..=1.0).contains(v)), "pixel outside [0, 1]");
     }
