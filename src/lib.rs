@@ -5,15 +5,21 @@
 //!
 //! ```text
 //!  images on disk ──► data ──► model ──► training ──► run folder ──► inference / explain
-//!  (or phantoms)      ImageSet  TeachingNet  train_model   run::train     predictions, heat maps
-//!                                            (Recipe, seed)  (checkpoint,   metrics, plots
+//!  (or phantoms)      Loader    TeachingNet  train_model   run::train     predictions, heat maps
+//!                     ImageSet               (Recipe, seed)  (checkpoint,   metrics, plots
 //!                                                             figures)
+//!        └──────── input::ModelInput: the loader reads with it, every ImageSet records it,
+//!                  the Recipe and model.json hold it, training checks it, inference reads
+//!                  images with the checkpoint's own
 //!                              experiments: cross-validation and the seed spread repeat
 //!                              training with other folds and seeds
 //! ```
 //!
-//! 1. [`data`]: the folder layout (Keras' `flow_from_directory`), preparing the Kaggle set,
-//!    synthetic phantoms, augmentation, and [`data::source`], the one rule that picks real data
+//! 0. [`input`]: how an image becomes the model's input, as one value
+//!    ([`input::ModelInput`]: windows, side, resize filter) that loading, training, the
+//!    checkpoint and inference all carry, and the decoding [`input::Limits`].
+//! 1. [`data`]: the one [`data::Loader`], the folder layout (Keras' `flow_from_directory`),
+//!    preparing the Kaggle set, synthetic phantoms, augmentation, and [`data::source`], the one rule that picks real data
 //!    or phantoms and says which.
 //! 2. [`model`]: the teaching model, [`model::TeachingNet`], with every shape known at compile
 //!    time; its layers, kernels and compile-time sides live inside it.
@@ -27,14 +33,15 @@
 //!    saliency; [`plots`]: the figures.
 //! 6. [`experiments`]: stratified k-fold cross-validation and the spread over training seeds.
 //!
-//! For the notebooks: [`lesson`], whose [`lesson::Lesson::open`] is each notebook's first line
+//! For the notebooks: [`prelude`] (`use head_ct::prelude::*;`), [`lesson`], whose [`lesson::Lesson::open`] is each notebook's first line
 //! (the data, real or phantoms, said which, and a seeded device), and [`table`], the reports'
 //! tables as Markdown for the command line and as HTML in JupyterLab.
 //!
 //! The words of the task, used by every stage: [`labels::Label`] (normal / hemorrhage),
 //! [`labels::Threshold`] (the one call rule) and [`labels::Verdict`].
 //!
-//! Infrastructure: [`error`], [`allocator`] (the command's memory reuse), [`text`] (file names
+//! Infrastructure: [`settings`] (every environment variable, read in one place by the
+//! programs), [`error`], [`allocator`] (the command's memory reuse), [`text`] (file names
 //! that stay readable in lines, CSV cells and captions), atomic file writes.
 
 #[cfg(feature = "cli")]
@@ -53,6 +60,7 @@ pub mod lesson;
 pub mod metrics;
 pub mod model;
 pub mod plots;
+pub mod prelude;
 pub mod run;
 pub mod settings;
 pub mod table;

@@ -326,6 +326,53 @@ fn the_input_of_a_model_is_saved_and_read_back() {
 }
 
 #[test]
+fn a_checkpoint_loads_images_with_its_own_input() {
+    // A three-window model reads DICOM in its three windows and refuses a display image; the
+    // teaching model reads both, DICOM in the brain window.
+    let dir = tempfile::tempdir().unwrap();
+    let images = tempfile::tempdir().unwrap();
+    head_ct::data::phantoms::write_ct_phantom_layout(
+        images.path(),
+        1,
+        head_ct::data::prepare::SplitCounts {
+            train: 1,
+            validate: 1,
+            test: 0,
+        },
+        false,
+    )
+    .unwrap();
+    let dicom = images.path().join("train/hemorrhage/phantom_000.dcm");
+    let dev = Cpu::default();
+    let mut meta = metadata();
+    meta.training.recipe.input = ModelInput::with_windows(InputWindows::THREE);
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &meta).unwrap();
+    let (_, back) = load_checkpoint(&dev, dir.path()).unwrap();
+    let loader = back.loader(head_ct::input::Limits::default());
+    assert_eq!(
+        *loader.input(),
+        ModelInput::with_windows(InputWindows::THREE)
+    );
+    let set = loader.files(&[dicom.clone()]).unwrap();
+    assert_eq!(*set.input(), *back.input());
+    assert!(set.samples[0].is_dicom());
+    let brain = head_ct::data::Loader::default().file(&dicom).unwrap();
+    assert_ne!(
+        set.image(0),
+        &brain[..],
+        "the windows are the model's, not the default"
+    );
+    // A display image is refused by the three-window model's loader.
+    let png = images.path().join("slice.png");
+    image::GrayImage::new(64, 64).save(&png).unwrap();
+    let err = loader.file(&png).unwrap_err().to_string();
+    assert!(
+        err.contains("slice.png") && err.contains("display image"),
+        "{err}"
+    );
+}
+
+#[test]
 fn version_1_metadata_with_an_unknown_augmentation_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let dev = Cpu::default();

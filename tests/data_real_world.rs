@@ -89,6 +89,27 @@ fn a_small_file_claiming_a_huge_image_is_refused_before_its_pixels_are_allocated
 }
 
 #[test]
+fn the_pixel_limit_is_a_value_of_the_loader_for_one_call() {
+    // No environment: one loader refuses what another, with other limits, reads.
+    let dir = tempfile::tempdir().unwrap();
+    common::write_phantoms(dir.path(), 1, 1, 0);
+    let file = dir.path().join("train/hemorrhage/phantom_000.png");
+    let small = Loader::default().with_limits(Limits::max_pixels(150 * 150 - 1).unwrap());
+    let err = small.file(&file).unwrap_err().to_string();
+    assert!(
+        err.contains("phantom_000.png") && err.contains("over the limit of 22499 pixels"),
+        "{err}"
+    );
+    let exact = Loader::default().with_limits(Limits::max_pixels(150 * 150).unwrap());
+    let unbounded = Loader::default().with_limits(Limits::no_limits());
+    assert_eq!(exact.file(&file).unwrap(), unbounded.file(&file).unwrap());
+    assert_eq!(
+        exact.file(&file).unwrap(),
+        Loader::default().file(&file).unwrap()
+    );
+}
+
+#[test]
 fn the_pixel_limit_is_a_setting_and_a_bad_setting_is_named() {
     // In a separate process: the variable would reach this binary's other tests.
     let dir = tempfile::tempdir().unwrap();

@@ -22,6 +22,48 @@ fn small_phantoms(per_class_train: usize, per_class_validate: usize) -> head_ct:
 }
 
 #[test]
+fn training_refuses_images_loaded_for_another_input_than_the_recipes() {
+    use head_ct::input::{InputWindows, ModelInput};
+    // Brain-window images with a three-window recipe: its model.json would record windows the
+    // model never saw.
+    let data = small_phantoms(2, 1);
+    let three = Recipe {
+        epochs: 1,
+        input: ModelInput::with_windows(InputWindows::THREE),
+        ..Recipe::TEACHING
+    };
+    let err = train_model(&data.train, &data.validate, &three, 1, &mut Silent)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("training images were loaded for an input of 150x150")
+            && err.contains("the brain window")
+            && err.contains("three windows"),
+        "{err}"
+    );
+    // The same for the validation images alone, and for a whole run (nothing written).
+    let ct = head_ct::data::phantoms::ct_phantom_seed_data(3, &three.input);
+    let err = train_model(&ct.train, &data.validate, &three, 1, &mut Silent)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("the validation images were loaded"), "{err}");
+    let out = tempfile::tempdir().unwrap();
+    let found = head_ct::data::FoundData {
+        data,
+        source: head_ct::data::DataSource::Phantoms { seed: 3 },
+        description: String::new(),
+    };
+    let folder = out.path().join("run");
+    assert!(head_ct::run::train(&folder, &found, &three, 1, &mut Silent).is_err());
+    assert!(
+        !folder.exists(),
+        "nothing is written for a run that cannot start"
+    );
+}
+
+#[test]
 fn the_same_seed_gives_the_same_history() {
     let data = small_phantoms(10, 5);
     let recipe = Recipe {
