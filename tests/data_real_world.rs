@@ -92,8 +92,8 @@ fn a_small_file_claiming_a_huge_image_is_refused_before_its_pixels_are_allocated
 fn the_pixel_limit_is_a_value_of_the_loader_for_one_call() {
     // No environment: one loader refuses what another, with other limits, reads.
     let dir = tempfile::tempdir().unwrap();
-    common::write_phantoms(dir.path(), 1, 1, 0);
-    let file = dir.path().join("train/hemorrhage/phantom_000.png");
+    common::write_phantoms(dir.path(), 2, 2, 0);
+    let file = dir.path().join("ph/train/hemorrhage/phantom_000.png");
     let small = Loader::default().with_limits(Limits::max_pixels(150 * 150 - 1).unwrap());
     let err = small.file(&file).unwrap_err().to_string();
     assert!(
