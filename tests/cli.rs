@@ -32,19 +32,16 @@ fn train_then_predict_and_evaluate_in_plain_language() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Epoch 1/1"), "{log}");
     assert!(log.contains("accuracy"), "{log}");
-    for file in [
-        "model.safetensors",
-        "model.json",
-        "history.csv",
-        "predictions.csv",
-        "samples.png",
-        "curves.png",
-        "confusion_matrix.png",
-        "roc.png",
-        "predictions.png",
-    ] {
-        assert!(d.join("run").join(file).is_file(), "{file} missing\n{log}");
+    // Every file of a run folder is written (the validation images hold both classes, so
+    // roc.png too), and the closing line names exactly those files.
+    for file in head_ct::run::RunFile::ALL {
+        assert!(file.path_in(&d.join("run")).is_file(), "{file} missing\n{log}");
     }
+    let names: Vec<&str> = head_ct::run::RunFile::ALL.iter().map(|f| f.name()).collect();
+    assert!(
+        log.contains(&format!("Saved in run: {}.", names.join(", "))),
+        "{log}"
+    );
     let history = std::fs::read_to_string(d.join("run/history.csv")).unwrap();
     assert!(history.starts_with("epoch,loss,accuracy,val_loss,val_accuracy\n1,"));
 
