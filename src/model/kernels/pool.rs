@@ -5,7 +5,8 @@
 
 use rayon::prelude::*;
 
-use super::{pool_simd, relu};
+use super::pool_simd;
+use super::relu::relu;
 
 /// The sizes of one 2x2, stride-2 max-pool call over `channels x height x width` images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,10 +18,10 @@ pub struct PoolDims {
 }
 
 impl PoolDims {
-    pub fn out_height(&self) -> usize {
+    pub(super) fn out_height(&self) -> usize {
         self.height / 2
     }
-    pub fn out_width(&self) -> usize {
+    pub(super) fn out_width(&self) -> usize {
         self.width / 2
     }
     pub fn input_len(&self) -> usize {
@@ -34,11 +35,11 @@ impl PoolDims {
 /// Which value of a 2x2 pooling window won the max: `2 * row + column` within the window
 /// (0 top left, 1 top right, 2 bottom left, 3 bottom right), or [`NO_GRADIENT`]. One byte per
 /// output instead of a full index: a quarter of the memory to fill, write and read.
-pub type Winner = u8;
+pub(crate) type Winner = u8;
 
 /// The [`Winner`] of a window that passes no gradient back (in the fused block: the winner was
 /// not positive before the ReLU).
-pub const NO_GRADIENT: Winner = u8::MAX;
+pub(super) const NO_GRADIENT: Winner = u8::MAX;
 
 /// The winners of one row of pooling windows that sit in the window's top row
 /// (`top_or_bottom` 0) or its bottom row (1), for the kernels that sum over winners only: for
