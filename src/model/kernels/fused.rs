@@ -18,7 +18,7 @@
 //! expanded into a scratch buffer first.
 //!
 //! The results are bit-identical to [`conv3x3_forward`](super::conv3x3_forward), then
-//! [`relu`](super::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
+//! [`relu`](super::relu::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
 //! backward passes: both run the same convolution kernels, each output sums the same products
 //! in the same order (a band's GEMM computes its columns exactly as the whole image's would),
 //! and the pooling makes the same comparisons (`tests/layers.rs` checks this, bit for bit).

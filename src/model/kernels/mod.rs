@@ -61,13 +61,14 @@ pub(crate) use fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forwa
 pub(crate) use pool::{maxpool2x2_backward, maxpool2x2_forward, PoolDims, Winner};
 pub(crate) use relu::relu;
 
-/// The kernels themselves, for the benchmarks (`benches/layer_times.rs`) and the integration
-/// tests (`tests/layers.rs`), which cannot reach the crate-private items above: not part of the
-/// crate's interface, hidden from its documentation. Everything else goes through the layers.
+/// The kernels themselves (and the pooling winners their signatures and docs name), for the
+/// benchmarks (`benches/layer_times.rs`) and the integration tests (`tests/layers.rs`), which
+/// cannot reach the crate-private items above: not part of the crate's interface, hidden from
+/// its documentation. Everything else goes through the layers.
 #[doc(hidden)]
 pub mod internals {
     pub use super::conv::{conv3x3_backward, conv3x3_forward, conv3x3_forward_im2col};
     pub use super::dims::ConvDims;
     pub use super::fused::{conv3x3_relu_maxpool_backward, conv3x3_relu_maxpool_forward};
-    pub use super::pool::{maxpool2x2_backward, maxpool2x2_forward, PoolDims};
+    pub use super::pool::{maxpool2x2_backward, maxpool2x2_forward, PoolDims, Winner, NO_GRADIENT};
 }

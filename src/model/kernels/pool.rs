@@ -35,11 +35,11 @@ impl PoolDims {
 /// Which value of a 2x2 pooling window won the max: `2 * row + column` within the window
 /// (0 top left, 1 top right, 2 bottom left, 3 bottom right), or [`NO_GRADIENT`]. One byte per
 /// output instead of a full index: a quarter of the memory to fill, write and read.
-pub(crate) type Winner = u8;
+pub type Winner = u8;
 
 /// The [`Winner`] of a window that passes no gradient back (in the fused block: the winner was
 /// not positive before the ReLU).
-pub(super) const NO_GRADIENT: Winner = u8::MAX;
+pub const NO_GRADIENT: Winner = u8::MAX;
 
 /// The winners of one row of pooling windows that sit in the window's top row
 /// (`top_or_bottom` 0) or its bottom row (1), for the kernels that sum over winners only: for

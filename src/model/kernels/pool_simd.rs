@@ -14,7 +14,7 @@ use super::pool::Winner;
 
 /// Pools the first windows of one row pair (`top` and `bottom` hold 2 values per window), 8 at
 /// a time, into `out` and `win`; returns how many windows it did (a multiple of 8; the caller
-/// does the rest). With `relu`, each value goes through [`super::relu`] first.
+/// does the rest). With `relu`, each value goes through [`relu`](super::relu::relu) first.
 pub(super) fn pool_row(
     top: &[f32],
     bottom: &[f32],
