@@ -135,10 +135,11 @@ pub fn conv3x3_backward(
 }
 
 /// The batch part of a convolution's backward pass, shared by [`conv3x3_backward`] and the
-/// fused block ([`fused`](super::fused)): runs `image_backward(b, weight_grad_b, bias_grad_b, input_grad_b)`
-/// for every image `b` in parallel, each writing (not adding) its own weight and bias gradient
-/// into a scratch slot, then adds the slots to `grad_weight` and `grad_bias` in image order:
-/// deterministic whatever the number of threads.
+/// fused block ([`fused`](super::fused)): runs
+/// `image_backward(b, weight_grad_b, bias_grad_b, input_grad_b)` for every image `b` in
+/// parallel, each writing (not adding) its own weight and bias gradient into a scratch slot,
+/// then adds the slots to `grad_weight` and `grad_bias` in image order: deterministic whatever
+/// the number of threads.
 pub(super) fn conv_backward_per_image(
     d: &ConvDims,
     weight: &[f32],

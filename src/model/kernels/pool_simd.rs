@@ -1,6 +1,7 @@
-//! 2x2 max-pooling of 8 windows at a time with AVX2, for [`maxpool_image`](super::pool::maxpool_image),
-//! where the process's [`VectorPath`] is AVX2 or AVX-512 (the AVX-512 path pools with these
-//! AVX2 instructions: see docs/BENCHMARKS.md for why it has no wider pooling).
+//! 2x2 max-pooling of 8 windows at a time with AVX2, for
+//! [`maxpool_image`](super::pool::maxpool_image), where the process's [`VectorPath`] is AVX2 or
+//! AVX-512 (the AVX-512 path pools with these AVX2 instructions: see docs/BENCHMARKS.md for why
+//! it has no wider pooling).
 //!
 //! The scalar loop compares each window's four values one after the other, with a branch per
 //! comparison that the CPU cannot predict (which value wins is random). In the first block that

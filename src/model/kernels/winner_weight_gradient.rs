@@ -149,7 +149,7 @@ struct Job<'a> {
     channels_last: &'a [f32],
 }
 
-/// One output channel's bias gradient as `lane_sum` (in `kernels/mod.rs`) sums the expanded
+/// One output channel's bias gradient as `lane_sum` (in `conv.rs`) sums the expanded
 /// plane of `n` pixels: 8 interleaved sums over the first `n - n % 8` pixels, from +0.0, and the
 /// last `n % 8` pixels summed in order. Adding only the winners gives the same bits: the other
 /// pixels hold +0.0, and adding +0.0 to a sum that started at +0.0 changes nothing.
