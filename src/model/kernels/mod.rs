@@ -25,14 +25,14 @@
 //! Scratch matrices live in thread-local buffers that grow once and are reused, so the hot loop
 //! does not allocate.
 //!
-//! Where things are: the entry points of the convolution and the choice of kernel for each part
-//! of a pass in `conv.rs`; its sizes (`ConvDims`, [`KERNEL`]) in
-//! `dims.rs`; im2col and col2im in `im2col.rs`; the wrapper around the `gemm` crate in
-//! `matmul.rs`; the thread-local scratch buffers in `scratch.rs`; the vector widths and the
-//! winner kernels' vector operations in `lanes.rs`; pooling in `pool.rs` (and `pool_simd.rs`);
-//! the fused block in `fused.rs`; [`VectorPath`] in [`cpu`]. The layers
-//! ([`crate::model::layers`]) are the interface; the benchmarks and integration tests reach the
-//! kernels themselves through the hidden module `internals`.
+//! Where things are: the convolution's entry points and the choice of kernel for each part of a
+//! pass in `conv.rs`; its sizes (`ConvDims`, [`KERNEL`]) in `dims.rs`; im2col and col2im in
+//! `im2col.rs`; the wrapper around the `gemm` crate in `matmul.rs`; the thread-local scratch
+//! buffers in `scratch.rs`; the vector widths and the winner kernels' vector operations in
+//! `lanes.rs`; pooling in `pool.rs` (and `pool_simd.rs`); the fused block in `fused.rs`;
+//! [`VectorPath`] in [`cpu`]. The layers ([`crate::model::layers`]) are the interface; the
+//! benchmarks and integration tests reach the kernels themselves through the hidden module
+//! `internals`.
 
 mod conv;
 pub mod cpu;
