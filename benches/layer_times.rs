@@ -9,11 +9,11 @@
 
 use std::time::Instant;
 
-use head_ct::model::kernels::{
+use head_ct::model::kernels::internals::{
     conv3x3_backward, conv3x3_forward, conv3x3_forward_im2col, conv3x3_relu_maxpool_backward,
     conv3x3_relu_maxpool_forward, maxpool2x2_backward, maxpool2x2_forward, ConvDims, PoolDims,
-    VectorPath,
 };
+use head_ct::model::kernels::VectorPath;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

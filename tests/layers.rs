@@ -6,7 +6,7 @@
 
 use dfdx::prelude::*;
 use head_ct::model::{
-    kernels::{self, ConvDims, PoolDims},
+    kernels::internals::{self as kernels, ConvDims, PoolDims},
     layers::{Conv2D, ConvBlock, MaxPool2D},
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};

@@ -27,7 +27,10 @@
 
 use std::ops::Range;
 
-use super::{ConvDims, VectorPath, KERNEL, LANES, ONE_DEPTH_BLOCK};
+use super::cpu::VectorPath;
+use super::dims::{ConvDims, KERNEL};
+use super::lanes::LANES;
+use super::matmul::ONE_DEPTH_BLOCK;
 
 /// Output channels per register tile.
 const TILE_CHANNELS: usize = 4;
@@ -168,6 +171,7 @@ mod x86 {
     use std::ops::Range;
 
     use super::{ConvDims, KERNEL, LANES, TILE_CHANNELS};
+    use crate::model::kernels::lanes::LANES_512;
 
     /// See [`super::forward_rows`]. Safety: the CPU has AVX2 and FMA, and the slices have the
     /// lengths that function asserts.
@@ -211,8 +215,6 @@ mod x86 {
         }
     }
 
-    /// Floats per AVX-512 register.
-    const LANES_512: usize = 16;
     /// Output channels per AVX-512 tile: 8 channels x 2 vectors = 16 accumulators of the 32
     /// registers (4-channel tiles where the channel count is not a multiple of 8).
     const TILE_CHANNELS_512: usize = 8;
@@ -479,7 +481,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::{conv_forward_rows_gemm, test_values};
+    use crate::model::kernels::{conv::conv_forward_rows_gemm, test_fixtures::test_values};
 
     /// The direct kernel against the im2col + GEMM path, bit for bit: the first block's sizes,
     /// rows whose last vector overlaps (widths 37, 29, 34), 1 to 56 input channels (patches up to

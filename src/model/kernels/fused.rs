@@ -18,18 +18,20 @@
 //! expanded into a scratch buffer first.
 //!
 //! The results are bit-identical to [`conv3x3_forward`](super::conv3x3_forward), then
-//! [`relu`](super::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
+//! [`relu`](super::relu::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
 //! backward passes: both run the same convolution kernels, each output sums the same products
 //! in the same order (a band's GEMM computes its columns exactly as the whole image's would),
 //! and the pooling makes the same comparisons (`tests/layers.rs` checks this, bit for bit).
 
 use rayon::prelude::*;
 
-use super::{
-    conv_backward_image, conv_backward_per_image, conv_forward_rows, expand_to_winners,
-    maxpool_image, tap_major_weight, winners_suffice, with_activation_scratch, ConvDims, PoolDims,
-    PoolInput, PooledGradient, Winner, NO_GRADIENT,
+use super::conv::{
+    conv_backward_image, conv_backward_per_image, conv_forward_rows, tap_major_weight,
+    winners_suffice, PooledGradient,
 };
+use super::dims::ConvDims;
+use super::pool::{expand_to_winners, maxpool_image, PoolDims, PoolInput, Winner, NO_GRADIENT};
+use super::scratch::with_activation_scratch;
 
 /// How many floats of im2col columns one band of output rows may take: the band's columns and
 /// activations then stay in the core's L2 cache between the matrix product and the pooling,

@@ -23,12 +23,12 @@
 //!
 //! [`Conv2D`]: crate::model::layers::Conv2D
 
-use super::{ConvDims, VectorPath, KERNEL, ONE_DEPTH_BLOCK};
+use super::cpu::VectorPath;
+use super::dims::{ConvDims, KERNEL};
+use super::matmul::ONE_DEPTH_BLOCK;
 
 /// Input channels per register tile.
 const TILE_INPUT_CHANNELS: usize = 8;
-/// Floats per AVX-512 register.
-const LANES_512: usize = 16;
 
 /// Output rows at least this long run the direct kernel (the same rule as the direct forward
 /// pass's `WIDE_ROW`): with 32-pixel tiles, shorter rows waste too many lanes. Measured per
@@ -84,7 +84,8 @@ pub(super) fn add(d: &ConvDims, weight: &[f32], grad_output: &[f32], grad_input:
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{ConvDims, KERNEL, LANES_512, TILE_INPUT_CHANNELS};
+    use super::{ConvDims, KERNEL, TILE_INPUT_CHANNELS};
+    use crate::model::kernels::lanes::LANES_512;
 
     /// See [`super::add`]. Safety: the CPU has AVX-512 F, AVX2 and FMA, and the slices have the
     /// lengths that function asserts.
@@ -187,7 +188,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::{col2im_add, matmul};
+    use crate::model::kernels::{im2col::col2im_add, matmul::matmul};
 
     /// Deterministic values in [-1, 1), with some `-0.0` among them.
     fn values(len: usize, seed: u32) -> Vec<f32> {

@@ -1,12 +1,20 @@
-//! The few vector operations the winner kernels need ([`super::winner_weight_gradient`],
+//! The vector widths every kernel counts in ([`LANES`], [`LANES_512`]), and on x86-64 the few
+//! vector operations the winner kernels need ([`super::winner_weight_gradient`],
 //! [`super::winner_input_gradient`]), on AVX-512 and on AVX2 + FMA, so that each kernel is
 //! written once, and the channels-last copies both make. The methods are `#[inline(always)]`:
 //! inlined into a kernel function compiled with `#[target_feature]`, they become single
 //! instructions.
 
+#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
+/// Floats per AVX register.
+pub(super) const LANES: usize = 8;
+/// Floats per AVX-512 register.
+pub(super) const LANES_512: usize = 16;
+
 /// The few vector operations the winner kernels need, on one instruction set.
+#[cfg(target_arch = "x86_64")]
 pub(super) trait Lanes: Copy {
     /// Floats per vector.
     const LEN: usize;
@@ -19,8 +27,9 @@ pub(super) trait Lanes: Copy {
     unsafe fn add(a: Self, b: Self) -> Self;
 }
 
+#[cfg(target_arch = "x86_64")]
 impl Lanes for __m512 {
-    const LEN: usize = 16;
+    const LEN: usize = LANES_512;
     #[inline(always)]
     unsafe fn zero() -> Self {
         _mm512_setzero_ps()
@@ -47,8 +56,9 @@ impl Lanes for __m512 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 impl Lanes for __m256 {
-    const LEN: usize = 8;
+    const LEN: usize = LANES;
     #[inline(always)]
     unsafe fn zero() -> Self {
         _mm256_setzero_ps()
@@ -81,6 +91,7 @@ impl Lanes for __m256 {
 ///
 /// Safety: the CPU has AVX; `from` and `to` can be read and written at every index above;
 /// `channels` is a multiple of 8.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
 pub(super) unsafe fn planes_to_channels_last(
@@ -110,6 +121,7 @@ pub(super) unsafe fn planes_to_channels_last(
 /// The inverse of [`planes_to_channels_last`]: `to[c * plane + p] = from[p * channels + c]`.
 ///
 /// Safety: as [`planes_to_channels_last`].
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
 pub(super) unsafe fn channels_last_to_planes(
@@ -137,6 +149,7 @@ pub(super) unsafe fn channels_last_to_planes(
 }
 
 /// The transpose of 8 rows of 8 floats (the usual unpack, shuffle and lane-swap steps).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn transpose_8x8(r: [__m256; 8]) -> [__m256; 8] {
     let t: [__m256; 8] = [

@@ -5,7 +5,8 @@
 
 use rayon::prelude::*;
 
-use super::{pool_simd, relu};
+use super::pool_simd;
+use super::relu::relu;
 
 /// The sizes of one 2x2, stride-2 max-pool call over `channels x height x width` images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,10 +18,10 @@ pub struct PoolDims {
 }
 
 impl PoolDims {
-    pub fn out_height(&self) -> usize {
+    pub(super) fn out_height(&self) -> usize {
         self.height / 2
     }
-    pub fn out_width(&self) -> usize {
+    pub(super) fn out_width(&self) -> usize {
         self.width / 2
     }
     pub fn input_len(&self) -> usize {

@@ -1,6 +1,7 @@
-//! 2x2 max-pooling of 8 windows at a time with AVX2, for [`maxpool_image`](super::maxpool_image),
-//! where the process's [`VectorPath`] is AVX2 or AVX-512 (the AVX-512 path pools with these
-//! AVX2 instructions: see docs/BENCHMARKS.md for why it has no wider pooling).
+//! 2x2 max-pooling of 8 windows at a time with AVX2, for
+//! [`maxpool_image`](super::pool::maxpool_image), where the process's [`VectorPath`] is AVX2 or
+//! AVX-512 (the AVX-512 path pools with these AVX2 instructions: see docs/BENCHMARKS.md for why
+//! it has no wider pooling).
 //!
 //! The scalar loop compares each window's four values one after the other, with a branch per
 //! comparison that the CPU cannot predict (which value wins is random). In the first block that
@@ -8,11 +9,13 @@
 //! comparisons run on 8 windows at once, as blends: same order, same strict `>` (the first
 //! maximum wins), a NaN wins: bit-identical outputs and winners (the tests below check this).
 
-use super::{VectorPath, Winner, LANES};
+use super::cpu::VectorPath;
+use super::lanes::LANES;
+use super::pool::Winner;
 
 /// Pools the first windows of one row pair (`top` and `bottom` hold 2 values per window), 8 at
 /// a time, into `out` and `win`; returns how many windows it did (a multiple of 8; the caller
-/// does the rest). With `relu`, each value goes through [`super::relu`] first.
+/// does the rest). With `relu`, each value goes through [`relu`](super::relu::relu) first.
 pub(super) fn pool_row(
     top: &[f32],
     bottom: &[f32],
@@ -102,7 +105,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::{pool_row_pair, pool_windows};
+    use crate::model::kernels::pool::{pool_row_pair, pool_windows};
 
     /// The vector path against the scalar loop, bit for bit (values and winners), on values
     /// with many ties, negative values, zeros of both signs and NaNs, with and without ReLU.

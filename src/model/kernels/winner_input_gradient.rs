@@ -18,7 +18,10 @@
 //! changes nothing (a sum from +0.0 is never -0.0); only a non-finite weight, which training
 //! does not produce, would differ. The tests compare bit for bit.
 
-use super::{ConvDims, PoolDims, VectorPath, Winner, KERNEL, ONE_DEPTH_BLOCK};
+use super::cpu::VectorPath;
+use super::dims::{ConvDims, KERNEL};
+use super::matmul::ONE_DEPTH_BLOCK;
+use super::pool::{PoolDims, Winner};
 
 /// Whether [`add`] runs for a fused block of sizes `d`: on the AVX2 and AVX-512 paths, with
 /// whole vectors of input channels, at least one pooling window, 3 to [`ONE_DEPTH_BLOCK`] output
@@ -301,7 +304,9 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::{bit_differences, col2im_add, matmul, test_values, WinnerCase};
+    use crate::model::kernels::im2col::col2im_add;
+    use crate::model::kernels::matmul::matmul;
+    use crate::model::kernels::test_fixtures::{bit_differences, test_values, WinnerCase};
 
     /// Bit for bit against the GEMM `Wᵀ dY` and col2im, added to a gradient that already holds
     /// values and to a new one (all +0.0, which the kernel need not reorder), at

@@ -19,7 +19,10 @@
 //! `0 · ∞` is NaN. Such an input has already made the forward pass's loss NaN, and training
 //! stops there.) The tests compare bit for bit with the GEMM at the teaching net's sizes.
 
-use super::{direct, ConvDims, PoolDims, VectorPath, Winner, KERNEL};
+use super::cpu::VectorPath;
+use super::dims::{ConvDims, KERNEL};
+use super::direct;
+use super::pool::{PoolDims, Winner};
 
 /// gemm 0.18.2's f32 microkernel where the CPU has FMA (it keeps its AVX-512 kernels behind a
 /// nightly feature, so this is the one it runs on every CPU our AVX2 and AVX-512 paths run on):
@@ -146,7 +149,7 @@ struct Job<'a> {
     channels_last: &'a [f32],
 }
 
-/// One output channel's bias gradient as `lane_sum` (in `kernels/mod.rs`) sums the expanded
+/// One output channel's bias gradient as `lane_sum` (in `conv.rs`) sums the expanded
 /// plane of `n` pixels: 8 interleaved sums over the first `n - n % 8` pixels, from +0.0, and the
 /// last `n % 8` pixels summed in order. Adding only the winners gives the same bits: the other
 /// pixels hold +0.0, and adding +0.0 to a sum that started at +0.0 changes nothing.
@@ -326,10 +329,10 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::kernels::{
-        bit_differences, im2col, lane_sum, test_values, weight_gradient_gemm, with_scratch,
-        WinnerCase,
-    };
+    use crate::model::kernels::conv::{lane_sum, weight_gradient_gemm};
+    use crate::model::kernels::im2col::im2col;
+    use crate::model::kernels::scratch::with_scratch;
+    use crate::model::kernels::test_fixtures::{bit_differences, test_values, WinnerCase};
 
     /// The channels-last copy against the plain loop, with a pixel count that is not a
     /// multiple of 8.
