@@ -3,7 +3,9 @@
 //! show [`Table::html`] through evcxr's display protocol, [`Table::evcxr_content`]).
 //!
 //! The reports of [`crate::experiments`] build one [`Table`] and hand it to both, so the two
-//! views never disagree. Every piece of text is escaped for HTML ([`escape_html`]).
+//! views never disagree: each implements [`Report`] (one method, [`Report::table`]) and gets
+//! [`Report::markdown`], [`Report::html`] and [`Report::evcxr_display`] from it. Every piece of
+//! text is escaped for HTML ([`escape_html`]).
 //!
 //! ```
 //! use head_ct::table::{Align, Cell, Table};
@@ -15,7 +17,62 @@
 //! assert!(t.html().contains("<strong>mean</strong></td>"));
 //! ```
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+/// A result that shows as a [`Table`]: the reports of [`crate::experiments`]
+/// ([`CrossValReport`](crate::experiments::CrossValReport),
+/// [`SeedSpreadReport`](crate::experiments::SeedSpreadReport)).
+///
+/// Implement [`Report::table`]; the Markdown for the command line, the HTML for a notebook and
+/// the notebook display all come from that one table, so they never disagree. Bring the trait
+/// into scope to call them: `use head_ct::table::Report;` (also re-exported as
+/// `head_ct::experiments::Report`).
+///
+/// ```
+/// use head_ct::table::{Align, Report, Table};
+///
+/// struct Scores(Vec<(u64, f64)>);
+///
+/// impl Report for Scores {
+///     fn table(&self) -> Table {
+///         let mut t = Table::new([("seed", Align::Right), ("accuracy", Align::Right)]);
+///         for (seed, accuracy) in &self.0 {
+///             t.row([seed.to_string(), format!("{accuracy:.2}")]);
+///         }
+///         t
+///     }
+/// }
+///
+/// let scores = Scores(vec![(1, 0.84)]);
+/// assert_eq!(scores.markdown(), "| seed | accuracy |\n|---:|---:|\n| 1 | 0.84 |\n");
+/// assert_eq!(scores.table().to_string(), scores.markdown());
+/// assert!(scores.html().starts_with("<table>"));
+/// ```
+pub trait Report {
+    /// The report as one table, the source of every view below.
+    fn table(&self) -> Table;
+
+    /// [`Table::markdown`] of [`Report::table`]: what the command line prints (it reads well
+    /// in a terminal).
+    fn markdown(&self) -> String {
+        self.table().markdown()
+    }
+
+    /// [`Table::html`] of [`Report::table`]: the table as a notebook shows it.
+    fn html(&self) -> String {
+        self.table().html()
+    }
+
+    /// Shows [`Report::table`] as an HTML table in a Jupyter notebook with the evcxr kernel
+    /// ([`Table::evcxr_display`]).
+    ///
+    /// evcxr calls `evcxr_display` by itself on a cell's last expression, but only when it
+    /// compiles there; without this trait in scope it silently prints the `Debug` form instead.
+    /// The reports therefore also have an inherent `evcxr_display` that calls this one.
+    fn evcxr_display(&self) {
+        self.table().evcxr_display();
+    }
+}
 
 /// How a column's text lines up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +252,13 @@ impl Table {
     /// evcxr calls this by itself when a table is the value of a cell's last expression.
     pub fn evcxr_display(&self) {
         print!("{}", self.evcxr_content());
+    }
+}
+
+/// The [`Table::markdown`] view, so `println!("{}", report.table())` prints the Markdown table.
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.markdown())
     }
 }
 

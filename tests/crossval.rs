@@ -12,6 +12,7 @@ use head_ct::{
     },
     metrics::BinaryMetrics,
     plots,
+    table::Report,
     training::{observer::Silent, History, Recipe},
     Error, Label, Threshold,
 };
@@ -210,7 +211,8 @@ fn spread_across_folds_table_and_csv() {
     let auc2 = 4.0 / 6.0;
     assert!(close(s[3].1.mean, (0.5 + auc2) / 2.0));
     assert!(close(s[3].1.sd, (auc2 - 0.5) / 2f64.sqrt()));
-    let table = r.table();
+    let table = r.markdown();
+    assert_eq!(r.table().to_string(), table);
     assert!(table.contains("| **pooled** |"), "{table}");
     assert!(table.contains("6/10"), "{table}");
     assert!(table.contains("| mean ± sd |"), "{table}");
@@ -286,7 +288,7 @@ fn reports_show_as_html_tables_in_notebooks() {
     let rows = html_rows(&html, 8);
     // Two folds, pooled, mean ± sd: the rows of the Markdown table.
     assert_eq!(rows.len(), 4);
-    assert_eq!(r.table().lines().count(), 2 + rows.len());
+    assert_eq!(r.markdown().lines().count(), 2 + rows.len());
     assert!(html.contains("<caption>2-fold cross-validation at threshold 0.5"));
     assert!(html.contains("<th style=\"text-align: left\">AUC (95% CI)</th>"));
     assert!(rows[0].starts_with(
@@ -295,11 +297,11 @@ fn reports_show_as_html_tables_in_notebooks() {
     assert!(rows[2].contains("<strong>pooled</strong>") && rows[2].contains("6/10"));
     assert!(rows[3].contains(">mean ± sd<"));
     // Markdown for the command line, unchanged.
-    assert!(r.table().starts_with(
+    assert!(r.markdown().starts_with(
         "| fold | seed | trained on | held out | accuracy (95% CI) | sensitivity (95% CI) | specificity (95% CI) | AUC (95% CI) |\n\
          |---:|---:|---:|---:|---|---|---|---|\n| 1 | 1001 | 5 | 5 | 0.60 ("
     ));
-    assert!(r.table().contains("\n| **pooled** | | | 10 | 0.60 ("));
+    assert!(r.markdown().contains("\n| **pooled** | | | 10 | 0.60 ("));
 
     let report = SeedSpreadReport {
         runs: vec![run(1, 0.78, 0.928, 0.30), run(2, 0.84, 0.936, 0.20)],
@@ -311,7 +313,7 @@ fn reports_show_as_html_tables_in_notebooks() {
     assert!(rows[2].contains("<strong>mean</strong>") && rows[2].contains(">0.81<"));
     assert!(rows[5].starts_with("<tr><td style=\"text-align: right\">max</td>"));
     // What evcxr reads: the HTML table, then the Markdown as plain text.
-    let table = report.as_table();
+    let table = report.table();
     let content = table.evcxr_content();
     assert!(content.starts_with("EVCXR_BEGIN_CONTENT text/html\n<table>\n"));
     assert!(
@@ -400,7 +402,7 @@ fn seed_spread_statistics_against_hand_values() {
     assert!(close(sens.sd, 0.0));
     assert!(report.spread("no such metric").is_none());
 
-    let table = report.table();
+    let table = report.markdown();
     assert!(table.contains("| **mean** | 0.78 | 0.927 |"), "{table}");
     let csv = report.to_csv();
     let lines: Vec<&str> = csv.lines().collect();

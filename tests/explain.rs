@@ -11,8 +11,8 @@ use head_ct::{
         prepare::SplitCounts,
     },
     explain::{
-        area_fraction, block_gradients, dilate, grad_cam, input_gradients, layer_cam,
-        logits_from_block, saliency, HeatMap, Method, DEFAULT_BLOCK,
+        area_fraction, block_gradients, dilate, grad_cam, heat_map, heat_maps, input_gradients,
+        layer_cam, logits_from_block, saliency, HeatMap, Method, DEFAULT_BLOCK,
     },
     model::{build_teaching_net, TeachingNet, TeachingNetParts, IMAGE_SIZE},
     plots,
@@ -300,6 +300,40 @@ fn maps_are_normalised_and_labelled() {
     let m = &grad_cam(&model, &dev, &refs, 5).unwrap()[0];
     assert!(m.fraction_inside(&[true; 3]).is_err());
     assert!((m.fraction_inside(&vec![true; N * N]).unwrap() - 1.0).abs() < 1e-6);
+}
+
+#[test]
+fn one_image_heat_map_is_the_first_map_of_the_batch_call() {
+    let (model, dev) = fresh_model(11);
+    let images = phantom_images(2);
+    let image = &images[1][..];
+    for method in [
+        Method::GradCam { block: 2 },
+        Method::LayerCam {
+            block: DEFAULT_BLOCK,
+        },
+        Method::Saliency,
+    ] {
+        let one = heat_map(&model, &dev, image, method).unwrap();
+        let batch = heat_maps(&model, &dev, &[image], method).unwrap().remove(0);
+        assert_eq!(one.method, method);
+        assert_eq!(one.side, batch.side);
+        assert_eq!(one.probability.to_bits(), batch.probability.to_bits());
+        let bits = |m: &HeatMap| m.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one), bits(&batch), "{method:?}");
+    }
+    // The named calls give the same maps.
+    let block = DEFAULT_BLOCK;
+    let named = [
+        grad_cam(&model, &dev, &[image], block).unwrap().remove(0),
+        layer_cam(&model, &dev, &[image], block).unwrap().remove(0),
+        saliency(&model, &dev, &[image]).unwrap().remove(0),
+    ];
+    for m in named {
+        assert_eq!(heat_map(&model, &dev, image, m.method).unwrap(), m);
+    }
+    assert!(heat_map(&model, &dev, &image[..10], Method::Saliency).is_err());
+    assert!(heat_map(&model, &dev, image, Method::GradCam { block: 6 }).is_err());
 }
 
 /// Margin by which the lesion mask is grown before asking whether the heat lies on it: half a

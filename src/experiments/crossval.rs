@@ -47,7 +47,7 @@ use crate::{
     data::ImageSet,
     labels::{Label, Threshold},
     metrics::{BinaryMetrics, Estimate},
-    table::{Align, Cell, Table},
+    table::{Align, Cell, Report, Table},
     text::csv_field,
     training::{evaluate_set, observer::Observer, train_model, History, Recipe},
     Error, Result,
@@ -253,80 +253,10 @@ impl CrossValReport {
         ]
     }
 
-    /// One row per fold with 95% intervals, then the pooled row (counts over all images, in
-    /// bold) and mean ± sd across folds: what [`Self::table`] and [`Self::html`] show.
-    pub fn as_table(&self) -> Table {
-        let mut t = Table::new([
-            ("fold", Align::Right),
-            ("seed", Align::Right),
-            ("trained on", Align::Right),
-            ("held out", Align::Right),
-            ("accuracy (95% CI)", Align::Left),
-            ("sensitivity (95% CI)", Align::Left),
-            ("specificity (95% CI)", Align::Left),
-            ("AUC (95% CI)", Align::Left),
-        ])
-        .with_caption(format!(
-            "{}-fold cross-validation at threshold {}: each fold's model judged on the images \
-             it did not train on, then all held-out predictions pooled, then the mean ± sd of \
-             the folds.",
-            self.folds.len(),
-            self.threshold
-        ));
-        for r in &self.folds {
-            let p = &r.predictions;
-            t.row([
-                p.fold.to_string(),
-                p.seed.to_string(),
-                p.train_images.to_string(),
-                p.held_out.len().to_string(),
-                short(&r.metrics.accuracy),
-                short(&r.metrics.sensitivity),
-                short(&r.metrics.specificity),
-                auc_text(&r.metrics),
-            ]);
-        }
-        let m = &self.pooled;
-        t.row([
-            Cell::strong("pooled"),
-            Cell::default(),
-            Cell::default(),
-            m.confusion.total().to_string().into(),
-            counted(&m.accuracy).into(),
-            counted(&m.sensitivity).into(),
-            counted(&m.specificity).into(),
-            auc_text(m).into(),
-        ]);
-        let s = self.across_folds();
-        t.row([
-            "mean ± sd".to_string(),
-            String::new(),
-            String::new(),
-            String::new(),
-            s[0].1.mean_sd(2),
-            s[1].1.mean_sd(2),
-            s[2].1.mean_sd(2),
-            s[3].1.mean_sd(3),
-        ]);
-        t
-    }
-
-    /// A Markdown table (it also reads well in a terminal), for the command line: one row per
-    /// fold with 95% intervals, then the pooled row (counts over all images) and mean ± sd
-    /// across folds.
-    pub fn table(&self) -> String {
-        self.as_table().markdown()
-    }
-
-    /// The same table in HTML, as a notebook shows it.
-    pub fn html(&self) -> String {
-        self.as_table().html()
-    }
-
-    /// Shows the table as an HTML table in a Jupyter notebook (evcxr calls this when a report
-    /// is the value of a cell's last expression).
+    /// Shows the table as an HTML table in a Jupyter notebook ([`Report::evcxr_display`]);
+    /// inherent so that evcxr finds it on a cell's last expression without the trait in scope.
     pub fn evcxr_display(&self) {
-        self.as_table().evcxr_display();
+        Report::evcxr_display(self);
     }
 
     /// One line: `pooled over 200 images: accuracy 0.84 (95% CI 0.78–0.88, 168 of 200), ...`.
@@ -430,6 +360,67 @@ impl CrossValReport {
     /// Writes [`CrossValReport::predictions_csv`] to `path`, atomically.
     pub fn write_predictions_csv(&self, path: &Path, pool: &ImageSet) -> Result<()> {
         crate::fsutil::write_atomically(path, self.predictions_csv(pool).as_bytes())
+    }
+}
+
+impl Report for CrossValReport {
+    /// One row per fold with 95% intervals, then the pooled row (counts over all images, in
+    /// bold) and mean ± sd across folds; the command line prints it as Markdown, a notebook
+    /// shows it as HTML.
+    fn table(&self) -> Table {
+        let mut t = Table::new([
+            ("fold", Align::Right),
+            ("seed", Align::Right),
+            ("trained on", Align::Right),
+            ("held out", Align::Right),
+            ("accuracy (95% CI)", Align::Left),
+            ("sensitivity (95% CI)", Align::Left),
+            ("specificity (95% CI)", Align::Left),
+            ("AUC (95% CI)", Align::Left),
+        ])
+        .with_caption(format!(
+            "{}-fold cross-validation at threshold {}: each fold's model judged on the images \
+             it did not train on, then all held-out predictions pooled, then the mean ± sd of \
+             the folds.",
+            self.folds.len(),
+            self.threshold
+        ));
+        for r in &self.folds {
+            let p = &r.predictions;
+            t.row([
+                p.fold.to_string(),
+                p.seed.to_string(),
+                p.train_images.to_string(),
+                p.held_out.len().to_string(),
+                short(&r.metrics.accuracy),
+                short(&r.metrics.sensitivity),
+                short(&r.metrics.specificity),
+                auc_text(&r.metrics),
+            ]);
+        }
+        let m = &self.pooled;
+        t.row([
+            Cell::strong("pooled"),
+            Cell::default(),
+            Cell::default(),
+            m.confusion.total().to_string().into(),
+            counted(&m.accuracy).into(),
+            counted(&m.sensitivity).into(),
+            counted(&m.specificity).into(),
+            auc_text(m).into(),
+        ]);
+        let s = self.across_folds();
+        t.row([
+            "mean ± sd".to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            s[0].1.mean_sd(2),
+            s[1].1.mean_sd(2),
+            s[2].1.mean_sd(2),
+            s[3].1.mean_sd(3),
+        ]);
+        t
     }
 }
 

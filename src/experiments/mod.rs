@@ -8,13 +8,18 @@
 //!
 //! Both experiments train every model with [`crate::training::train_model`] and report through
 //! the one [`crate::training::observer::Observer`] trait (a line per model with
-//! [`ModelLines`](crate::training::observer::ModelLines)).
+//! [`ModelLines`](crate::training::observer::ModelLines)). Both reports show as one table
+//! through [`Report`](crate::table::Report): `report.table()` (Markdown when printed),
+//! `report.html()`, `report.evcxr_display()`.
 
 pub mod crossval;
 pub mod folds;
 pub mod seeds;
 pub mod spread;
 
+/// The trait the reports show their tables through, here too so that
+/// `use head_ct::experiments::*` brings it into scope.
+pub use crate::table::Report;
 pub use crossval::{cross_validate, CrossValConfig, CrossValReport, FoldPredictions, FoldResult};
 pub use folds::{
     fold_seed, kaggle_pool, seed_layout_pool, stratified_folds, subset, DEFAULT_FOLDS,

@@ -8,6 +8,7 @@
 //! ```no_run
 //! use head_ct::{data::phantoms::phantom_seed_data, experiments::seed_spread};
 //! use head_ct::training::{observer::ModelLines, Recipe};
+//! use head_ct::table::Report; // for `report.table()`
 //!
 //! let data = phantom_seed_data(1);
 //! let recipe = Recipe { epochs: 3, ..Recipe::TEACHING };
@@ -25,7 +26,7 @@ use super::Spread;
 use crate::{
     data::ImageSet,
     metrics::BinaryMetrics,
-    table::{Align, Cell, Table},
+    table::{Align, Cell, Report, Table},
     training::{evaluate_set, observer::Observer, train_model, Recipe},
     Error, Result,
 };
@@ -107,9 +108,50 @@ impl SeedSpreadReport {
             .map(|(_, s)| s)
     }
 
-    /// One row per seed, then mean, sd, min and max (mean in bold): what [`Self::table`] and
-    /// [`Self::html`] show.
-    pub fn as_table(&self) -> Table {
+    /// Shows the table as an HTML table in a Jupyter notebook ([`Report::evcxr_display`]);
+    /// inherent so that evcxr finds it on a cell's last expression without the trait in scope.
+    pub fn evcxr_display(&self) {
+        Report::evcxr_display(self);
+    }
+
+    /// Per-seed rows, then `mean`, `sd`, `min`, `max` rows, as CSV:
+    /// `row,val_accuracy,val_auc,sensitivity,specificity,final_loss,val_loss`.
+    pub fn to_csv(&self) -> String {
+        let mut csv =
+            String::from("row,val_accuracy,val_auc,sensitivity,specificity,final_loss,val_loss\n");
+        for r in &self.runs {
+            let _ = write!(csv, "{}", r.seed);
+            for (_, get) in METRICS {
+                let _ = write!(csv, ",{:.6}", get(r));
+            }
+            csv.push('\n');
+        }
+        let spreads = self.spreads();
+        for (row, pick) in [
+            ("mean", (|s: &Spread| s.mean) as fn(&Spread) -> f64),
+            ("sd", |s| s.sd),
+            ("min", |s| s.min),
+            ("max", |s| s.max),
+        ] {
+            csv.push_str(row);
+            for (_, s) in &spreads {
+                let _ = write!(csv, ",{:.6}", pick(s));
+            }
+            csv.push('\n');
+        }
+        csv
+    }
+
+    /// Writes [`SeedSpreadReport::to_csv`] to `path`, atomically.
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        crate::fsutil::write_atomically(path, self.to_csv().as_bytes())
+    }
+}
+
+impl Report for SeedSpreadReport {
+    /// One row per seed, then mean, sd, min and max (mean in bold); the command line prints
+    /// it as Markdown, a notebook shows it as HTML.
+    fn table(&self) -> Table {
         let mut columns = vec![("seed", Align::Right)];
         columns.extend(METRICS.iter().map(|(name, _)| (*name, Align::Right)));
         let mut t = Table::new(columns).with_caption(format!(
@@ -150,55 +192,6 @@ impl SeedSpreadReport {
             t.row(row);
         }
         t
-    }
-
-    /// A Markdown table, for the command line: one row per seed, then mean, sd, min and max.
-    pub fn table(&self) -> String {
-        self.as_table().markdown()
-    }
-
-    /// The same table in HTML, as a notebook shows it.
-    pub fn html(&self) -> String {
-        self.as_table().html()
-    }
-
-    /// Shows the table as an HTML table in a Jupyter notebook (evcxr calls this when a report
-    /// is the value of a cell's last expression).
-    pub fn evcxr_display(&self) {
-        self.as_table().evcxr_display();
-    }
-
-    /// Per-seed rows, then `mean`, `sd`, `min`, `max` rows, as CSV:
-    /// `row,val_accuracy,val_auc,sensitivity,specificity,final_loss,val_loss`.
-    pub fn to_csv(&self) -> String {
-        let mut csv =
-            String::from("row,val_accuracy,val_auc,sensitivity,specificity,final_loss,val_loss\n");
-        for r in &self.runs {
-            let _ = write!(csv, "{}", r.seed);
-            for (_, get) in METRICS {
-                let _ = write!(csv, ",{:.6}", get(r));
-            }
-            csv.push('\n');
-        }
-        let spreads = self.spreads();
-        for (row, pick) in [
-            ("mean", (|s: &Spread| s.mean) as fn(&Spread) -> f64),
-            ("sd", |s| s.sd),
-            ("min", |s| s.min),
-            ("max", |s| s.max),
-        ] {
-            csv.push_str(row);
-            for (_, s) in &spreads {
-                let _ = write!(csv, ",{:.6}", pick(s));
-            }
-            csv.push('\n');
-        }
-        csv
-    }
-
-    /// Writes [`SeedSpreadReport::to_csv`] to `path`, atomically.
-    pub fn write_csv(&self, path: &Path) -> Result<()> {
-        crate::fsutil::write_atomically(path, self.to_csv().as_bytes())
     }
 }
 

@@ -26,9 +26,9 @@
 //! let set = Loader::default().folder("data/head_ct_slices/validate".as_ref())?;
 //! let (i, block) = (0, explain::DEFAULT_BLOCK);
 //! let image = set.image(i);
-//! let grad = explain::grad_cam(&model, &dev, &[image], block)?.remove(0);
-//! let layer = explain::layer_cam(&model, &dev, &[image], block)?.remove(0);
-//! let sal = explain::saliency(&model, &dev, &[image])?.remove(0);
+//! let grad = explain::heat_map(&model, &dev, image, explain::Method::GradCam { block })?;
+//! let layer = explain::heat_map(&model, &dev, image, explain::Method::LayerCam { block })?;
+//! let sal = explain::heat_map(&model, &dev, image, explain::Method::Saliency)?;
 //! let name = set.samples[i].path.display().to_string();
 //! let figure = plots::explanation_figure(
 //!     image, &[&grad, &layer, &sal], &name, set.samples[i].label, meta.threshold())?;
@@ -244,6 +244,29 @@ pub fn heat_maps(
         Method::Saliency => saliency(model, dev, images),
         _ => class_activation_maps(model, dev, images, method),
     }
+}
+
+/// The heat map of one image by `method` (Grad-CAM, LayerCAM or saliency): the one-image form
+/// of [`heat_maps`], exactly the first (and only) map of `heat_maps(model, dev, &[image],
+/// method)`. `image` is `3 × 150 × 150` CHW floats in `[0, 1]`; the model is only read.
+///
+/// ```no_run
+/// # use head_ct::{dfdx::prelude::*, explain::{self, Method}, model::build_teaching_net};
+/// # let dev = Cpu::default();
+/// # let model = build_teaching_net(&dev);
+/// # let image = vec![0.5f32; head_ct::model::IMAGE_LEN];
+/// let block = explain::DEFAULT_BLOCK;
+/// let grad = explain::heat_map(&model, &dev, &image, Method::GradCam { block })?;
+/// let layer = explain::heat_map(&model, &dev, &image, Method::LayerCam { block })?;
+/// let salient = explain::heat_map(&model, &dev, &image, Method::Saliency)?;
+/// # Ok::<(), head_ct::Error>(())
+/// ```
+///
+/// Errors as [`heat_maps`] does: a block not 1–5, or an image of the wrong length.
+pub fn heat_map(model: &TeachingNet, dev: &Cpu, image: &[f32], method: Method) -> Result<HeatMap> {
+    heat_maps(model, dev, &[image], method)?
+        .pop()
+        .ok_or_else(|| Error::InvalidInput("no heat map made for the image".into()))
 }
 
 fn class_activation_maps(

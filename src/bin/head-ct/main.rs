@@ -20,7 +20,7 @@ use head_ct::{
         prepare::{prepare_kaggle, PrepareOptions},
         FoundData, ImageSet, Loader, DEFAULT_DATA_DIR,
     },
-    experiments::{self, CrossValConfig},
+    experiments::{self, CrossValConfig, Report},
     explain::{self, HeatMap},
     inference::{
         predict_set, predictions_report, score_predictions, write_predictions_csv, Prediction,
