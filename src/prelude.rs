@@ -11,7 +11,7 @@ pub use crate::{
     ct::{read_ct_slice, CtImage, CtSlice},
     data::{ImageSet, Loader, SeedData, Split},
     experiments::{cross_validate, seed_layout_pool, seed_spread, CrossValConfig},
-    explain,
+    explain::{self, Method},
     inference::{predict_set, predictions_report, score_predictions, score_predictions_at},
     input::{InputWindows, Limits, ModelInput, Window},
     labels::{Label, Threshold},
@@ -19,6 +19,7 @@ pub use crate::{
     model::{build_teaching_net, TeachingNet, IMAGE_LEN, IMAGE_SIZE},
     plots,
     settings::Settings,
+    table::Report,
     training::{
         observer::{EpochLines, ModelLines, Silent},
         Recipe,

@@ -35,9 +35,15 @@ fn train_then_predict_and_evaluate_in_plain_language() {
     // Every file of a run folder is written (the validation images hold both classes, so
     // roc.png too), and the closing line names exactly those files.
     for file in head_ct::run::RunFile::ALL {
-        assert!(file.path_in(&d.join("run")).is_file(), "{file} missing\n{log}");
+        assert!(
+            file.path_in(&d.join("run")).is_file(),
+            "{file} missing\n{log}"
+        );
     }
-    let names: Vec<&str> = head_ct::run::RunFile::ALL.iter().map(|f| f.name()).collect();
+    let names: Vec<&str> = head_ct::run::RunFile::ALL
+        .iter()
+        .map(|f| f.name())
+        .collect();
     assert!(
         log.contains(&format!("Saved in run: {}.", names.join(", "))),
         "{log}"
