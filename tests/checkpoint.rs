@@ -353,7 +353,7 @@ fn a_checkpoint_loads_images_with_its_own_input() {
         *loader.input(),
         ModelInput::with_windows(InputWindows::THREE)
     );
-    let set = loader.files(&[dicom.clone()]).unwrap();
+    let set = loader.files(std::slice::from_ref(&dicom)).unwrap();
     assert_eq!(*set.input(), *back.input());
     assert!(set.samples[0].is_dicom());
     let brain = head_ct::data::Loader::default().file(&dicom).unwrap();

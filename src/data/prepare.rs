@@ -371,7 +371,7 @@ fn dicom_uids(
         if let Some(uid) = crate::ct::dicom::read_sop_instance_uid(path, limits)? {
             if let Some(other) = uids.insert(uid.clone(), key.clone()) {
                 return Err(Error::data(
-                    &path,
+                    path,
                     format!(
                         "has the same SOPInstanceUID {uid} as {}: one slice, two files",
                         images[&other].display()
