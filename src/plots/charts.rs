@@ -1,11 +1,12 @@
 //! Charts: training curves, the confusion matrix and the ROC curve.
 
 use plotters::{
+    coord::types::RangedCoordf64,
     prelude::*,
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{bold, colors, empty_state, render, text, Area, Figure, OrPlot, FONT};
+use super::{bold, colors, empty_state, legend_line, render, text, Area, Figure, OrPlot, FONT};
 use crate::{
     labels::Label,
     metrics::{BinaryMetrics, ConfusionMatrix, RocPoint},
@@ -124,9 +125,7 @@ fn panel(
             .draw_series(LineSeries::new(points, color.stroke_width(3)).point_size(4))
             .or_plot()?
             .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
-            });
+            .legend(legend_line(color.stroke_width(3)));
     }
     chart
         .configure_series_labels()
@@ -313,56 +312,91 @@ pub fn roc_figure(
         None => format!("model: AUC {auc:.2}"),
     };
     render(820, 760, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("ROC curve (AUC {auc:.2})"), bold(24.0, colors::INK))
-            .margin(20)
-            .x_label_area_size(56)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
-            .or_plot()?;
-        chart
-            .configure_mesh()
-            .x_desc("false positive rate (1 − specificity): normal images called hemorrhage")
-            .y_desc("true positive rate (sensitivity): hemorrhages found")
-            .x_label_formatter(&|v| format!("{v:.1}"))
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .label_style(text(15.0, colors::INK))
-            .axis_desc_style(text(16.0, colors::INK))
-            .light_line_style(RGBColor(244, 244, 244))
-            .draw()
-            .or_plot()?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                10,
-                7,
-                colors::GREY.stroke_width(2),
-            ))
-            .or_plot()?
-            .label("chance: AUC 0.50")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colors::GREY.stroke_width(2))
-            });
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().map(|p| (p.fpr, p.tpr)),
-                colors::TRAIN.stroke_width(3),
-            ))
-            .or_plot()?
-            .label(label.as_str())
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colors::TRAIN.stroke_width(3))
-            });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 17.0).into_font().color(&colors::INK))
-            .background_style(WHITE.mix(0.9))
-            .border_style(colors::GREY)
-            .margin(12)
-            .draw()
-            .or_plot()
+        let mut chart = roc_chart(root, format!("ROC curve (AUC {auc:.2})"))?;
+        roc_curve(
+            &mut chart,
+            points,
+            colors::TRAIN.stroke_width(3),
+            label,
+            colors::TRAIN.stroke_width(3),
+        )?;
+        roc_legend(&mut chart, 17.0)
     })
+}
+
+/// The coordinates of a ROC chart: false positive rate across, true positive rate up.
+type Rates = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+
+/// A ROC chart on `root`: the unit square under `caption` (bold, 24 px), both rates on its
+/// axes, and the dashed diagonal of chance with its legend entry. What [`roc_figure`] and
+/// [`crossval_roc_figure`](super::crossval_roc_figure) draw their curves on.
+pub(crate) fn roc_chart<'a, 'b>(
+    root: &'a Area<'b>,
+    caption: String,
+) -> Result<ChartContext<'a, BitMapBackend<'b>, Rates>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, bold(24.0, colors::INK))
+        .margin(20)
+        .x_label_area_size(56)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .or_plot()?;
+    chart
+        .configure_mesh()
+        .x_desc("false positive rate (1 − specificity): normal images called hemorrhage")
+        .y_desc("true positive rate (sensitivity): hemorrhages found")
+        .x_label_formatter(&|v| format!("{v:.1}"))
+        .y_label_formatter(&|v| format!("{v:.1}"))
+        .label_style(text(15.0, colors::INK))
+        .axis_desc_style(text(16.0, colors::INK))
+        .light_line_style(RGBColor(244, 244, 244))
+        .draw()
+        .or_plot()?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            10,
+            7,
+            colors::GREY.stroke_width(2),
+        ))
+        .or_plot()?
+        .label("chance: AUC 0.50")
+        .legend(legend_line(colors::GREY.stroke_width(2)));
+    Ok(chart)
+}
+
+/// One ROC curve through `points` in `line`, named `label` in the legend with a sample in
+/// `legend`.
+pub(crate) fn roc_curve<'a, 'b: 'a>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, Rates>,
+    points: &[RocPoint],
+    line: ShapeStyle,
+    label: String,
+    legend: ShapeStyle,
+) -> Result<()> {
+    chart
+        .draw_series(LineSeries::new(points.iter().map(|p| (p.fpr, p.tpr)), line))
+        .or_plot()?
+        .label(label)
+        .legend(legend_line(legend));
+    Ok(())
+}
+
+/// The legend of a ROC chart, lower right (below the diagonal, where a useful curve never
+/// goes), its text `font_size` px.
+pub(crate) fn roc_legend<'a, 'b: 'a>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, Rates>,
+    font_size: f64,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, font_size).into_font().color(&colors::INK))
+        .background_style(WHITE.mix(0.9))
+        .border_style(colors::GREY)
+        .margin(12)
+        .draw()
+        .or_plot()
 }
 
 /// [`roc_figure`] for the ROC curve and AUC of `metrics`. Errors if they have none (one class

@@ -240,6 +240,11 @@ pub(crate) fn fit_text(area: &Area<'_>, text: &str, style: &TextStyle<'_>, width
     line
 }
 
+/// A legend's sample of a line series: a 24-pixel stroke in `style`, at the legend's point.
+pub(crate) fn legend_line(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style)
+}
+
 /// A text style in the figures' font.
 pub(crate) fn text(size: f64, color: RGBColor) -> TextStyle<'static> {
     (FONT, size).into_font().color(&color)

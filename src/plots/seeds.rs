@@ -7,7 +7,7 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{bold, colors, empty_state, render, text, Area, Figure, OrPlot};
+use super::{bold, colors, empty_state, legend_line, render, text, Area, Figure, OrPlot};
 use crate::experiments::{SeedSpreadReport, Spread};
 
 /// Two panels, validation accuracy (left) and validation AUC (right), for the models of a seed
@@ -102,7 +102,7 @@ fn panel(
         ))
         .or_plot()?
         .label("chance: 0.5")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colors::GREY.stroke_width(2)));
+        .legend(legend_line(colors::GREY.stroke_width(2)));
     if spread.n == 0 {
         let plot = chart.plotting_area().strip_coord_spec();
         let (w, h) = plot.dim_in_pixel();
@@ -138,7 +138,7 @@ fn panel(
             "mean {:.*} (sd {:.*})",
             digits, spread.mean, digits, spread.sd
         ))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+        .legend(legend_line(color.stroke_width(3)));
     let points: Vec<(i32, f64)> = values
         .iter()
         .enumerate()
