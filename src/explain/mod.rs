@@ -18,12 +18,13 @@
 //! the places that would most raise its score). They are not segmentations and not a diagnosis.
 //!
 //! ```no_run
-//! use head_ct::{checkpoint::load_checkpoint, data::Loader, dfdx::prelude::*};
+//! use head_ct::{checkpoint::load_checkpoint, dfdx::prelude::*, input::Limits};
 //! use head_ct::{explain, plots};
 //!
 //! let dev = Cpu::default();
 //! let (model, meta) = load_checkpoint(&dev, "runs/my-run".as_ref())?;
-//! let set = Loader::default().folder("data/head_ct_slices/validate".as_ref())?;
+//! // Images as this model sees them (its own input), not the default input.
+//! let set = meta.loader(Limits::default()).folder("data/head_ct_slices/validate".as_ref())?;
 //! let (i, block) = (0, explain::DEFAULT_BLOCK);
 //! let image = set.image(i);
 //! let grad = explain::heat_map(&model, &dev, image, explain::Method::GradCam { block })?;
