@@ -1,5 +1,9 @@
 //! What training recorded, epoch by epoch, under the names Keras uses.
 
+/// How close to ln 2 a training loss must be, after the third epoch, for
+/// [`History::stuck_at_chance`] to say that training sits at chance.
+pub const CHANCE_MARGIN: f32 = 0.01;
+
 /// Per-epoch metrics of one training run: `loss`, `accuracy`, `val_loss`, `val_accuracy`, as in
 /// Keras' `History.history`. Element `i` belongs to epoch `i + 1`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,6 +22,35 @@ impl History {
     /// Number of epochs recorded.
     pub fn epochs(&self) -> usize {
         self.loss.len()
+    }
+
+    /// Says so when training sits at chance: the training loss after the third epoch is still
+    /// within [`CHANCE_MARGIN`] of ln 2 ≈ 0.693, the binary cross-entropy of saying 0.5 for
+    /// every image. Such a network has learnt nothing (its calls are one class, or a coin), and
+    /// more epochs rarely rescue it. `None` when it does not, or before the third epoch.
+    pub fn stuck_at_chance(&self) -> Option<String> {
+        let third = *self.loss.get(2)?;
+        let chance = std::f32::consts::LN_2;
+        if (third - chance).abs() >= CHANCE_MARGIN {
+            return None;
+        }
+        let last = *self.loss.last()?;
+        let still = if self.epochs() > 3 && (last - chance).abs() < CHANCE_MARGIN {
+            format!(", and still {last:.4} after epoch {}", self.epochs())
+        } else if self.epochs() > 3 {
+            format!(
+                " (it left chance later: {last:.4} after epoch {})",
+                self.epochs()
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "training sat at chance: the training loss was {third:.4} after epoch 3, within \
+             {CHANCE_MARGIN} of ln 2 = 0.6931 (the loss of saying 0.5 for every image){still}. \
+             This model has not learnt to tell the classes apart; do not use it: train again \
+             with another seed or a lower learning rate"
+        ))
     }
 
     /// Appends one epoch.
