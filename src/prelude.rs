@@ -7,7 +7,7 @@
 //! it.
 
 pub use crate::{
-    calibration::{CalibrationReport, Temperature},
+    calibration::{CalibrationMode, CalibrationReport, Temperature},
     checkpoint::{load_checkpoint, ModelMetadata},
     ct::{read_ct_slice, CtImage, CtSlice},
     data::{ImageSet, Loader, SeedData, Split},
