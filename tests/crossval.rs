@@ -582,3 +582,35 @@ fn each_fold_is_calibrated_without_its_own_images() {
     // Two folds and the pooled row.
     assert_eq!(c.to_csv().lines().count(), 4, "{}", c.to_csv());
 }
+
+/// A fold whose training loss is still at ln 2 after epoch 3 is named, in plain words.
+#[test]
+fn folds_that_sat_at_chance_are_named() {
+    let mut stuck = fold(1, vec![0, 1, 2, 3, 4], vec![0.5; 5], &[1, 0, 1, 0, 1]);
+    stuck.history.loss = vec![0.70, 0.695, 0.690, 0.689];
+    let mut fine = fold(
+        2,
+        vec![5, 6, 7, 8, 9],
+        vec![0.9, 0.1, 0.8, 0.2, 0.7],
+        &[1, 0, 1, 0, 1],
+    );
+    fine.history.loss = vec![0.70, 0.60, 0.45, 0.30];
+    let r = CrossValReport::from_folds(vec![stuck, fine], Threshold::DEFAULT).unwrap();
+    let warnings = r.training_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("fold 1 (seed 1001): training sat at chance: the training loss was 0.6900 after epoch 3"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0].contains("still 0.6890 after epoch 4"),
+        "{warnings:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("training_warnings.txt");
+    r.write_training_warnings(&path).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("{}\n", warnings[0])
+    );
+}

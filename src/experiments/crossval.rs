@@ -476,6 +476,28 @@ impl CrossValReport {
         Ok(())
     }
 
+    /// The folds whose training sat at chance ([`History::stuck_at_chance`]), one sentence
+    /// each: `fold 3: training sat at chance: ...`. Empty when every fold trained.
+    pub fn training_warnings(&self) -> Vec<String> {
+        self.folds
+            .iter()
+            .filter_map(|r| {
+                let p = &r.predictions;
+                p.history
+                    .stuck_at_chance()
+                    .map(|w| format!("fold {} (seed {}): {w}", p.fold, p.seed))
+            })
+            .collect()
+    }
+
+    /// Writes [`CrossValReport::training_warnings`] to `path`, one a line, atomically (what
+    /// `cross-validate` leaves in its folder, as `training_warnings.txt`, when there are any).
+    pub fn write_training_warnings(&self, path: &Path) -> Result<()> {
+        let mut text = self.training_warnings().join("\n");
+        text.push('\n');
+        crate::fsutil::write_atomically(path, text.as_bytes())
+    }
+
     /// Spread across folds of accuracy, sensitivity, specificity and AUC, in that order.
     pub fn across_folds(&self) -> [(&'static str, Spread); 4] {
         let of = |f: &dyn Fn(&FoldResult) -> f64| {

@@ -186,6 +186,32 @@ impl History {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_loss_within_0_01_of_ln_2_after_the_third_epoch_is_called_chance() {
+        let at = |loss: &[f32]| {
+            History {
+                loss: loss.to_vec(),
+                ..History::default()
+            }
+            .stuck_at_chance()
+        };
+        // ln 2 = 0.693147: 0.6832 is 0.0099 away (chance), 0.6831 is 0.0100 away (not).
+        assert!(at(&[0.70, 0.69, 0.6832]).is_some());
+        assert!(at(&[0.70, 0.69, 0.6831]).is_none());
+        assert!(at(&[0.70, 0.69, 0.7031]).is_some());
+        // Only epoch 3 decides; fewer epochs say nothing.
+        assert!(at(&[0.69, 0.69]).is_none());
+        assert!(at(&[0.69, 0.60, 0.50, 0.69]).is_none());
+        let left = at(&[0.70, 0.69, 0.692, 0.40]).unwrap();
+        assert!(
+            left.contains("it left chance later: 0.4000 after epoch 4"),
+            "{left}"
+        );
+        let still = at(&[0.70, 0.69, 0.692, 0.690]).unwrap();
+        assert!(still.contains("and still 0.6900 after epoch 4"), "{still}");
+        assert!(still.contains("do not use it"), "{still}");
+    }
+
     fn history(loss: &[f32], accuracy: &[f32], val_loss: &[f32], val_accuracy: &[f32]) -> History {
         History {
             loss: loss.to_vec(),

@@ -325,6 +325,14 @@ fn cross_validate(args: CrossValidateArgs, limits: Limits) -> Result<()> {
         .save_png(out.join("reliability.png"))?;
         files.extend(["calibration.csv", "reliability.png"]);
     }
+    let warnings = report.training_warnings();
+    if !warnings.is_empty() {
+        for w in &warnings {
+            println!("WARNING: {w}.");
+        }
+        report.write_training_warnings(&out.join("training_warnings.txt"))?;
+        files.push("training_warnings.txt");
+    }
     println!("Saved in {}: {}.", out.display(), files.join(", "));
     if let Some(found) = &found {
         remind_if_synthetic(found);
