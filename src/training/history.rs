@@ -35,21 +35,32 @@ impl History {
             return None;
         }
         let last = *self.loss.last()?;
-        let still = if self.epochs() > 3 && (last - chance).abs() < CHANCE_MARGIN {
-            format!(", and still {last:.4} after epoch {}", self.epochs())
+        let (later, advice) = if self.epochs() > 3 && (last - chance).abs() >= CHANCE_MARGIN {
+            (
+                format!(
+                    " (it left chance later: {last:.4} after epoch {})",
+                    self.epochs()
+                ),
+                "check its learning curves and validation figures before trusting it",
+            )
         } else if self.epochs() > 3 {
-            format!(
-                " (it left chance later: {last:.4} after epoch {})",
-                self.epochs()
+            (
+                format!(", and still {last:.4} after epoch {}", self.epochs()),
+                "this model has not learnt to tell the classes apart; do not use it: train \
+                 again with another seed or a lower learning rate",
             )
         } else {
-            String::new()
+            (
+                String::new(),
+                "so far it has not learnt to tell the classes apart",
+            )
         };
         Some(format!(
             "training sat at chance: the training loss was {third:.4} after epoch 3, within \
-             {CHANCE_MARGIN} of ln 2 = 0.6931 (the loss of saying 0.5 for every image){still}. \
-             This model has not learnt to tell the classes apart; do not use it: train again \
-             with another seed or a lower learning rate"
+             {CHANCE_MARGIN} of ln 2 = 0.6931 (the loss of saying 0.5 for every image){later}. \
+             {}{}",
+            advice[..1].to_uppercase(),
+            &advice[1..]
         ))
     }
 
@@ -210,6 +221,9 @@ mod tests {
         let still = at(&[0.70, 0.69, 0.692, 0.690]).unwrap();
         assert!(still.contains("and still 0.6900 after epoch 4"), "{still}");
         assert!(still.contains("do not use it"), "{still}");
+        assert!(at(&[0.70, 0.69, 0.692])
+            .unwrap()
+            .contains("So far it has not learnt"));
     }
 
     fn history(loss: &[f32], accuracy: &[f32], val_loss: &[f32], val_accuracy: &[f32]) -> History {
