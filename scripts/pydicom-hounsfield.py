@@ -5,11 +5,11 @@
 
 For each FILE.dcm writes FILE.dcm.hu.f32: the CT numbers (stored value x RescaleSlope +
 RescaleIntercept, pydicom's `apply_modality_lut`) as little-endian float32, row by row. The
-ignored test `pydicom_reads_the_same_hounsfield_units` (tests/ct_dicom.rs) compares them with
+ignored test `pydicom_reads_the_same_hounsfield_units` (tests/all/ct_dicom.rs) compares them with
 what head-ct reads; it needs a Python with pydicom and numpy:
 
     python3 -m venv .venv && .venv/bin/pip install pydicom numpy
-    PYDICOM_PYTHON=.venv/bin/python cargo test --test ct_dicom -- --ignored pydicom
+    PYDICOM_PYTHON=.venv/bin/python cargo test --test all -- --ignored pydicom
 """
 
 import sys

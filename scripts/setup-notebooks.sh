@@ -16,12 +16,16 @@ python="${PYTHON:-python3}"
 
 # 1. The Rust kernel. Building it from source takes 11-35 minutes on a 2-core machine, once.
 # (evcxr_jupyter has no --version flag: ask cargo which version it installed.)
-if command -v evcxr_jupyter >/dev/null && cargo install --list 2>/dev/null | grep -q "^evcxr_jupyter v$evcxr_version:"; then
+# (No `cargo install --list | grep -q`: under pipefail, grep leaving at its first match can kill
+# the writer with a closed pipe and fail the test exactly when the answer is yes. Capture first.)
+installed="$(cargo install --list 2>/dev/null || true)"
+if command -v evcxr_jupyter >/dev/null && [[ $'\n'"$installed" == *$'\n'"evcxr_jupyter v$evcxr_version:"* ]]; then
   echo "== evcxr_jupyter $evcxr_version is installed: $(command -v evcxr_jupyter)"
 else
   command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs first" >&2; exit 1; }
   rust_have="$(rustc --version | awk '{print $2}')"
-  if [ "$(printf '%s\n%s\n' "$rust_needed" "$rust_have" | sort -V | head -n1)" != "$rust_needed" ]; then
+  oldest="$(printf '%s\n%s\n' "$rust_needed" "$rust_have" | sort -V)"
+  if [ "${oldest%%$'\n'*}" != "$rust_needed" ]; then
     echo "the notebook kernel (evcxr_jupyter $evcxr_version) needs Rust $rust_needed or newer; this is Rust $rust_have." >&2
     echo "Update it with:  rustup update stable   (then run this script again)" >&2
     exit 1
@@ -54,8 +58,11 @@ cat > "$kernel_dir/kernel.json" <<JSON
   "interrupt_mode": "message"
 }
 JSON
-"$venv/bin/jupyter" kernelspec list | grep -q '^ *head-ct ' || {
-  echo "the kernel did not register: 'jupyter kernelspec list' does not show head-ct" >&2; exit 1; }
+# Ask Jupyter for the kernel by name (its own query; no `kernelspec list | grep -q`).
+found="$("$venv/bin/python" -c 'from jupyter_client.kernelspec import KernelSpecManager as M
+print(M().get_kernel_spec("head-ct").resource_dir)' 2>/dev/null || true)"
+[ "$found" = "$(cd "$kernel_dir" && pwd)" ] || {
+  echo "the kernel did not register: Jupyter finds head-ct at '${found:-nowhere}', not $kernel_dir" >&2; exit 1; }
 echo "== the kernel \"Rust (head-ct)\" is registered in $venv"
 echo
 echo "Start JupyterLab on the notebooks with:"

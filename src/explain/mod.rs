@@ -63,7 +63,7 @@ use gradients::{after_block1, check_block, image_batch};
 pub use gradients::{block_geometry, block_gradients, logits_from_block, BlockGradients};
 
 /// The block the CLI and the examples use: block 3 (`BLOCK_SIDES[2]` cells a side, one per 4
-/// input pixels). Measured on held-out phantoms (`tests/explain.rs`): there Grad-CAM puts at least
+/// input pixels). Measured on held-out phantoms (`tests/all/explain.rs`): there Grad-CAM puts at least
 /// twice the lesion's share of the image on the lesion for 79% of the correctly called bleeds,
 /// against 0% on blocks 4 and 5, whose channel-mean weights spread the heat over the skull;
 /// LayerCAM is on the lesion for all of them on blocks 2, 3 and 4.
@@ -223,7 +223,7 @@ pub fn grad_cam(
 
 /// LayerCAM maps (see [`BlockGradients::layer_cam`]) on convolution block `block` (1–5), one
 /// 150x150 [`HeatMap`] per image, upsampled and normalised as [`grad_cam`] does. On phantoms
-/// its heat lies on the lesion where Grad-CAM's spreads over the skull (`tests/explain.rs`).
+/// its heat lies on the lesion where Grad-CAM's spreads over the skull (`tests/all/explain.rs`).
 ///
 /// Errors if `block` is not 1–5 or an image has the wrong length.
 pub fn layer_cam(

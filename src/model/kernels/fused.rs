@@ -21,7 +21,7 @@
 //! [`relu`](super::relu::relu), then [`maxpool2x2_forward`](super::maxpool2x2_forward) and their
 //! backward passes: both run the same convolution kernels, each output sums the same products
 //! in the same order (a band's GEMM computes its columns exactly as the whole image's would),
-//! and the pooling makes the same comparisons (`tests/layers.rs` checks this, bit for bit).
+//! and the pooling makes the same comparisons (`tests/all/layers.rs` checks this, bit for bit).
 
 use rayon::prelude::*;
 

@@ -62,7 +62,7 @@ pub(crate) use pool::{maxpool2x2_backward, maxpool2x2_forward, PoolDims, Winner}
 pub(crate) use relu::relu;
 
 /// The kernels themselves (and the pooling winners their signatures and docs name), for the
-/// benchmarks (`benches/layer_times.rs`) and the integration tests (`tests/layers.rs`), which
+/// benchmarks (`benches/layer_times.rs`) and the integration tests (`tests/all/layers.rs`), which
 /// cannot reach the crate-private items above: not part of the crate's interface, hidden from
 /// its documentation. Everything else goes through the layers.
 #[doc(hidden)]

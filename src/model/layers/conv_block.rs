@@ -38,7 +38,7 @@ impl<const I: usize, const O: usize> BuildOnDevice<Cpu, f32> for builder::ConvBl
 /// Input `(batch, I, H, W)` → output `(batch, O, (H - 2) / 2, (W - 2) / 2)`.
 ///
 /// It computes exactly what the three layers compute one after the other (bit for bit, forward
-/// and backward; `tests/layers.rs` checks it), but in one pass per image
+/// and backward; `tests/all/layers.rs` checks it), but in one pass per image
 /// ([`crate::model::kernels::conv3x3_relu_maxpool_forward`]): the full-size activations between the
 /// three layers never leave a per-thread scratch buffer. That saves about a third of a training
 /// step (`docs/BENCHMARKS.md`). Its only parameters are the convolution's, in [`Self::conv`].

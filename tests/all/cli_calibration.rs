@@ -2,7 +2,7 @@
 //! saves both, `predict` and `evaluate` use them and say so, and every bad input is refused with
 //! a sentence before any training.
 
-mod common;
+use crate::common;
 use common::{head_ct, text, write_phantoms};
 
 #[test]
@@ -173,7 +173,7 @@ fn bad_targets_and_too_little_validation_data_are_refused_before_training() {
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
     // The loader already refuses a class folder without images, naming it; the library's own
-    // check (tests/calibration.rs) covers sets built in code.
+    // check (`calibration.rs`) covers sets built in code.
     assert!(
         log.contains("validate/hemorrhage") && log.contains("no images"),
         "{log}"

@@ -1,7 +1,7 @@
 //! Files of the kinds people who classify CT images really have: huge headers, EXIF
 //! orientation. Each test builds its own files; nothing is downloaded.
 
-mod common;
+use crate::common;
 
 use head_ct::data::Loader;
 use head_ct::data::Split;

@@ -1,7 +1,7 @@
 //! The `head-ct` command from the outside, as a user runs it: phantoms → train → predict →
 //! evaluate, and clear errors for mistakes.
 
-mod common;
+use crate::common;
 use common::{head_ct, text};
 
 #[test]

@@ -2,7 +2,7 @@
 //! predict, evaluate and explain say which windows they apply; a model trained on PNGs sees
 //! DICOM in the brain window and says so.
 
-mod common;
+use crate::common;
 use common::{head_ct, text, write_phantoms};
 
 #[test]

@@ -5,7 +5,7 @@
 //! the same seeded model for two epochs on the same phantoms and print a fingerprint of the
 //! weights and the history; the two must be identical, and AVX-512 must give AVX2's model (its
 //! kernels only widen AVX2's, in the same order). Paths the CPU lacks are named as skipped. (The layers' tests against naive references and finite differences run on every
-//! path too: `.ci/run` repeats `cargo test --test layers --test model` with
+//! path too: `.ci/run` repeats `cargo test --lib` and `cargo test --test all -- layers:: model::` with
 //! `HEAD_CT_VECTOR_PATH` set to each lower path.)
 
 use std::process::Command;
@@ -17,7 +17,8 @@ use head_ct::{
     training::{observer::Silent, train_model, Recipe},
 };
 
-const CHILD: &str = "child_prints_a_training_fingerprint";
+/// Its full name in the test program (`tests/all/`: module path, then the test).
+const CHILD: &str = "vector_paths::child_prints_a_training_fingerprint";
 
 /// Runs [`child_prints_a_training_fingerprint`] in a child process on `path`; returns the
 /// fingerprint line it printed.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::{head_ct, text};
 
 /// Width and height of a PNG file, decoding it fully.

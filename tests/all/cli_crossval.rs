@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::{head_ct, text};
 
 /// Phantoms in the seed layout at `d/ph`: 4 + 2 (+ 1 test) per class.
