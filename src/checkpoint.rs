@@ -13,6 +13,7 @@ use dfdx::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    calibration::{Calibration, Temperature},
     data::{DataSource, ImageSet, Loader},
     fsutil::{replace_atomically, write_atomically},
     input::{Limits, ModelInput, ResizeFilter},
@@ -21,6 +22,7 @@ use crate::{
         build_teaching_net, kernels::VectorPath, TeachingNet, CHANNELS, IMAGE_SIZE,
         TEACHING_NET_PARAMS,
     },
+    operating_point::OperatingPoint,
     training::{History, Recipe},
     Error, Result,
 };
@@ -31,14 +33,17 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const METADATA_FILE: &str = "model.json";
 /// The model name written into, and expected in, the metadata.
 pub const MODEL_NAME: &str = "head-ct TeachingNet";
-/// Version of the metadata layout. Version 4 records the model's whole input
+/// Version of the metadata layout. Version 5 adds the temperature of a calibrated model
+/// ([`Calibration`]), the threshold chosen for a target sensitivity ([`OperatingPoint`]) and the
+/// warnings of its training (`training_warnings`), each with what it was fitted or chosen on;
+/// older files load as uncalibrated, called at their recipe's threshold. Version 4 records the model's whole input
 /// ([`ModelInput`]: windows, side, resize filter) in the recipe, in place of version 3's
 /// recipe `windows` and free-text `scaling`; version 3 added the windows and what the model was
 /// trained on ([`TrainingInput`]); version 2 recorded the training settings as a [`Recipe`]
 /// and keeps the threshold in it. Versions 1 to 3 are still read and converted (see
 /// [`load_checkpoint`]): a version-2 model was trained on display images, with the brain
 /// window for any DICOM.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// What a checkpoint says about its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +63,18 @@ pub struct ModelMetadata {
     pub training: TrainingSettings,
     /// Metrics at the end of training (on the last epoch).
     pub final_metrics: Option<FinalMetrics>,
+    /// Temperature scaling fitted after training, with what it was fitted on; `None`: the
+    /// model prints its raw (uncalibrated) probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// The threshold chosen for a target sensitivity, with what it was chosen on; `None`: the
+    /// recipe's threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_point: Option<OperatingPoint>,
+    /// What went wrong in training, in plain words (e.g. a loss still at chance after the
+    /// third epoch: [`crate::training::History::stuck_at_chance`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training_warnings: Vec<String>,
 }
 
 /// How the weights were trained.
@@ -202,12 +219,51 @@ impl ModelMetadata {
             positive_class: Label::Hemorrhage.name().into(),
             training,
             final_metrics: None,
+            calibration: None,
+            operating_point: None,
+            training_warnings: Vec::new(),
         }
     }
 
-    /// The threshold predictions use: the recipe's.
+    /// The threshold predictions use: the operating point's when one was chosen
+    /// ([`ModelMetadata::operating_point`]), otherwise the recipe's. It applies to the
+    /// probabilities the model prints ([`ModelMetadata::temperature`]).
     pub fn threshold(&self) -> Threshold {
-        self.training.recipe.threshold
+        self.operating_point
+            .as_ref()
+            .map_or(self.training.recipe.threshold, |o| o.threshold)
+    }
+
+    /// The temperature the model's probabilities are scaled with, when it is calibrated.
+    pub fn temperature(&self) -> Option<Temperature> {
+        self.calibration.as_ref().map(|c| c.temperature)
+    }
+
+    /// What the model's printed probabilities are, and the threshold it calls with, with their
+    /// provenance: `Probabilities are calibrated (temperature 1.280, fitted on 50 validation
+    /// images ...). Called hemorrhage at probability >= 0.231 (chosen on ...).`
+    pub fn probability_sentence(&self) -> String {
+        let what = match &self.calibration {
+            Some(c) => format!("Probabilities are calibrated: {}.", c.sentence()),
+            None => "Probabilities are uncalibrated (the network's raw output: no temperature \
+                     was fitted for this model)."
+                .to_string(),
+        };
+        let threshold = match &self.operating_point {
+            Some(o) => format!(
+                " Called hemorrhage at probability >= {:.3}, {} (validation sensitivity {:.2}, \
+                 specificity {:.2}).",
+                o.threshold.value(),
+                o.chosen_on,
+                o.sensitivity,
+                o.specificity
+            ),
+            None => format!(
+                " Called hemorrhage at probability >= {} (the recipe's threshold).",
+                self.training.recipe.threshold
+            ),
+        };
+        what + &threshold
     }
 
     /// How an image becomes this model's input: the recipe's.
@@ -420,6 +476,12 @@ fn parse_metadata(text: &str, path: &Path) -> Result<ModelMetadata> {
             let value = from_version_3(value).map_err(refuse)?;
             serde_json::from_value(value).map_err(bad)
         }
+        // Version 4 is version 5 without calibration, operating point and warnings.
+        Some(4) => {
+            let mut metadata: ModelMetadata = serde_json::from_value(value).map_err(bad)?;
+            metadata.format_version = FORMAT_VERSION;
+            Ok(metadata)
+        }
         Some(v) if v == u64::from(FORMAT_VERSION) => serde_json::from_value(value).map_err(bad),
         Some(v) if v > u64::from(FORMAT_VERSION) => Err(refuse(format!(
             "has format version {v}, newer than this program understands ({FORMAT_VERSION}): \
@@ -556,6 +618,7 @@ mod v1 {
                         })?,
                     ..ModelInput::TEACHING
                 },
+                ..Recipe::TEACHING
             };
             Ok(super::ModelMetadata {
                 format_version: super::FORMAT_VERSION,
@@ -575,6 +638,9 @@ mod v1 {
                     compute: None,
                 },
                 final_metrics: self.final_metrics,
+                calibration: None,
+                operating_point: None,
+                training_warnings: Vec::new(),
             })
         }
     }

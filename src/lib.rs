@@ -46,6 +46,7 @@
 
 #[cfg(feature = "cli")]
 pub mod allocator;
+pub mod calibration;
 pub mod checkpoint;
 pub mod ct;
 pub mod data;
@@ -59,6 +60,7 @@ pub mod labels;
 pub mod lesson;
 pub mod metrics;
 pub mod model;
+pub mod operating_point;
 pub mod plots;
 pub mod prelude;
 pub mod run;

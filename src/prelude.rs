@@ -7,16 +7,21 @@
 //! it.
 
 pub use crate::{
+    calibration::{CalibrationMode, CalibrationReport, Temperature},
     checkpoint::{load_checkpoint, ModelMetadata},
     ct::{read_ct_slice, CtImage, CtSlice},
     data::{ImageSet, Loader, SeedData, Split},
     experiments::{cross_validate, seed_layout_pool, seed_spread, CrossValConfig},
     explain::{self, Method},
-    inference::{predict_set, predictions_report, score_predictions, score_predictions_at},
+    inference::{
+        calibration_of_predictions, predict_set, predict_set_calibrated, predictions_report,
+        score_predictions, score_predictions_at,
+    },
     input::{InputWindows, Limits, ModelInput, Window},
     labels::{Label, Threshold},
     lesson::{self, Lesson},
     model::{build_teaching_net, TeachingNet, IMAGE_LEN, IMAGE_SIZE},
+    operating_point::{choose_threshold, TargetSensitivity},
     plots,
     settings::Settings,
     table::Report,

@@ -20,10 +20,15 @@
 use std::path::{Path, PathBuf};
 
 use crate::{
+    calibration::{CalibrationReport, DEFAULT_BINS},
     checkpoint::{save_checkpoint, FinalMetrics, ModelMetadata, TrainingSettings},
     data::FoundData,
-    inference::{predict_set, score_predictions, write_predictions_csv, Prediction},
+    inference::{
+        labelled_probabilities, predict_set, predict_set_calibrated, score_predictions,
+        write_predictions_csv, Prediction,
+    },
     metrics::BinaryMetrics,
+    operating_point::{check_call_rule_data, fit_call_rule, CallRule},
     plots,
     training::{observer::Observer, train_model, Recipe, TrainedModel},
     Result,
@@ -48,13 +53,16 @@ pub enum RunFile {
     ConfusionMatrix,
     /// `roc.png`, on the validation images (only when they hold both classes).
     Roc,
+    /// `reliability.png`: the reliability diagram of the validation images, raw and (when the
+    /// model is calibrated) calibrated.
+    Reliability,
     /// `predictions.png`: the test images with their calls.
     PredictionsFigure,
 }
 
 impl RunFile {
     /// Every file, in the order [`train`] writes and reports them.
-    pub const ALL: [RunFile; 9] = [
+    pub const ALL: [RunFile; 10] = [
         RunFile::Weights,
         RunFile::Metadata,
         RunFile::History,
@@ -63,6 +71,7 @@ impl RunFile {
         RunFile::Curves,
         RunFile::ConfusionMatrix,
         RunFile::Roc,
+        RunFile::Reliability,
         RunFile::PredictionsFigure,
     ];
 
@@ -77,6 +86,7 @@ impl RunFile {
             RunFile::Curves => "curves.png",
             RunFile::ConfusionMatrix => "confusion_matrix.png",
             RunFile::Roc => "roc.png",
+            RunFile::Reliability => "reliability.png",
             RunFile::PredictionsFigure => "predictions.png",
         }
     }
@@ -118,10 +128,20 @@ pub struct TrainingRun {
     pub folder: PathBuf,
     /// The model, its device and its history.
     pub trained: TrainedModel,
-    /// The model's calls on the validation images.
+    /// The model's calls on the validation images (calibrated, at the call rule's threshold).
     pub validation: Vec<Prediction>,
     /// Accuracy, sensitivity, specificity, precision and AUC on the validation images.
     pub validation_metrics: BinaryMetrics,
+    /// How the model turns its output into a call: temperature and threshold, fitted on the
+    /// validation images after training.
+    pub call_rule: CallRule,
+    /// Calibration of the validation images' raw probabilities (before temperature scaling).
+    pub validation_calibration_raw: CalibrationReport,
+    /// Calibration of their calibrated probabilities, when the model is calibrated (measured on
+    /// the images the temperature was fitted on: optimistic).
+    pub validation_calibration: Option<CalibrationReport>,
+    /// What went wrong in training, in plain words (also in `model.json`).
+    pub warnings: Vec<String>,
     /// The model's calls on the test images (or the validation images, see `predicted`).
     pub predictions: Vec<Prediction>,
     pub predicted: PredictedSplit,
@@ -137,9 +157,18 @@ pub struct TrainingRun {
 /// writes the files of [`RunFile::ALL`] into `folder` (created if missing; `roc.png` only when
 /// the validation images hold both classes).
 ///
+/// After training, the call rule is fitted on the validation images ([`fit_call_rule`]): a
+/// temperature by the recipe's `calibration`, then, with a `target_sensitivity`, the threshold;
+/// both are saved in `model.json` with what they were fitted on, and the validation and test
+/// predictions use them. A training loss still at chance after the third epoch
+/// ([`crate::training::History::stuck_at_chance`]) is recorded in `model.json`'s
+/// `training_warnings` and [`TrainingRun::warnings`].
+///
 /// Errors if the recipe cannot train, the images were loaded for another input than the
-/// recipe's, the folder cannot be written, or as training does; the files written before an
-/// error stay (each one whole).
+/// recipe's, the validation images cannot give what the recipe asks (too few to calibrate
+/// under `temperature`, no hemorrhage for a target sensitivity: said before any training), the
+/// folder cannot be written, or as training does; the files written before an error stay (each
+/// one whole).
 pub fn train(
     folder: &Path,
     found: &FoundData,
@@ -150,6 +179,12 @@ pub fn train(
     let (data, source) = (&found.data, &found.source);
     recipe.check()?;
     crate::training::check_input(recipe, &[("training", &data.train)])?;
+    check_call_rule_data(
+        &data.validate.known_labels()?,
+        recipe.calibration,
+        recipe.target_sensitivity,
+        VALIDATION_IMAGES,
+    )?;
     crate::error::create_dir_all(folder)?;
     plots::class_samples(&data.train, 4)?.save_png(RunFile::Samples.path_in(folder))?;
     let mut written = vec![RunFile::Samples];
@@ -163,9 +198,37 @@ pub fn train(
 
     // How good is it on images it did not train on?
     let (model, dev) = (&trained.model, &*trained.dev);
-    let validation = predict_set(model, dev, &data.validate, recipe.threshold)?;
+    let raw = predict_set(model, dev, &data.validate, recipe.threshold)?;
+    let (raw_probabilities, labels) = labelled_probabilities(&raw, false)?;
+    let call_rule = fit_call_rule(
+        &raw_probabilities,
+        &labels,
+        recipe.calibration,
+        recipe.target_sensitivity,
+        recipe.threshold,
+        VALIDATION_IMAGES,
+    )?;
+    let calibrate = |p: Prediction| Prediction {
+        threshold: call_rule.threshold,
+        ..p.calibrated_with(call_rule.temperature())
+    };
+    let validation: Vec<Prediction> = raw.into_iter().map(calibrate).collect();
     let validation_metrics = score_predictions(&validation)?;
     written.extend(save_evaluation_figures(&validation_metrics, folder)?);
+    let validation_calibration_raw =
+        CalibrationReport::compute(&raw_probabilities, &labels, DEFAULT_BINS)?;
+    let validation_calibration = match call_rule.temperature() {
+        Some(_) => Some(CalibrationReport::compute(
+            &call_rule.reported(&raw_probabilities),
+            &labels,
+            DEFAULT_BINS,
+        )?),
+        None => None,
+    };
+    reliability_of_run(&validation_calibration_raw, validation_calibration.as_ref())?
+        .save_png(RunFile::Reliability.path_in(folder))?;
+    written.push(RunFile::Reliability);
+    let warnings: Vec<String> = trained.history.stuck_at_chance().into_iter().collect();
 
     let mut metadata = ModelMetadata::for_teaching_net(
         data.train.class_names.clone(),
@@ -175,13 +238,22 @@ pub fn train(
         &trained.history,
         validation_metrics.auc.as_ref().map(|a| a.value),
     );
+    metadata.calibration = call_rule.calibration.clone();
+    metadata.operating_point = call_rule.operating_point.clone();
+    metadata.training_warnings = warnings.clone();
     save_checkpoint(folder, model, &metadata)?;
     written.extend([RunFile::Weights, RunFile::Metadata]);
 
     // The seed's last step: predict the test images, which played no part in training.
     let (predictions, predicted) = match &data.test {
         Some(test) => (
-            predict_set(model, dev, test, recipe.threshold)?,
+            predict_set_calibrated(
+                model,
+                dev,
+                test,
+                call_rule.threshold,
+                call_rule.temperature(),
+            )?,
             PredictedSplit::Test,
         ),
         None => (validation.clone(), PredictedSplit::Validation),
@@ -197,11 +269,36 @@ pub fn train(
         trained,
         validation,
         validation_metrics,
+        call_rule,
+        validation_calibration_raw,
+        validation_calibration,
+        warnings,
         predictions,
         predicted,
         metadata,
         written,
     })
+}
+
+/// How [`train`] names the images its call rule is fitted on.
+const VALIDATION_IMAGES: &str = "validation images";
+
+/// The reliability diagram of a run's validation images: raw, and calibrated when there is a
+/// temperature.
+pub fn reliability_of_run(
+    raw: &CalibrationReport,
+    calibrated: Option<&CalibrationReport>,
+) -> Result<plots::Figure> {
+    match calibrated {
+        Some(c) => plots::reliability_figure(
+            "Reliability on the validation images (the temperature was fitted on them)",
+            &[("raw", raw), ("calibrated", c)],
+        ),
+        None => plots::reliability_figure(
+            "Reliability on the validation images (uncalibrated)",
+            &[("raw", raw)],
+        ),
+    }
 }
 
 impl TrainingRun {

@@ -44,9 +44,11 @@ use std::{fmt::Write as _, path::Path, time::Duration, time::Instant};
 
 use super::{fold_seed, stratified_folds, subset, Spread, DEFAULT_FOLDS};
 use crate::{
+    calibration::{CalibrationMode, CalibrationReport, Interval, DEFAULT_BINS},
     data::ImageSet,
     labels::{Label, Threshold},
-    metrics::{BinaryMetrics, Estimate},
+    metrics::{BinaryMetrics, ConfusionMatrix, Estimate},
+    operating_point::{check_call_rule_data, fit_call_rule, CallRule, TargetSensitivity},
     table::{Align, Cell, Report, Table},
     text::csv_field,
     training::{evaluate_set, observer::Observer, train_model, History, Recipe},
@@ -180,6 +182,178 @@ pub struct CrossValReport {
     /// The fold (1-based) that held out each pool image, in pool order.
     pub oof_fold: Vec<usize>,
     pub threshold: Threshold,
+    /// Temperature scaling and chosen thresholds, per fold, fitted without the fold's images
+    /// ([`CrossValReport::calibrate`]); `None` until then.
+    pub calibration: Option<CrossValCalibration>,
+}
+
+/// How fold `k`'s call rule is fitted without fold `k`'s images, as the output says it.
+pub const CROSS_FITTING: &str = "fold k's temperature (and threshold) are fitted on the \
+    out-of-fold predictions of the other folds, each made by a model that never saw those \
+    images; fold k's images take no part, so the pooled figures after calibration are held out";
+
+/// The images fold `k`'s call rule is fitted on, as records and errors name them.
+const OTHER_FOLDS: &str = "out-of-fold images of the other folds";
+
+/// One fold's call rule and what it does on the fold's held-out images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldCalibration {
+    /// 1-based.
+    pub fold: usize,
+    /// Temperature and threshold, fitted on the other folds' out-of-fold predictions.
+    pub rule: CallRule,
+    /// Calibration of the fold's held-out raw probabilities, and of the calibrated ones.
+    pub before: CalibrationReport,
+    pub after: CalibrationReport,
+    /// Counts on the held-out images at the rule's threshold (on calibrated probabilities).
+    pub confusion: ConfusionMatrix,
+}
+
+/// Calibration measured on held-out images, before and after temperature scaling, and the
+/// chosen thresholds checked there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossValCalibration {
+    pub folds: Vec<FoldCalibration>,
+    /// The calibrated out-of-fold probability of every pool image (its fold's temperature; the
+    /// raw one when the fold is uncalibrated), in pool order.
+    pub calibrated: Vec<f32>,
+    /// The threshold each pool image was called at (its fold's), in pool order.
+    pub thresholds: Vec<Threshold>,
+    /// Pooled calibration of the raw and of the calibrated out-of-fold probabilities.
+    pub pooled_before: CalibrationReport,
+    pub pooled_after: CalibrationReport,
+    /// The target sensitivity the thresholds were chosen for, if any.
+    pub target: Option<TargetSensitivity>,
+    /// Pooled counts over all images, each called at its fold's threshold.
+    pub confusion: ConfusionMatrix,
+}
+
+impl CrossValCalibration {
+    /// Pooled held-out sensitivity at the chosen thresholds, with its Wilson interval.
+    pub fn sensitivity(&self) -> Estimate {
+        Estimate::new(self.confusion.true_positives, self.confusion.positives())
+    }
+
+    /// Pooled held-out specificity at the chosen thresholds, with its Wilson interval.
+    pub fn specificity(&self) -> Estimate {
+        Estimate::new(self.confusion.true_negatives, self.confusion.negatives())
+    }
+
+    /// The pooled findings in plain words, several lines: what the temperature did to the
+    /// held-out Brier score, NLL and ECE, and, with a target, the sensitivity asked and achieved.
+    pub fn summary(&self) -> String {
+        let (b, a) = (&self.pooled_before, &self.pooled_after);
+        let temps: Vec<String> = self
+            .folds
+            .iter()
+            .map(|f| {
+                f.rule
+                    .temperature()
+                    .map_or("none".into(), |t| t.to_string())
+            })
+            .collect();
+        let mut s = format!(
+            "Calibration on the {} held-out images ({CROSS_FITTING}). Temperatures per fold: {}.\n\
+             Brier score {} raw → {} calibrated\n\
+             NLL         {} raw → {} calibrated\n\
+             ECE         {} raw → {} calibrated ({} equal-width confidence bins)",
+            b.images,
+            temps.join(", "),
+            b.brier,
+            a.brier,
+            b.nll,
+            a.nll,
+            b.ece,
+            a.ece,
+            b.bins
+        );
+        if let Some(target) = self.target {
+            let thresholds: Vec<String> = self
+                .folds
+                .iter()
+                .map(|f| format!("{:.3}", f.rule.threshold.value()))
+                .collect();
+            s.push_str(&format!(
+                "\nThresholds chosen for sensitivity ≥ {target} on the other folds: {}.\n\
+                 Held out, at those thresholds: sensitivity {} (asked: {target}), specificity {}.",
+                thresholds.join(", "),
+                self.sensitivity(),
+                self.specificity()
+            ));
+        }
+        s
+    }
+
+    /// Per fold and pooled, before and after: `row,temperature,threshold,brier,brier_low,
+    /// brier_high,calibrated_brier,…,nll,…,ece,…,sensitivity,specificity`, where the `_low` and
+    /// `_high` columns are the bootstrap interval.
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from(
+            "row,temperature,threshold,images,brier,brier_low,brier_high,calibrated_brier,\
+             calibrated_brier_low,calibrated_brier_high,reliability,resolution,uncertainty,\
+             calibrated_reliability,calibrated_resolution,nll,nll_low,nll_high,calibrated_nll,\
+             calibrated_nll_low,calibrated_nll_high,ece,ece_low,ece_high,calibrated_ece,\
+             calibrated_ece_low,calibrated_ece_high,sensitivity,specificity\n",
+        );
+        let i = |x: &Interval| format!("{:.6},{:.6},{:.6}", x.value, x.low, x.high);
+        let cols = |b: &CalibrationReport, a: &CalibrationReport| {
+            format!(
+                "{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{},{},{},{}",
+                b.images,
+                i(&b.brier),
+                i(&a.brier),
+                b.reliability.value,
+                b.resolution.value,
+                b.uncertainty.value,
+                a.reliability.value,
+                a.resolution.value,
+                i(&b.nll),
+                i(&a.nll),
+                i(&b.ece),
+                i(&a.ece)
+            )
+        };
+        let rate = |e: Estimate| {
+            if e.is_defined() {
+                format!("{:.6}", e.value)
+            } else {
+                String::new()
+            }
+        };
+        for f in &self.folds {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{}",
+                f.fold,
+                f.rule
+                    .temperature()
+                    .map_or(String::new(), |t| format!("{:.6}", t.value())),
+                f.rule.threshold,
+                cols(&f.before, &f.after),
+                rate(Estimate::new(
+                    f.confusion.true_positives,
+                    f.confusion.positives()
+                )),
+                rate(Estimate::new(
+                    f.confusion.true_negatives,
+                    f.confusion.negatives()
+                ))
+            );
+        }
+        let _ = writeln!(
+            csv,
+            "pooled,,,{},{},{}",
+            cols(&self.pooled_before, &self.pooled_after),
+            rate(self.sensitivity()),
+            rate(self.specificity())
+        );
+        csv
+    }
+
+    /// Writes [`CrossValCalibration::to_csv`] to `path`, atomically.
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        crate::fsutil::write_atomically(path, self.to_csv().as_bytes())
+    }
 }
 
 impl CrossValReport {
@@ -237,7 +411,91 @@ impl CrossValReport {
             labels,
             oof_fold,
             threshold,
+            calibration: None,
         })
+    }
+
+    /// Fits each fold's call rule without that fold's images ([`CROSS_FITTING`]): a temperature
+    /// by `mode` and, with a `target`, a threshold ([`fit_call_rule`] on the out-of-fold
+    /// predictions of the other folds), then measures them on the fold's held-out images and
+    /// pooled ([`CrossValReport::calibration`]). Pure: no training.
+    ///
+    /// Errors as [`fit_call_rule`] (e.g. too few images in the other folds under
+    /// [`CalibrationMode::Temperature`]).
+    pub fn calibrate(
+        &mut self,
+        mode: CalibrationMode,
+        target: Option<TargetSensitivity>,
+    ) -> Result<()> {
+        let n = self.labels.len();
+        let mut calibrated = self.oof_probabilities.clone();
+        let mut thresholds = vec![self.threshold; n];
+        let mut folds = Vec::with_capacity(self.folds.len());
+        for r in &self.folds {
+            let fold = r.predictions.fold;
+            let (others, labels): (Vec<f32>, Vec<Label>) = (0..n)
+                .filter(|&i| self.oof_fold[i] != fold)
+                .map(|i| (self.oof_probabilities[i], self.labels[i]))
+                .unzip();
+            let rule = fit_call_rule(&others, &labels, mode, target, self.threshold, OTHER_FOLDS)?;
+            let raw = &r.predictions.probabilities;
+            let after = rule.reported(raw);
+            for (&i, &p) in r.predictions.held_out.iter().zip(&after) {
+                calibrated[i] = p;
+                thresholds[i] = rule.threshold;
+            }
+            let y = &r.predictions.labels;
+            folds.push(FoldCalibration {
+                fold,
+                before: CalibrationReport::compute(raw, y, DEFAULT_BINS)?,
+                after: CalibrationReport::compute(&after, y, DEFAULT_BINS)?,
+                confusion: ConfusionMatrix::from_probabilities(&after, y, rule.threshold)?,
+                rule,
+            });
+        }
+        let mut confusion = ConfusionMatrix::default();
+        for f in &folds {
+            confusion.true_positives += f.confusion.true_positives;
+            confusion.false_negatives += f.confusion.false_negatives;
+            confusion.false_positives += f.confusion.false_positives;
+            confusion.true_negatives += f.confusion.true_negatives;
+        }
+        self.calibration = Some(CrossValCalibration {
+            pooled_before: CalibrationReport::compute(
+                &self.oof_probabilities,
+                &self.labels,
+                DEFAULT_BINS,
+            )?,
+            pooled_after: CalibrationReport::compute(&calibrated, &self.labels, DEFAULT_BINS)?,
+            folds,
+            calibrated,
+            thresholds,
+            target,
+            confusion,
+        });
+        Ok(())
+    }
+
+    /// The folds whose training sat at chance ([`History::stuck_at_chance`]), one sentence
+    /// each: `fold 3: training sat at chance: ...`. Empty when every fold trained.
+    pub fn training_warnings(&self) -> Vec<String> {
+        self.folds
+            .iter()
+            .filter_map(|r| {
+                let p = &r.predictions;
+                p.history
+                    .stuck_at_chance()
+                    .map(|w| format!("fold {} (seed {}): {w}", p.fold, p.seed))
+            })
+            .collect()
+    }
+
+    /// Writes [`CrossValReport::training_warnings`] to `path`, one a line, atomically (what
+    /// `cross-validate` leaves in its folder, as `training_warnings.txt`, when there are any).
+    pub fn write_training_warnings(&self, path: &Path) -> Result<()> {
+        let mut text = self.training_warnings().join("\n");
+        text.push('\n');
+        crate::fsutil::write_atomically(path, text.as_bytes())
     }
 
     /// Spread across folds of accuracy, sensitivity, specificity and AUC, in that order.
@@ -335,18 +593,37 @@ impl CrossValReport {
         csv
     }
 
-    /// The out-of-fold predictions as CSV, `path,label,fold,probability`, one row per pool
-    /// image in pool order (`paths` are the pool's sample paths).
+    /// The out-of-fold predictions as CSV,
+    /// `path,label,fold,probability,calibrated_probability,threshold,call`, one row per pool
+    /// image in pool order (`paths` are the pool's sample paths): `probability` is the fold
+    /// model's raw output, `calibrated_probability` its fold's calibrated one (empty before
+    /// [`CrossValReport::calibrate`] or for an uncalibrated fold), `threshold` the one its
+    /// call used and `call` `hemorrhage` or `normal`. Every figure can be recomputed from it.
     pub fn predictions_csv(&self, pool: &ImageSet) -> String {
-        let mut csv = String::from("path,label,fold,probability\n");
+        let mut csv =
+            String::from("path,label,fold,probability,calibrated_probability,threshold,call\n");
         for (i, s) in pool.samples.iter().enumerate().take(self.labels.len()) {
+            let (calibrated, threshold) = match &self.calibration {
+                Some(c) => {
+                    let fold = c.folds.iter().find(|f| f.fold == self.oof_fold[i]);
+                    let calibrated = fold
+                        .filter(|f| f.rule.calibration.is_some())
+                        .map(|_| c.calibrated[i]);
+                    (calibrated, c.thresholds[i])
+                }
+                None => (None, self.threshold),
+            };
+            let reported = calibrated.unwrap_or(self.oof_probabilities[i]);
             let _ = writeln!(
                 csv,
-                "{},{},{},{:.6}",
+                "{},{},{},{:.6},{},{},{}",
                 csv_field(&s.path.display().to_string()),
                 self.labels[i].flag(),
                 self.oof_fold[i],
-                self.oof_probabilities[i]
+                self.oof_probabilities[i],
+                calibrated.map_or(String::new(), |c| format!("{c:.6}")),
+                threshold,
+                threshold.call(reported)
             );
         }
         csv
@@ -464,6 +741,24 @@ pub fn cross_validate(
     let labels = pool.known_labels()?;
     let folds = stratified_folds(&labels, config.folds, config.seed)?;
     let threshold = config.recipe.threshold;
+    let recipe = &config.recipe;
+    let calibrates =
+        recipe.calibration != CalibrationMode::None || recipe.target_sensitivity.is_some();
+    if calibrates {
+        // Each fold's rule is fitted on the other folds: check them before any training.
+        for held_out in &folds {
+            let others: Vec<Label> = (0..labels.len())
+                .filter(|i| !held_out.contains(i))
+                .map(|i| labels[i])
+                .collect();
+            check_call_rule_data(
+                &others,
+                recipe.calibration,
+                recipe.target_sensitivity,
+                OTHER_FOLDS,
+            )?;
+        }
+    }
     let mut predictions = Vec::with_capacity(folds.len());
     for (f, held_out) in folds.iter().enumerate() {
         let fold = f + 1;
@@ -501,10 +796,18 @@ pub fn cross_validate(
             predictions: fold_predictions,
             metrics,
         };
-        observer.model_end(&result.line(folds.len()));
+        let mut line = result.line(folds.len());
+        if let Some(warning) = result.predictions.history.stuck_at_chance() {
+            line.push_str(&format!("\n  WARNING (fold {fold}): {warning}"));
+        }
+        observer.model_end(&line);
         predictions.push(result.predictions);
     }
-    CrossValReport::from_folds(predictions, threshold)
+    let mut report = CrossValReport::from_folds(predictions, threshold)?;
+    if calibrates {
+        report.calibrate(recipe.calibration, recipe.target_sensitivity)?;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

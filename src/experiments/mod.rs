@@ -20,7 +20,10 @@ pub mod spread;
 /// The trait the reports show their tables through, here too so that
 /// `use head_ct::experiments::*` brings it into scope.
 pub use crate::table::Report;
-pub use crossval::{cross_validate, CrossValConfig, CrossValReport, FoldPredictions, FoldResult};
+pub use crossval::{
+    cross_validate, CrossValCalibration, CrossValConfig, CrossValReport, FoldCalibration,
+    FoldPredictions, FoldResult, CROSS_FITTING,
+};
 pub use folds::{
     fold_seed, kaggle_pool, seed_layout_pool, stratified_folds, subset, DEFAULT_FOLDS,
 };

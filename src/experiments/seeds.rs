@@ -219,6 +219,7 @@ pub fn seed_spread(
         observer.model_start(i + 1, seeds.len(), seed);
         let trained = train_model(train, validate, recipe, seed, observer)?;
         let eval = evaluate_set(&trained.model, &trained.dev, validate, recipe.threshold)?;
+        let stuck = trained.history.stuck_at_chance();
         let final_loss = trained
             .history
             .loss
@@ -249,7 +250,11 @@ pub fn seed_spread(
             val_loss: f64::from(eval.loss),
             elapsed: started.elapsed(),
         };
-        observer.model_end(&run.line());
+        let mut line = run.line();
+        if let Some(warning) = stuck {
+            line.push_str(&format!("\n  WARNING (seed {seed}): {warning}"));
+        }
+        observer.model_end(&line);
         runs.push(run);
     }
     Ok(SeedSpreadReport { runs })

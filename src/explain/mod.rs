@@ -32,7 +32,8 @@
 //! let sal = explain::heat_map(&model, &dev, image, explain::Method::Saliency)?;
 //! let name = set.samples[i].path.display().to_string();
 //! let figure = plots::explanation_figure(
-//!     image, &[&grad, &layer, &sal], &name, set.samples[i].label, meta.threshold())?;
+//!     image, &[&grad, &layer, &sal], &name, set.samples[i].label, meta.threshold(),
+//!     meta.temperature())?;
 //! figure.evcxr_display(); // or figure.save_png("explain.png")?
 //!
 //! // Several images at once, one method, as a grid.

@@ -8,6 +8,7 @@ use plotters::{
 
 use super::{bold, colors, empty_state, render, text, Figure, OrPlot};
 use crate::{
+    calibration::Temperature,
     explain::HeatMap,
     labels::{Label, Threshold, Verdict},
     model::{CHANNELS, IMAGE_LEN, IMAGE_SIZE},
@@ -46,17 +47,24 @@ pub fn turbo(v: f32) -> RGBColor {
     RGBColor(byte(r), byte(g), byte(b))
 }
 
-/// The title line for an image: `scan.png — called hemorrhage (probability of hemorrhage
-/// 0.92)`, with ` — correct` / ` — missed` / ` — false alarm` when the truth is known.
+/// The title line for an image: `scan.png — called hemorrhage (calibrated probability of
+/// hemorrhage 0.92)`, with ` — correct` / ` — missed` / ` — false alarm` when the truth is
+/// known. `probability` is the network's raw output; with a `temperature` it is calibrated
+/// first ([`Temperature::apply`]), and the call is made at `threshold` on what is shown.
 pub fn explanation_title(
     name: &str,
     probability: f32,
     truth: Option<Label>,
     threshold: Threshold,
+    temperature: Option<Temperature>,
 ) -> String {
+    let (probability, kind) = match temperature {
+        Some(t) => (t.apply(probability), "calibrated"),
+        None => (probability, "uncalibrated"),
+    };
     let called = threshold.call(probability);
     let mut title =
-        format!("{name} — called {called} (probability of hemorrhage {probability:.2})");
+        format!("{name} — called {called} ({kind} probability of hemorrhage {probability:.2})");
     if let Some(label) = truth {
         title.push_str(" — ");
         title.push_str(Verdict::of(called, label).as_str());
@@ -66,7 +74,8 @@ pub fn explanation_title(
 
 /// One CT slice, then each heat map laid over it, side by side, with a colour bar; the title
 /// names the image, the model's call and its probability of hemorrhage (from the first map),
-/// and the verdict when `truth` is given.
+/// and the verdict when `truth` is given; the probability is calibrated with `temperature`
+/// when one is given (a calibrated model's [`crate::checkpoint::ModelMetadata::temperature`]).
 ///
 /// `image` is `3 × 150 × 150` CHW floats in `[0, 1]`; maps are 150x150. With no map, the slice
 /// is shown alone.
@@ -78,6 +87,7 @@ pub fn explanation_figure(
     name: &str,
     truth: Option<Label>,
     threshold: Threshold,
+    temperature: Option<Temperature>,
 ) -> Result<Figure> {
     check_image(image, 0)?;
     check_maps(maps)?;
@@ -87,7 +97,7 @@ pub fn explanation_figure(
     let height = header + PANEL + caption + 30;
     let origin = |k: u32| (margin + k * (PANEL + gap), header);
     let title = match maps.first() {
-        Some(m) => explanation_title(name, m.probability, truth, threshold),
+        Some(m) => explanation_title(name, m.probability, truth, threshold, temperature),
         None => name.to_string(),
     };
     let bar_x = margin + panels * PANEL + (panels - 1) * gap + 24;

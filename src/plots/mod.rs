@@ -1,5 +1,5 @@
 //! Figures for notebooks and reports: sample images, training curves, the confusion matrix, the
-//! ROC curve, a grid of predictions, and the spread of cross-validation folds and of seeds.
+//! ROC curve, the reliability diagram, a grid of predictions, and the spread of cross-validation folds and of seeds.
 //!
 //! Every figure function draws into memory and returns a [`Figure`]: an RGB image that can be
 //! saved as a PNG ([`Figure::save_png`]), turned into PNG bytes ([`Figure::to_png_bytes`]) or
@@ -30,6 +30,7 @@ mod charts;
 mod crossval;
 mod grids;
 mod heatmap;
+mod reliability;
 mod seeds;
 
 use std::{path::Path, sync::Once};
@@ -51,6 +52,7 @@ pub use charts::{confusion_matrix_figure, roc_figure, roc_figure_from_metrics, t
 pub use crossval::crossval_roc_figure;
 pub use grids::{class_samples, feature_maps, predictions_figure, predictions_grid, sample_grid};
 pub use heatmap::{explanation_figure, explanation_title, heatmap_grid, turbo};
+pub use reliability::reliability_figure;
 pub use seeds::seed_spread_figure;
 
 /// A rendered figure: `width × height` pixels, RGB, row by row from the top left (3 bytes a

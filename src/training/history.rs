@@ -1,5 +1,9 @@
 //! What training recorded, epoch by epoch, under the names Keras uses.
 
+/// How close to ln 2 a training loss must be, after the third epoch, for
+/// [`History::stuck_at_chance`] to say that training sits at chance.
+pub const CHANCE_MARGIN: f32 = 0.01;
+
 /// Per-epoch metrics of one training run: `loss`, `accuracy`, `val_loss`, `val_accuracy`, as in
 /// Keras' `History.history`. Element `i` belongs to epoch `i + 1`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,6 +22,46 @@ impl History {
     /// Number of epochs recorded.
     pub fn epochs(&self) -> usize {
         self.loss.len()
+    }
+
+    /// Says so when training sits at chance: the training loss after the third epoch is still
+    /// within [`CHANCE_MARGIN`] of ln 2 ≈ 0.693, the binary cross-entropy of saying 0.5 for
+    /// every image. Such a network has learnt nothing (its calls are one class, or a coin), and
+    /// more epochs rarely rescue it. `None` when it does not, or before the third epoch.
+    pub fn stuck_at_chance(&self) -> Option<String> {
+        let third = *self.loss.get(2)?;
+        let chance = std::f32::consts::LN_2;
+        if (third - chance).abs() >= CHANCE_MARGIN {
+            return None;
+        }
+        let last = *self.loss.last()?;
+        let (later, advice) = if self.epochs() > 3 && (last - chance).abs() >= CHANCE_MARGIN {
+            (
+                format!(
+                    " (it left chance later: {last:.4} after epoch {})",
+                    self.epochs()
+                ),
+                "check its learning curves and validation figures before trusting it",
+            )
+        } else if self.epochs() > 3 {
+            (
+                format!(", and still {last:.4} after epoch {}", self.epochs()),
+                "this model has not learnt to tell the classes apart; do not use it: train \
+                 again with another seed or a lower learning rate",
+            )
+        } else {
+            (
+                String::new(),
+                "so far it has not learnt to tell the classes apart",
+            )
+        };
+        Some(format!(
+            "training sat at chance: the training loss was {third:.4} after epoch 3, within \
+             {CHANCE_MARGIN} of ln 2 = 0.6931 (the loss of saying 0.5 for every image){later}. \
+             {}{}",
+            advice[..1].to_uppercase(),
+            &advice[1..]
+        ))
     }
 
     /// Appends one epoch.
@@ -152,6 +196,35 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loss_within_0_01_of_ln_2_after_the_third_epoch_is_called_chance() {
+        let at = |loss: &[f32]| {
+            History {
+                loss: loss.to_vec(),
+                ..History::default()
+            }
+            .stuck_at_chance()
+        };
+        // ln 2 = 0.693147: 0.6832 is 0.0099 away (chance), 0.6831 is 0.0100 away (not).
+        assert!(at(&[0.70, 0.69, 0.6832]).is_some());
+        assert!(at(&[0.70, 0.69, 0.6831]).is_none());
+        assert!(at(&[0.70, 0.69, 0.7031]).is_some());
+        // Only epoch 3 decides; fewer epochs say nothing.
+        assert!(at(&[0.69, 0.69]).is_none());
+        assert!(at(&[0.69, 0.60, 0.50, 0.69]).is_none());
+        let left = at(&[0.70, 0.69, 0.692, 0.40]).unwrap();
+        assert!(
+            left.contains("it left chance later: 0.4000 after epoch 4"),
+            "{left}"
+        );
+        let still = at(&[0.70, 0.69, 0.692, 0.690]).unwrap();
+        assert!(still.contains("and still 0.6900 after epoch 4"), "{still}");
+        assert!(still.contains("do not use it"), "{still}");
+        assert!(at(&[0.70, 0.69, 0.692])
+            .unwrap()
+            .contains("So far it has not learnt"));
+    }
 
     fn history(loss: &[f32], accuracy: &[f32], val_loss: &[f32], val_accuracy: &[f32]) -> History {
         History {

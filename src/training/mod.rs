@@ -28,7 +28,7 @@ use dfdx::tensor::Cache;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use history::{History, Overfitting};
+pub use history::{History, Overfitting, CHANCE_MARGIN};
 pub use recipe::{imbalance_warning, ClassWeight, Recipe};
 pub use step::{evaluate_batch, predict_probabilities, BatchEvaluation, BatchStats, Trainer};
 

@@ -9,7 +9,10 @@
 use dfdx::optim::AdamConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::{data::Augmentation, input::ModelInput, labels::Threshold, Error, Result};
+use crate::{
+    calibration::CalibrationMode, data::Augmentation, input::ModelInput, labels::Threshold,
+    operating_point::TargetSensitivity, Error, Result,
+};
 
 /// How to train the teaching model. [`Recipe::TEACHING`] (the default) is the seed project's:
 /// 10 epochs, batch size 10, Adam with learning rate 1e-3, no augmentation, threshold 0.5.
@@ -45,6 +48,18 @@ pub struct Recipe {
     /// every command that uses the model loads images with this one.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub input: ModelInput,
+    /// After training, fit temperature scaling on the validation images (images that took no
+    /// part in training): `auto` (when there are enough of them, at least 20 with 5 of each
+    /// class), `temperature` (an error when there are too few) or `none`.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = CalibrationMode::Auto))]
+    #[serde(default)]
+    pub calibration: CalibrationMode,
+    /// Choose the threshold on the validation images: the highest at which at least this share
+    /// of their hemorrhages is called hemorrhage (e.g. 0.90). It replaces --threshold for every
+    /// call of the saved model; --threshold still counts the training accuracy of each epoch.
+    #[cfg_attr(feature = "cli", arg(long, allow_negative_numbers = true))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_sensitivity: Option<TargetSensitivity>,
 }
 
 impl Recipe {
@@ -57,6 +72,8 @@ impl Recipe {
         class_weight: ClassWeight::None,
         threshold: Threshold::DEFAULT,
         input: ModelInput::TEACHING,
+        calibration: CalibrationMode::Auto,
+        target_sensitivity: None,
     };
 
     /// The augmentation the recipe trains with: [`Augmentation::keras_tutorial`] when
@@ -131,7 +148,7 @@ impl Recipe {
     /// brain window alone).
     pub fn sentence(&self) -> String {
         format!(
-            "{} epoch{}, batch size {}, Adam with learning rate {}, {}{}, threshold {}{}",
+            "{} epoch{}, batch size {}, Adam with learning rate {}, {}{}, threshold {}{}{}{}",
             self.epochs,
             if self.epochs == 1 { "" } else { "s" },
             self.batch_size,
@@ -150,6 +167,17 @@ impl Recipe {
                 String::new()
             } else {
                 format!(", DICOM shown in {}", self.input.windows.describe())
+            },
+            match self.calibration {
+                CalibrationMode::Auto => "",
+                CalibrationMode::Temperature => ", temperature scaling",
+                CalibrationMode::None => ", no calibration",
+            },
+            match self.target_sensitivity {
+                Some(s) => format!(
+                    ", threshold chosen for sensitivity ≥ {s} on images that took no part in training"
+                ),
+                None => String::new(),
             }
         )
     }
@@ -220,6 +248,14 @@ mod tests {
         assert_eq!(flags.recipe.threshold.value(), 0.3);
         assert!(Flags::try_parse_from(["test", "--threshold", "1.5"]).is_err());
         assert!(Flags::try_parse_from(["test", "--threshold", "nan"]).is_err());
+        for bad in ["0", "-0.5", "1.2", "nan"] {
+            assert!(
+                Flags::try_parse_from(["test", "--target-sensitivity", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        let flags = Flags::try_parse_from(["test", "--target-sensitivity", "0.9"]).unwrap();
+        assert_eq!(flags.recipe.target_sensitivity.unwrap().value(), 0.9);
     }
 
     #[test]
@@ -232,9 +268,22 @@ mod tests {
         let json = serde_json::to_string(&recipe).unwrap();
         assert_eq!(
             json,
-            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"class_weight":"none","threshold":0.25,"input":{"windows":"40/80,40/80,40/80","side":150,"resize_filter":"triangle"}}"#
+            r#"{"epochs":10,"batch_size":10,"learning_rate":0.001,"augment":true,"class_weight":"none","threshold":0.25,"input":{"windows":"40/80,40/80,40/80","side":150,"resize_filter":"triangle"},"calibration":"auto"}"#
         );
         assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), recipe);
+        // A target sensitivity is recorded when there is one, and a bad one is refused.
+        let target = Recipe {
+            target_sensitivity: Some("0.9".parse().unwrap()),
+            ..recipe
+        };
+        let json = serde_json::to_string(&target).unwrap();
+        assert!(
+            json.ends_with(r#""calibration":"auto","target_sensitivity":0.9}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), target);
+        let bad = json.replace("0.9}", "1.5}");
+        assert!(serde_json::from_str::<Recipe>(&bad).is_err());
         let three = Recipe {
             input: ModelInput::with_windows(crate::input::InputWindows::THREE),
             ..recipe

@@ -196,7 +196,7 @@ fn version_1_metadata_still_loads() {
     let none = format!("{:?}", Augmentation::none());
     write_json(dir.path(), &version_1(&current, &none));
     let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
-    assert_eq!(meta.format_version, 4, "upgraded to the current format");
+    assert_eq!(meta.format_version, 5, "upgraded to the current format");
     assert_eq!(*meta.input(), ModelInput::TEACHING);
     assert_eq!(meta.threshold().value(), 0.3);
     let recipe = meta.training.recipe;
@@ -246,7 +246,7 @@ fn version_2_metadata_loads_as_a_display_image_model_in_the_brain_window() {
     value["training"].as_object_mut().unwrap().remove("input");
     write_json(dir.path(), &value);
     let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
-    assert_eq!(meta.format_version, 4);
+    assert_eq!(meta.format_version, 5);
     assert_eq!(*meta.input(), ModelInput::TEACHING);
     assert_eq!(meta.training.input, TrainingInput::DisplayImages);
     assert!(meta
@@ -407,13 +407,13 @@ fn a_newer_or_missing_format_version_is_refused_with_a_sentence() {
     let dev = Cpu::default();
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
     let mut value = read_json(dir.path());
-    value["format_version"] = json!(5);
+    value["format_version"] = json!(6);
     // A newer writer may have added fields: the version is read first, whatever else changed.
     value["training"]["recipe"]["class_weight"] = json!("balanced");
     write_json(dir.path(), &value);
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(err.contains(METADATA_FILE), "{err}");
-    assert!(err.contains("format version 5, newer than"), "{err}");
+    assert!(err.contains("format version 6, newer than"), "{err}");
 
     // Another positive class: the output would be read the wrong way round.
     save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
@@ -510,4 +510,113 @@ fn weights_of_another_dtype_or_damaged_files_are_refused_by_name_without_a_panic
         .unwrap();
     let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
     assert!(err.contains("not its checkpoint"), "{err}");
+}
+
+/// A calibrated model with a chosen threshold, as `train --target-sensitivity` saves it.
+fn calibrated_metadata() -> ModelMetadata {
+    use head_ct::{calibration::*, operating_point::*, Label::*};
+    let mut meta = metadata();
+    let p = [0.95f32, 0.9, 0.7, 0.4, 0.85, 0.6, 0.3, 0.2, 0.1, 0.05];
+    let y = [
+        Hemorrhage, Hemorrhage, Hemorrhage, Hemorrhage, Hemorrhage, Normal, Normal, Normal, Normal,
+        Normal,
+    ];
+    let (p, y): (Vec<f32>, Vec<_>) = p.iter().cycle().zip(y.iter().cycle()).take(20).unzip();
+    let rule = fit_call_rule(
+        &p,
+        &y,
+        CalibrationMode::Temperature,
+        Some(TargetSensitivity::new(0.9).unwrap()),
+        Threshold::DEFAULT,
+        "validation images",
+    )
+    .unwrap();
+    meta.calibration = rule.calibration;
+    meta.operating_point = rule.operating_point;
+    meta.training_warnings = vec!["training sat at chance".into()];
+    meta
+}
+
+#[test]
+fn the_temperature_and_the_chosen_threshold_are_saved_with_their_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    let meta = calibrated_metadata();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &meta).unwrap();
+    let json = read_json(dir.path());
+    assert_eq!(json["format_version"], json!(5));
+    assert!(json["calibration"]["fitted_on"]
+        .as_str()
+        .unwrap()
+        .starts_with("20 validation images (10 hemorrhage, 10 normal)"));
+    assert!(json["operating_point"]["chosen_on"]
+        .as_str()
+        .unwrap()
+        .contains("for sensitivity ≥ 0.90"));
+    let (_, loaded) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(loaded, meta);
+    // Every command calls at the chosen threshold, on the calibrated probability.
+    let chosen = meta.operating_point.as_ref().unwrap().threshold;
+    assert_eq!(loaded.threshold(), chosen);
+    assert_ne!(chosen, Threshold::DEFAULT);
+    assert_eq!(
+        loaded.temperature(),
+        meta.calibration.as_ref().map(|c| c.temperature)
+    );
+    assert!(loaded
+        .probability_sentence()
+        .starts_with("Probabilities are calibrated: temperature"));
+}
+
+#[test]
+fn a_version_4_file_loads_as_uncalibrated_at_its_recipe_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(dir.path(), &build_teaching_net(&dev), &metadata()).unwrap();
+    let mut value = read_json(dir.path());
+    value["format_version"] = json!(4);
+    value["training"]["recipe"]["threshold"] = json!(0.4);
+    let recipe = value["training"]["recipe"].as_object_mut().unwrap();
+    recipe.remove("calibration");
+    write_json(dir.path(), &value);
+    let (_, meta) = load_checkpoint(&dev, dir.path()).unwrap();
+    assert_eq!(meta.format_version, 5);
+    assert_eq!(meta.temperature(), None);
+    assert_eq!(meta.operating_point, None);
+    assert_eq!(meta.threshold().value(), 0.4);
+    assert!(meta.probability_sentence().contains("uncalibrated"));
+}
+
+#[test]
+fn a_temperature_that_is_not_finite_and_positive_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Cpu::default();
+    save_checkpoint(
+        dir.path(),
+        &build_teaching_net(&dev),
+        &calibrated_metadata(),
+    )
+    .unwrap();
+    for bad in [json!(0.0), json!(-1.5), json!("NaN"), json!(null)] {
+        let mut value = read_json(dir.path());
+        value["calibration"]["temperature"] = bad.clone();
+        write_json(dir.path(), &value);
+        let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+        assert!(err.contains(METADATA_FILE), "{bad}: {err}");
+        assert!(
+            err.contains("temperature") || err.contains("invalid type"),
+            "{bad}: {err}"
+        );
+    }
+    // Infinity cannot be written in JSON; a number too large for f64 is refused too.
+    let text = std::fs::read_to_string(dir.path().join(METADATA_FILE)).unwrap();
+    let huge = regex_free_replace(&text, "\"temperature\": null", "\"temperature\": 1e999");
+    std::fs::write(dir.path().join(METADATA_FILE), huge).unwrap();
+    let err = load_checkpoint(&dev, dir.path()).unwrap_err().to_string();
+    assert!(err.contains(METADATA_FILE), "{err}");
+}
+
+fn regex_free_replace(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from} not in {text}");
+    text.replace(from, to)
 }

@@ -63,7 +63,7 @@ fn train_then_predict_and_evaluate_in_plain_language() {
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("phantom_000.png: "), "{log}");
-    assert!(log.contains("(probability of hemorrhage 0."), "{log}");
+    assert!(log.contains("probability of hemorrhage 0."), "{log}");
 
     let out = head_ct(&["predict", "--model", "run", "ph/test"], d);
     let log = text(&out);

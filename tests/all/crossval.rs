@@ -241,9 +241,13 @@ fn spread_across_folds_table_and_csv() {
     .unwrap();
     let oof = r.predictions_csv(&pool);
     let oof_lines: Vec<&str> = oof.lines().collect();
-    assert_eq!(oof_lines[0], "path,label,fold,probability");
-    assert_eq!(oof_lines[1], "img0.png,1,1,0.900000");
-    assert_eq!(oof_lines[4], "\"img3,x.png\",0,1,0.600000");
+    assert_eq!(
+        oof_lines[0],
+        "path,label,fold,probability,calibrated_probability,threshold,call"
+    );
+    // Before calibration: no calibrated probability, the recipe's threshold and its call.
+    assert_eq!(oof_lines[1], "img0.png,1,1,0.900000,,0.5,hemorrhage");
+    assert_eq!(oof_lines[4], "\"img3,x.png\",0,1,0.600000,,0.5,hemorrhage");
     pool.samples.truncate(0);
     assert_eq!(r.predictions_csv(&pool).lines().count(), 1);
     let header_cols = lines[0].split(',').count();
@@ -497,4 +501,116 @@ fn pools_subsets_and_a_tiny_cross_validation_on_phantoms() {
         &mut Silent
     )
     .is_err());
+}
+
+/// Fold k's temperature and threshold come from the other folds' out-of-fold predictions only,
+/// and `oof_predictions.csv` records what each image's fold did.
+#[test]
+fn each_fold_is_calibrated_without_its_own_images() {
+    use head_ct::{calibration::*, operating_point::*};
+    // Two folds of 30: fold 1 over-confident, fold 2 differently so; labels alternate.
+    let make = |k: usize, scale: f64| {
+        let held: Vec<usize> = (0..30).map(|i| (k - 1) * 30 + i).collect();
+        let labels: Vec<u8> = (0..30).map(|i| (i % 2) as u8).collect();
+        let p: Vec<f32> = (0..30)
+            .map(|i| {
+                let z = (0.2 + (i % 5) as f64 * 0.5)
+                    * if (i % 2 == 1) ^ (i % 7 == 0) {
+                        1.0
+                    } else {
+                        -1.0
+                    };
+                (1.0 / (1.0 + (-scale * z).exp())) as f32
+            })
+            .collect();
+        FoldPredictions {
+            fold: k,
+            seed: fold_seed(1, k),
+            train_images: 30,
+            held_out: held,
+            probabilities: p,
+            labels: flags(&labels),
+            history: History::default(),
+            elapsed: Duration::ZERO,
+        }
+    };
+    let folds = vec![make(1, 3.0), make(2, 1.5)];
+    let (p2, y2) = (folds[1].probabilities.clone(), folds[1].labels.clone());
+    let (p1, y1) = (folds[0].probabilities.clone(), folds[0].labels.clone());
+    let mut r = CrossValReport::from_folds(folds, Threshold::DEFAULT).unwrap();
+    let target = TargetSensitivity::new(0.9).unwrap();
+    r.calibrate(CalibrationMode::Temperature, Some(target))
+        .unwrap();
+    let c = r.calibration.as_ref().unwrap();
+    let from_fold_2 = fit_temperature(&p2, &y2, "x").unwrap().temperature;
+    let from_fold_1 = fit_temperature(&p1, &y1, "x").unwrap().temperature;
+    assert_eq!(c.folds[0].rule.temperature(), Some(from_fold_2));
+    assert_eq!(c.folds[1].rule.temperature(), Some(from_fold_1));
+    let threshold_1 = choose_threshold(&from_fold_2.apply_all(&p2), &y2, target, "x")
+        .unwrap()
+        .threshold;
+    assert_eq!(c.folds[0].rule.threshold, threshold_1);
+    // Pooled counts at each fold's own threshold.
+    let calls: usize = (0..60)
+        .filter(|&i| {
+            c.thresholds[i].calls_hemorrhage(c.calibrated[i]) && r.labels[i].is_hemorrhage()
+        })
+        .count();
+    assert_eq!(c.sensitivity().successes, calls);
+    assert_eq!(c.sensitivity().total, 30);
+    assert!(c.summary().contains("(asked: 0.90)"));
+    // The CSV row of image 0: its calibrated probability, fold 1's threshold and the call.
+    let pool = head_ct::data::ImageSet::from_parts(
+        vec!["hemorrhage".into(), "normal".into()],
+        (0..60)
+            .map(|i| head_ct::data::Sample::new(format!("img{i}.png").into(), Some(r.labels[i])))
+            .collect(),
+        vec![0.0; 60 * head_ct::model::IMAGE_LEN],
+        head_ct::input::ModelInput::TEACHING,
+    )
+    .unwrap();
+    let cal = c.calibrated[0];
+    let rule = &c.folds[0].rule;
+    let expected = format!(
+        "img0.png,0,1,{:.6},{cal:.6},{},{}",
+        r.oof_probabilities[0],
+        rule.threshold,
+        rule.threshold.call(cal)
+    );
+    assert_eq!(r.predictions_csv(&pool).lines().nth(1).unwrap(), expected);
+    assert_ne!(cal, r.oof_probabilities[0]);
+    // Two folds and the pooled row.
+    assert_eq!(c.to_csv().lines().count(), 4, "{}", c.to_csv());
+}
+
+/// A fold whose training loss is still at ln 2 after epoch 3 is named, in plain words.
+#[test]
+fn folds_that_sat_at_chance_are_named() {
+    let mut stuck = fold(1, vec![0, 1, 2, 3, 4], vec![0.5; 5], &[1, 0, 1, 0, 1]);
+    stuck.history.loss = vec![0.70, 0.695, 0.690, 0.689];
+    let mut fine = fold(
+        2,
+        vec![5, 6, 7, 8, 9],
+        vec![0.9, 0.1, 0.8, 0.2, 0.7],
+        &[1, 0, 1, 0, 1],
+    );
+    fine.history.loss = vec![0.70, 0.60, 0.45, 0.30];
+    let r = CrossValReport::from_folds(vec![stuck, fine], Threshold::DEFAULT).unwrap();
+    let warnings = r.training_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("fold 1 (seed 1001): training sat at chance: the training loss was 0.6900 after epoch 3"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0].contains("still 0.6890 after epoch 4"),
+        "{warnings:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("training_warnings.txt");
+    r.write_training_warnings(&path).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("{}\n", warnings[0])
+    );
 }

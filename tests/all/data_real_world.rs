@@ -489,7 +489,9 @@ fn a_12_bit_image_in_a_16_bit_file_is_read_at_its_brightness_and_said_so() {
         "{log}"
     );
     let csv = fs::read_to_string(d.join("p.csv")).unwrap();
-    assert!(csv.starts_with("file,probability_hemorrhage,predicted,truth,verdict,note\n"));
+    assert!(csv.starts_with(
+        "file,probability_hemorrhage,predicted,truth,verdict,note,calibrated_probability,threshold\n"
+    ));
     assert!(csv.contains("read as 12-bit"), "{csv}");
 }
 

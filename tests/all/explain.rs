@@ -469,6 +469,7 @@ fn figures_decode_at_the_expected_size() {
         "phantom_000.png",
         Some(Label::Hemorrhage),
         Threshold::DEFAULT,
+        None,
     )
     .unwrap();
     assert_eq!(decode(&figure), (1076, 442));
@@ -484,10 +485,19 @@ fn figures_decode_at_the_expected_size() {
     let plain = at(16 + 2 * c as u32, 78 + 2 * r as u32);
     assert!(plain[0] == plain[1] && plain[1] == plain[2], "{plain:?}");
 
-    let title = plots::explanation_title("a.png", 0.92, Some(Label::Normal), Threshold::DEFAULT);
+    let title =
+        plots::explanation_title("a.png", 0.92, Some(Label::Normal), Threshold::DEFAULT, None);
     assert_eq!(
         title,
-        "a.png — called hemorrhage (probability of hemorrhage 0.92) — false alarm"
+        "a.png — called hemorrhage (uncalibrated probability of hemorrhage 0.92) — false alarm"
+    );
+    // Calibrated at T = 2: σ(ln(0.92 / 0.08) / 2) = 0.772, and the title says so.
+    let t = head_ct::calibration::Temperature::new(2.0).unwrap();
+    let title =
+        plots::explanation_title("a.png", 0.92, None, Threshold::new(0.8).unwrap(), Some(t));
+    assert_eq!(
+        title,
+        "a.png — called normal (calibrated probability of hemorrhage 0.77)"
     );
 
     let maps: Vec<&HeatMap> = cams.iter().collect();
@@ -499,7 +509,8 @@ fn figures_decode_at_the_expected_size() {
     );
     assert!(plots::heatmap_grid(&refs, &maps[..2], &[], 2, "x").is_err());
     assert!(
-        plots::explanation_figure(&images[0][..5], &[], "x", None, Threshold::DEFAULT).is_err()
+        plots::explanation_figure(&images[0][..5], &[], "x", None, Threshold::DEFAULT, None)
+            .is_err()
     );
     let empty = plots::heatmap_grid(&[], &[], &[], 3, "Nothing").unwrap();
     decode(&empty);

@@ -13,6 +13,7 @@ fn prediction(name: &str, probability: f32, truth: Option<Label>) -> Prediction 
     Prediction {
         path: PathBuf::from(name),
         probability,
+        calibrated: None,
         threshold: Threshold::DEFAULT,
         truth,
         note: None,
@@ -95,6 +96,7 @@ fn sets_describe_themselves_and_figures_follow_the_set() {
         .map(|s| Prediction {
             path: s.path.clone(),
             probability: 0.5,
+            calibrated: None,
             threshold: Threshold::DEFAULT,
             truth: s.label,
             note: s.note.clone(),
@@ -128,7 +130,15 @@ fn a_probability_just_under_the_threshold_is_not_shown_as_the_threshold() {
     assert_eq!(p.shown_probability(), "0.495");
     assert!(p
         .sentence()
-        .contains("normal (probability of hemorrhage 0.495)"));
+        .contains("normal (uncalibrated probability of hemorrhage 0.495)"));
+    // Calibrated, the sentence says so and calls on the calibrated probability: at T = 0.5 the
+    // score doubles, σ(2 · ln(0.8 / 0.2)) = 16/17 = 0.941.
+    let t = head_ct::calibration::Temperature::new(0.5).unwrap();
+    let c = prediction("a.png", 0.8, None).calibrated_with(Some(t));
+    assert!(c
+        .sentence()
+        .contains("hemorrhage (calibrated probability of hemorrhage 0.94)"));
+    assert_eq!(c.probability, 0.8);
     assert_eq!(prediction("a.png", 0.92, None).shown_probability(), "0.92");
     assert_eq!(prediction("a.png", 0.5, None).shown_probability(), "0.50");
     assert_eq!(

@@ -7,8 +7,10 @@
 
 mod common;
 
+mod calibration;
 mod checkpoint;
 mod cli;
+mod cli_calibration;
 mod cli_crossval;
 mod cli_dicom;
 mod cli_explain;

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use head_ct::{
+    calibration::{probability_kind, DEFAULT_BINS},
     checkpoint::load_checkpoint,
     checkpoint::ModelMetadata,
     data::{
@@ -23,7 +24,8 @@ use head_ct::{
     experiments::{self, CrossValConfig, Report},
     explain::{self, HeatMap},
     inference::{
-        predict_set, predictions_report, score_predictions, write_predictions_csv, Prediction,
+        calibration_of_predictions, predict_set_calibrated, predictions_report, score_predictions,
+        write_predictions_csv, Prediction,
     },
     input::{Limits, ModelInput},
     plots,
@@ -92,7 +94,25 @@ fn train(args: TrainArgs, limits: Limits) -> Result<()> {
 
     let mut observer = auto_observer();
     let done = run::train(&folder, &found, &args.recipe, args.seed, observer.as_mut())?;
+    for warning in &done.warnings {
+        println!("\nWARNING: {warning}.");
+    }
 
+    println!(
+        "\nCalibration of the {} validation images' raw probabilities:\n{}",
+        data.validate.len(),
+        done.validation_calibration_raw
+    );
+    if let Some(after) = &done.validation_calibration {
+        println!(
+            "After temperature scaling (on the same images it was fitted on, so optimistic; \
+             `cross-validate` measures it on held-out images):\n{after}"
+        );
+    }
+    if let Some(note) = &done.call_rule.note {
+        println!("Note: {note}.");
+    }
+    println!("{}", done.metadata.probability_sentence());
     println!(
         "\nOn the {} validation images:\n{}",
         data.validate.len(),
@@ -117,17 +137,36 @@ fn evaluate(args: EvaluateArgs, limits: Limits) -> Result<()> {
     if let Some(note) = set.pixel_notes() {
         println!("Note: {note}");
     }
-    let predictions = predict_set(&model, &dev, &set, threshold)?;
+    let predictions =
+        predict_set_calibrated(&model, &dev, &set, threshold, metadata.temperature())?;
     let metrics = score_predictions(&predictions)?;
+    println!("{}", metadata.probability_sentence());
+    if args.threshold.is_some() {
+        println!("(--threshold {threshold} replaces the model's threshold here.)");
+    }
     println!(
         "On the {} {} images:\n{}",
         set.len(),
         args.split,
         metrics.summary()
     );
+    let (calibration, raw) = calibration_of_predictions(&predictions, DEFAULT_BINS)?;
+    let kind = probability_kind(metadata.temperature());
+    println!("\nCalibration of the {kind} probabilities:\n{calibration}");
+    if let Some(raw) = &raw {
+        println!("Before temperature scaling (the network's raw output):\n{raw}");
+    }
     if let Some(dir) = args.figures {
         create_dir(&dir)?;
         run::save_evaluation_figures(&metrics, &dir)?;
+        let title = format!("Reliability on the {} {} images", set.len(), args.split);
+        let figure = match &raw {
+            Some(raw) => {
+                plots::reliability_figure(&title, &[("raw", raw), ("calibrated", &calibration)])?
+            }
+            None => plots::reliability_figure(&title, &[("uncalibrated", &calibration)])?,
+        };
+        figure.save_png(run::RunFile::Reliability.path_in(&dir))?;
         println!("Figures written to {}", dir.display());
     }
     Ok(())
@@ -138,8 +177,19 @@ fn predict(args: PredictArgs, limits: Limits) -> Result<()> {
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     let mut predictions = Vec::new();
-    for set in &load_inputs(&args.images, &metadata, limits)? {
-        predictions.extend(predict_set(&model, &dev, set, threshold)?);
+    let sets = load_inputs(&args.images, &metadata, limits)?;
+    println!("{}", metadata.probability_sentence());
+    if args.threshold.is_some() {
+        println!("(--threshold {threshold} replaces the model's threshold here.)");
+    }
+    for set in &sets {
+        predictions.extend(predict_set_calibrated(
+            &model,
+            &dev,
+            set,
+            threshold,
+            metadata.temperature(),
+        )?);
     }
     print!("{}", predictions_report(&predictions));
     if let Some(csv) = args.csv {
@@ -251,10 +301,39 @@ fn cross_validate(args: CrossValidateArgs, limits: Limits) -> Result<()> {
     report.write_csv(&out.join("cross_validation.csv"))?;
     report.write_predictions_csv(&out.join("oof_predictions.csv"), &pool)?;
     plots::crossval_roc_figure(&report)?.save_png(out.join("crossval_roc.png"))?;
-    println!(
-        "Saved in {}: cross_validation.csv, oof_predictions.csv, crossval_roc.png.",
-        out.display()
-    );
+    let mut files = vec![
+        "cross_validation.csv",
+        "oof_predictions.csv",
+        "crossval_roc.png",
+    ];
+    if let Some(c) = &report.calibration {
+        println!("\n{}", c.summary());
+        c.write_csv(&out.join("calibration.csv"))?;
+        let series: Vec<(&str, &head_ct::calibration::CalibrationReport)> =
+            if c.folds.iter().any(|f| f.rule.calibration.is_some()) {
+                vec![("raw", &c.pooled_before), ("calibrated", &c.pooled_after)]
+            } else {
+                vec![("uncalibrated", &c.pooled_before)]
+            };
+        plots::reliability_figure(
+            &format!(
+                "Reliability of the {} out-of-fold predictions",
+                c.pooled_before.images
+            ),
+            &series,
+        )?
+        .save_png(out.join("reliability.png"))?;
+        files.extend(["calibration.csv", "reliability.png"]);
+    }
+    let warnings = report.training_warnings();
+    if !warnings.is_empty() {
+        for w in &warnings {
+            println!("WARNING: {w}.");
+        }
+        report.write_training_warnings(&out.join("training_warnings.txt"))?;
+        files.push("training_warnings.txt");
+    }
+    println!("Saved in {}: {}.", out.display(), files.join(", "));
     if let Some(found) = &found {
         remind_if_synthetic(found);
     }
@@ -263,6 +342,13 @@ fn cross_validate(args: CrossValidateArgs, limits: Limits) -> Result<()> {
 
 fn seeds(args: SeedsArgs, limits: Limits) -> Result<()> {
     args.recipe.check()?;
+    if args.recipe.target_sensitivity.is_some() {
+        return Err(Error::InvalidInput(
+            "`seeds` reports every seed's validation metrics at --threshold and chooses no \
+             threshold: --target-sensitivity is for `train` and `cross-validate`"
+                .into(),
+        ));
+    }
     let seed_list = experiments::parse_seeds(&args.seeds)?;
     let found = find_data(args.data.as_deref(), 1, &args.recipe.input, limits)?;
     describe_set("train", &found.data.train);
@@ -305,6 +391,7 @@ fn explain(args: ExplainArgs, limits: Limits) -> Result<()> {
     // Every image first, so that a bad one stops the command before anything is written.
     let sets = load_inputs(&args.images, &metadata, limits)?;
     create_dir(&args.out)?;
+    println!("{}", metadata.probability_sentence());
     let methods = args.method.methods(usize::from(args.block));
     let names: Vec<String> = methods.iter().map(|m| m.describe()).collect();
     println!(
@@ -324,10 +411,12 @@ fn explain(args: ExplainArgs, limits: Limits) -> Result<()> {
             let prediction = Prediction {
                 path: sample.path.clone(),
                 probability: maps[0][i].probability,
+                calibrated: None,
                 threshold,
                 truth: sample.label,
                 note: sample.note.clone(),
-            };
+            }
+            .calibrated_with(metadata.temperature());
             let per_image: Vec<&HeatMap> = maps.iter().map(|m| &m[i]).collect();
             let figure = plots::explanation_figure(
                 images[i],
@@ -335,6 +424,7 @@ fn explain(args: ExplainArgs, limits: Limits) -> Result<()> {
                 &prediction.name(),
                 sample.label,
                 threshold,
+                metadata.temperature(),
             )?;
             let dest = explain::figure_path(&args.out, &sample.path, &mut used);
             figure.save_png(&dest)?;
