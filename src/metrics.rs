@@ -492,8 +492,9 @@ impl fmt::Display for BinaryMetrics {
     }
 }
 
-/// Checks lengths and probabilities.
-fn validate(probabilities: &[f32], labels: &[Label]) -> Result<()> {
+/// Checks lengths and probabilities: as many probabilities as labels, none NaN (also what
+/// `operating_point::choose_threshold` checks first).
+pub(crate) fn validate(probabilities: &[f32], labels: &[Label]) -> Result<()> {
     if probabilities.len() != labels.len() {
         return Err(Error::InvalidInput(format!(
             "{} probabilities but {} labels",

@@ -136,18 +136,7 @@ pub fn choose_threshold(
     target: TargetSensitivity,
     what: &str,
 ) -> Result<OperatingPoint> {
-    if probabilities.len() != labels.len() {
-        return Err(Error::InvalidInput(format!(
-            "{} probabilities but {} labels",
-            probabilities.len(),
-            labels.len()
-        )));
-    }
-    if let Some(i) = probabilities.iter().position(|p| p.is_nan()) {
-        return Err(Error::InvalidInput(format!(
-            "the probability at index {i} is NaN"
-        )));
-    }
+    crate::metrics::validate(probabilities, labels)?;
     check_can_choose(labels, what)?;
     let mut positives: Vec<f32> = probabilities
         .iter()

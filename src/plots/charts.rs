@@ -334,8 +334,31 @@ pub(crate) fn roc_chart<'a, 'b>(
     root: &'a Area<'b>,
     caption: String,
 ) -> Result<ChartContext<'a, BitMapBackend<'b>, Rates>> {
+    unit_square_chart(
+        root,
+        caption,
+        24.0,
+        (
+            "false positive rate (1 − specificity): normal images called hemorrhage",
+            "true positive rate (sensitivity): hemorrhages found",
+        ),
+        "chance: AUC 0.50",
+    )
+}
+
+/// The unit square on `root` under `caption` (bold, `caption_px`), with `axes` = (x, y)
+/// descriptions, tenths on both axes and the dashed grey diagonal named `diagonal` in the
+/// legend: the frame of the ROC chart and of the reliability diagram
+/// ([`reliability_figure`](super::reliability_figure)).
+pub(crate) fn unit_square_chart<'a, 'b>(
+    root: &'a Area<'b>,
+    caption: String,
+    caption_px: f64,
+    axes: (&str, &str),
+    diagonal: &str,
+) -> Result<ChartContext<'a, BitMapBackend<'b>, Rates>> {
     let mut chart = ChartBuilder::on(root)
-        .caption(caption, bold(24.0, colors::INK))
+        .caption(caption, bold(caption_px, colors::INK))
         .margin(20)
         .x_label_area_size(56)
         .y_label_area_size(70)
@@ -343,8 +366,8 @@ pub(crate) fn roc_chart<'a, 'b>(
         .or_plot()?;
     chart
         .configure_mesh()
-        .x_desc("false positive rate (1 − specificity): normal images called hemorrhage")
-        .y_desc("true positive rate (sensitivity): hemorrhages found")
+        .x_desc(axes.0)
+        .y_desc(axes.1)
         .x_label_formatter(&|v| format!("{v:.1}"))
         .y_label_formatter(&|v| format!("{v:.1}"))
         .label_style(text(15.0, colors::INK))
@@ -360,7 +383,7 @@ pub(crate) fn roc_chart<'a, 'b>(
             colors::GREY.stroke_width(2),
         ))
         .or_plot()?
-        .label("chance: AUC 0.50")
+        .label(diagonal.to_string())
         .legend(legend_line(colors::GREY.stroke_width(2)));
     Ok(chart)
 }

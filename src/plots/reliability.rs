@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{bold, colors, legend_line, render, text, Figure, OrPlot, FONT};
+use super::{colors, legend_line, render, text, Figure, OrPlot, FONT};
 use crate::{calibration::CalibrationReport, Error, Result};
 
 /// A reliability diagram of one or more calibration reports, each a named series (e.g.
@@ -29,34 +29,16 @@ pub fn reliability_figure(title: &str, series: &[(&str, &CalibrationReport)]) ->
         colors::WRONG,
     ];
     render(900, 820, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(super::drawable(title), bold(22.0, colors::INK))
-            .margin(20)
-            .x_label_area_size(56)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
-            .or_plot()?;
-        chart
-            .configure_mesh()
-            .x_desc("probability of hemorrhage the model gave (mean of the bin)")
-            .y_desc("share of the bin's images that show a hemorrhage")
-            .x_label_formatter(&|v| format!("{v:.1}"))
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .label_style(text(15.0, colors::INK))
-            .axis_desc_style(text(16.0, colors::INK))
-            .light_line_style(RGBColor(244, 244, 244))
-            .draw()
-            .or_plot()?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                10,
-                7,
-                colors::GREY.stroke_width(2),
-            ))
-            .or_plot()?
-            .label("perfect calibration")
-            .legend(legend_line(colors::GREY.stroke_width(2)));
+        let mut chart = super::charts::unit_square_chart(
+            root,
+            super::drawable(title),
+            22.0,
+            (
+                "probability of hemorrhage the model gave (mean of the bin)",
+                "share of the bin's images that show a hemorrhage",
+            ),
+            "perfect calibration",
+        )?;
         for (k, (name, report)) in series.iter().enumerate() {
             let color = palette[k];
             let points: Vec<(f64, f64, usize)> = report
