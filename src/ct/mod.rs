@@ -32,4 +32,4 @@ pub mod write;
 /// Windows live with the rest of the model's input ([`crate::input`]); they are CT's words.
 pub use crate::input::window::{self, InputWindows, Window};
 pub use dicom::{has_dicom_extension, has_dicom_marker, read_ct_slice, CtSlice, AIR_HU};
-pub use write::CtImage;
+pub use write::{CtImage, SlicePlacement};

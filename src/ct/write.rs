@@ -41,6 +41,38 @@ pub struct CtImage {
     pub sop_instance_uid: String,
     /// PixelSpacing, millimetres per pixel (rows and columns alike).
     pub pixel_spacing_mm: f64,
+    /// Where the slice sits in a study and series; `None` gives every slice a study and a
+    /// series of its own, drawn from its SOPInstanceUID, and no position.
+    pub placement: Option<SlicePlacement>,
+}
+
+/// Where a slice sits in a study: what a study reader groups and orders by. DICOM PS3.3
+/// C.7.2.1 (General Study), C.7.3.1 (General Series), C.7.6.1 (General Image) and C.7.6.2
+/// (Image Plane).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlicePlacement {
+    /// StudyInstanceUID (0020,000D).
+    pub study_instance_uid: String,
+    /// StudyDate (0008,0020), `YYYYMMDD`.
+    pub study_date: Option<String>,
+    /// SeriesInstanceUID (0020,000E).
+    pub series_instance_uid: String,
+    /// SeriesNumber (0020,0011).
+    pub series_number: i32,
+    /// SeriesDescription (0008,103E), e.g. `HEAD 5mm STND`.
+    pub series_description: String,
+    /// InstanceNumber (0020,0013).
+    pub instance_number: i32,
+    /// ImagePositionPatient (0020,0032): the centre of the first transmitted pixel, mm, in
+    /// the patient coordinate system (x to the patient's left, y posterior, z head-ward).
+    pub image_position_mm: [f64; 3],
+    /// ImageOrientationPatient (0020,0037): direction cosines of the first row and the first
+    /// column. Axial: `[1, 0, 0, 0, 1, 0]`.
+    pub image_orientation: [f64; 6],
+    /// SliceThickness (0018,0050), mm.
+    pub slice_thickness_mm: f64,
+    /// ImageType (0008,0008), e.g. `ORIGINAL\PRIMARY\AXIAL` or `ORIGINAL\PRIMARY\LOCALIZER`.
+    pub image_type: Vec<String>,
 }
 
 /// The DICOM offset of 12-bit CT: stored value = CT number + 1024.
@@ -78,6 +110,7 @@ impl CtImage {
             modality: "CT".into(),
             sop_instance_uid,
             pixel_spacing_mm: 0.5,
+            placement: None,
         }
     }
 
@@ -102,31 +135,46 @@ impl CtImage {
             obj.put(DataElement::new(tag, vr, value));
         };
         let text = |s: &str| PrimitiveValue::from(s);
-        // One study and series per slice, drawn from its SOPInstanceUID.
-        let key = self
-            .sop_instance_uid
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
-        let (study, series) = (uid_from(&[key, 1]), uid_from(&[key, 2]));
         put(tags::SOP_CLASS_UID, VR::UI, text(uids::CT_IMAGE_STORAGE));
         put(tags::SOP_INSTANCE_UID, VR::UI, text(&self.sop_instance_uid));
-        put(tags::STUDY_INSTANCE_UID, VR::UI, text(&study));
-        put(tags::SERIES_INSTANCE_UID, VR::UI, text(&series));
         put(tags::MODALITY, VR::CS, text(&self.modality));
         put(tags::PATIENT_NAME, VR::PN, text("Phantom^Synthetic"));
         put(tags::PATIENT_ID, VR::LO, text("HEAD-CT-PHANTOM"));
-        put(
-            tags::IMAGE_TYPE,
-            VR::CS,
-            PrimitiveValue::Strs(
-                ["DERIVED", "SECONDARY", "AXIAL"]
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
-            ),
-        );
+        let strs = |v: &[String]| PrimitiveValue::Strs(v.iter().cloned().collect());
+        let decimals = |v: &[f64]| strs(&v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        match &self.placement {
+            None => {
+                // One study and series per slice, drawn from its SOPInstanceUID.
+                let key = self
+                    .sop_instance_uid
+                    .bytes()
+                    .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    });
+                let (study, series) = (uid_from(&[key, 1]), uid_from(&[key, 2]));
+                put(tags::STUDY_INSTANCE_UID, VR::UI, text(&study));
+                put(tags::SERIES_INSTANCE_UID, VR::UI, text(&series));
+                put(
+                    tags::IMAGE_TYPE,
+                    VR::CS,
+                    strs(&["DERIVED".into(), "SECONDARY".into(), "AXIAL".into()]),
+                );
+            }
+            Some(p) => {
+                put(tags::STUDY_INSTANCE_UID, VR::UI, text(&p.study_instance_uid));
+                if let Some(date) = &p.study_date {
+                    put(tags::STUDY_DATE, VR::DA, text(date));
+                }
+                put(tags::SERIES_INSTANCE_UID, VR::UI, text(&p.series_instance_uid));
+                put(tags::SERIES_NUMBER, VR::IS, text(&p.series_number.to_string()));
+                put(tags::SERIES_DESCRIPTION, VR::LO, text(&p.series_description));
+                put(tags::INSTANCE_NUMBER, VR::IS, text(&p.instance_number.to_string()));
+                put(tags::IMAGE_TYPE, VR::CS, strs(&p.image_type));
+                put(tags::IMAGE_POSITION_PATIENT, VR::DS, decimals(&p.image_position_mm));
+                put(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, decimals(&p.image_orientation));
+                put(tags::SLICE_THICKNESS, VR::DS, text(&p.slice_thickness_mm.to_string()));
+            }
+        }
         put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
         put(
             tags::PHOTOMETRIC_INTERPRETATION,
