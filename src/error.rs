@@ -60,6 +60,19 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The problem without the file's name, for a table that names the file in a column of
+    /// its own (`skipped.csv`): the message of [`Error::Data`], the system's words for
+    /// [`Error::Io`], the whole text otherwise.
+    pub fn reason(&self) -> String {
+        match self {
+            Error::Data { message, .. } => crate::text::printable(message),
+            Error::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// Creates `dir` and its parents (nothing happens if it exists); an error names the folder.
 pub fn create_dir_all(dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))

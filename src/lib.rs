@@ -31,7 +31,9 @@
 //! 5. [`inference`]: predictions in plain language; [`metrics`]: accuracy, sensitivity,
 //!    specificity, ROC and AUC with 95% intervals; [`explain`]: Grad-CAM, LayerCAM and
 //!    saliency; [`plots`]: the figures.
-//! 6. [`experiments`]: stratified k-fold cross-validation and the spread over training seeds.
+//! 6. [`study`]: whole CT studies as exported from a scanner or an archive: every file
+//!    accounted for, series in slice order, a call for the series and the scan.
+//! 7. [`experiments`]: stratified k-fold cross-validation and the spread over training seeds.
 //!
 //! For the notebooks: [`prelude`] (`use head_ct::prelude::*;`), [`lesson`], whose [`lesson::Lesson::open`] is each notebook's first line
 //! (the data, real or phantoms, said which, and a seeded device), and [`table`], the reports'
@@ -65,6 +67,7 @@ pub mod plots;
 pub mod prelude;
 pub mod run;
 pub mod settings;
+pub mod study;
 pub mod table;
 pub mod text;
 pub mod training;

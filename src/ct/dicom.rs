@@ -424,17 +424,17 @@ fn functional_group(obj: &DefaultDicomObject, frame: u32, tag: dicom_core::Tag) 
         })
 }
 
-fn element(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<&InMemElement> {
+pub(super) fn element(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<&InMemElement> {
     obj.element_opt(tag).ok().flatten()
 }
 
-fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
+pub(super) fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<String> {
     let s = element(obj, tag)?.to_str().ok()?;
     let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
     (!s.is_empty()).then(|| s.to_string())
 }
 
-fn int(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<i64> {
+pub(super) fn int(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<i64> {
     element(obj, tag)?.to_int::<i64>().ok()
 }
 
@@ -442,7 +442,7 @@ fn float(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Option<f64> {
     element(obj, tag)?.to_float64().ok()
 }
 
-fn floats(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
+pub(super) fn floats(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
     element(obj, tag)
         .and_then(|e| e.to_multi_float64().ok())
         .unwrap_or_default()

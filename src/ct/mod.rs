@@ -22,14 +22,18 @@
 //!   LINEAR function), the presets brain, subdural and bone, and [`InputWindows`], the window
 //!   of each input channel.
 //! - [`dicom`]: [`read_ct_slice`], one slice in HU with notes on how it was read.
+//! - [`header`]: [`read_dicom_header`], what a file is and where it sits in a study, without
+//!   its pixels.
 //! - [`write`](mod@write): [`CtImage`], a slice of CT numbers written as a DICOM CT image (the phantoms,
 //!   and the tests' synthetic files).
 
 pub mod dicom;
+pub mod header;
 mod scan;
 pub mod write;
 
 /// Windows live with the rest of the model's input ([`crate::input`]); they are CT's words.
 pub use crate::input::window::{self, InputWindows, Window};
 pub use dicom::{has_dicom_extension, has_dicom_marker, read_ct_slice, CtSlice, AIR_HU};
+pub use header::{read_dicom_header, DicomHeader};
 pub use write::{CtImage, SlicePlacement};

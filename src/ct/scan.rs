@@ -61,13 +61,15 @@ impl Cursor<'_> {
 /// Checks every element length of a DICOM file's bytes (preamble optional) against the bytes
 /// that remain. Also refuses deflated files, whose inflated size no header bounds. Errors name
 /// the file and the element; bytes that are not DICOM at all pass (dicom-rs then says so).
-pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Returns whether a PixelData element (7FE0,0010) was met: a structured report, an RT
+/// structure set or a presentation state has none.
+pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<bool> {
     let start = if super::has_dicom_marker(bytes) {
         132
     } else if bytes.starts_with(b"DICM") {
         4
     } else {
-        return Ok(());
+        return Ok(false);
     };
     let mut c = Cursor { bytes, pos: start };
     // The file meta group: explicit VR little endian, group 0002.
@@ -101,6 +103,7 @@ pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<()> {
         big_endian: transfer_syntax == EXPLICIT_BE,
     };
     let mut in_fragments = false;
+    let mut has_pixel_data = false;
     while c.pos < bytes.len() {
         let big = dataset.big_endian;
         let Some(group) = c.u16(c.pos, big) else {
@@ -124,6 +127,7 @@ pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<()> {
             continue;
         }
         let (tag, value) = element(&mut c, dataset, path)?;
+        has_pixel_data |= tag == PIXEL_DATA;
         match value {
             None if tag == PIXEL_DATA => in_fragments = true,
             // Undefined length (a sequence): its items follow.
@@ -144,7 +148,7 @@ pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(has_pixel_data)
 }
 
 /// Reads one element header at the cursor; returns its tag and the byte range of its value

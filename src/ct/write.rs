@@ -161,18 +161,50 @@ impl CtImage {
                 );
             }
             Some(p) => {
-                put(tags::STUDY_INSTANCE_UID, VR::UI, text(&p.study_instance_uid));
+                put(
+                    tags::STUDY_INSTANCE_UID,
+                    VR::UI,
+                    text(&p.study_instance_uid),
+                );
                 if let Some(date) = &p.study_date {
                     put(tags::STUDY_DATE, VR::DA, text(date));
                 }
-                put(tags::SERIES_INSTANCE_UID, VR::UI, text(&p.series_instance_uid));
-                put(tags::SERIES_NUMBER, VR::IS, text(&p.series_number.to_string()));
-                put(tags::SERIES_DESCRIPTION, VR::LO, text(&p.series_description));
-                put(tags::INSTANCE_NUMBER, VR::IS, text(&p.instance_number.to_string()));
+                put(
+                    tags::SERIES_INSTANCE_UID,
+                    VR::UI,
+                    text(&p.series_instance_uid),
+                );
+                put(
+                    tags::SERIES_NUMBER,
+                    VR::IS,
+                    text(&p.series_number.to_string()),
+                );
+                put(
+                    tags::SERIES_DESCRIPTION,
+                    VR::LO,
+                    text(&p.series_description),
+                );
+                put(
+                    tags::INSTANCE_NUMBER,
+                    VR::IS,
+                    text(&p.instance_number.to_string()),
+                );
                 put(tags::IMAGE_TYPE, VR::CS, strs(&p.image_type));
-                put(tags::IMAGE_POSITION_PATIENT, VR::DS, decimals(&p.image_position_mm));
-                put(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, decimals(&p.image_orientation));
-                put(tags::SLICE_THICKNESS, VR::DS, text(&p.slice_thickness_mm.to_string()));
+                put(
+                    tags::IMAGE_POSITION_PATIENT,
+                    VR::DS,
+                    decimals(&p.image_position_mm),
+                );
+                put(
+                    tags::IMAGE_ORIENTATION_PATIENT,
+                    VR::DS,
+                    decimals(&p.image_orientation),
+                );
+                put(
+                    tags::SLICE_THICKNESS,
+                    VR::DS,
+                    text(&p.slice_thickness_mm.to_string()),
+                );
             }
         }
         put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));

@@ -102,6 +102,40 @@ impl Loader {
         self.decode_set(Vec::new(), samples)
     }
 
+    /// Decodes what it can of `paths` (in parallel): the unlabelled set of the files that
+    /// decoded, in the given order, and every file that did not with its error (errors only for
+    /// an input of another side than the model's). For prediction
+    /// over folders as users have them, where one damaged file must not stop the rest.
+    pub fn readable_files(&self, paths: &[PathBuf]) -> Result<(ImageSet, Vec<(PathBuf, Error)>)> {
+        let len = self.input_len();
+        let results: Vec<(Vec<f32>, Result<Decoded>)> = paths
+            .par_iter()
+            .map(|p| {
+                let mut out = vec![0.0f32; len];
+                let r = self.decode_into(p, &mut out);
+                (out, r)
+            })
+            .collect();
+        let mut samples = Vec::with_capacity(paths.len());
+        let mut pixels = Vec::with_capacity(paths.len() * len);
+        let mut failed = Vec::new();
+        for (path, (out, r)) in paths.iter().zip(results) {
+            match r {
+                Ok(decoded) => {
+                    pixels.extend_from_slice(&out);
+                    samples.push(Sample {
+                        note: decoded.note,
+                        source: decoded.source,
+                        ..Sample::new(path.clone(), None)
+                    });
+                }
+                Err(e) => failed.push((path.clone(), e)),
+            }
+        }
+        let set = ImageSet::from_parts(Vec::new(), samples, pixels, self.input)?;
+        Ok((set, failed))
+    }
+
     /// Loads a folder as Keras' `flow_from_directory` does.
     ///
     /// - With class subfolders: class names are the folder names, sorted; there must be

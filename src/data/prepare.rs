@@ -141,6 +141,31 @@ pub fn read_labels_csv(path: &Path) -> Result<Vec<LabelRow>> {
 /// [`read_labels_csv`] on the file's bytes; `path` names the file in errors (the fuzz target
 /// `labels_csv` calls it).
 pub fn parse_labels_csv(bytes: Vec<u8>, path: &Path) -> Result<Vec<LabelRow>> {
+    parse_keyed_labels_csv(bytes, path, &["id"])
+}
+
+/// A `labels.csv` of studies or series for `head-ct study`: header `study_uid, hemorrhage` or
+/// `series_uid, hemorrhage`, then one `uid, 0|1` row each, read as [`read_labels_csv`] reads
+/// the Kaggle file. Returns the key column's name and the rows.
+pub fn read_study_labels_csv(path: &Path) -> Result<(String, Vec<LabelRow>)> {
+    let bytes = fs::read(path).map_err(Error::io(path))?;
+    let keys = ["study_uid", "series_uid"];
+    let rows = parse_keyed_labels_csv(bytes.clone(), path, &keys)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let key = keys
+        .into_iter()
+        .find(|k| {
+            text.trim_start_matches('\u{feff}')
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with(k)
+        })
+        .unwrap_or("study_uid");
+    Ok((key.to_string(), rows))
+}
+
+/// The labels file's rows; its header's first column must be one of `keys`.
+fn parse_keyed_labels_csv(bytes: Vec<u8>, path: &Path, keys: &[&str]) -> Result<Vec<LabelRow>> {
     let err = |line: usize, message: String| Error::data(path, format!("line {line}: {message}"));
     let text =
         String::from_utf8(bytes).map_err(|e| Error::data(path, format!("not UTF-8 text: {e}")))?;
@@ -158,12 +183,17 @@ pub fn parse_labels_csv(bytes: Vec<u8>, path: &Path) -> Result<Vec<LabelRow>> {
         if !header_seen {
             header_seen = true;
             let ok = fields.len() == 2
-                && fields[0].eq_ignore_ascii_case("id")
+                && keys.iter().any(|k| fields[0].eq_ignore_ascii_case(k))
                 && fields[1].eq_ignore_ascii_case(Label::Hemorrhage.name());
             if !ok {
+                let expected = keys
+                    .iter()
+                    .map(|k| format!("`{k}, hemorrhage`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ");
                 return Err(err(
                     line,
-                    format!("expected the header `id, hemorrhage`, found `{raw}`"),
+                    format!("expected the header {expected}, found `{raw}`"),
                 ));
             }
             continue;

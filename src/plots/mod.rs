@@ -32,6 +32,7 @@ mod grids;
 mod heatmap;
 mod reliability;
 mod seeds;
+mod study;
 
 use std::{path::Path, sync::Once};
 
@@ -54,6 +55,7 @@ pub use grids::{class_samples, feature_maps, predictions_figure, predictions_gri
 pub use heatmap::{explanation_figure, explanation_title, heatmap_grid, turbo};
 pub use reliability::reliability_figure;
 pub use seeds::seed_spread_figure;
+pub use study::series_probability_figure;
 
 /// A rendered figure: `width × height` pixels, RGB, row by row from the top left (3 bytes a
 /// pixel, `rgb.len() == width * height * 3`).

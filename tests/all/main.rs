@@ -31,4 +31,5 @@ mod metrics;
 mod model;
 mod notebooks;
 mod plots;
+mod study;
 mod vector_paths;

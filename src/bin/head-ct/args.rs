@@ -51,6 +51,10 @@ pub(crate) enum Command {
     Evaluate(EvaluateArgs),
     /// Say, for each image, whether the model sees a hemorrhage and how sure it is.
     Predict(PredictArgs),
+    /// Read whole CT studies (DICOM export folders, recursively): every series in slice order,
+    /// each slice's probability, and a call for each series and study; every file not read is
+    /// listed with the reason.
+    Study(StudyArgs),
     /// Turn the Kaggle "Head CT - hemorrhage" download (labels.csv + images) into the
     /// train/validate/test folders, split at random but with both classes in equal numbers.
     Prepare(PrepareArgs),
@@ -133,6 +137,30 @@ pub(crate) struct PredictArgs {
     /// Also write the predictions as CSV.
     #[arg(long)]
     pub(crate) csv: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct StudyArgs {
+    /// A run folder (or checkpoint folder) holding model.safetensors and model.json.
+    #[arg(long)]
+    pub(crate) model: PathBuf,
+    /// DICOM files, or folders read recursively (an export from a scanner or an archive).
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Write slices.csv, series.csv, skipped.csv and one figure per series into this folder.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Probability at or above which a slice counts (default: the model's threshold).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) threshold: Option<Threshold>,
+    /// Adjacent slices at or above the threshold that make a series' call "hemorrhage" (1: the
+    /// highest slice decides).
+    #[arg(long, default_value_t = 2)]
+    pub(crate) adjacent: usize,
+    /// A labels.csv of `study_uid, hemorrhage` (or `series_uid, hemorrhage`) rows: score the
+    /// calls against it (sensitivity, specificity, AUC with 95% intervals).
+    #[arg(long)]
+    pub(crate) labels: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

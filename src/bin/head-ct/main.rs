@@ -28,9 +28,11 @@ use head_ct::{
         write_predictions_csv, Prediction,
     },
     input::{Limits, ModelInput},
+    labels::Label,
     plots,
     run::{self, new_run_folder},
     settings::Settings,
+    study::{take_inventory, Skipped},
     training::{observer::ModelLines, SeededDevice},
     Error, Result,
 };
@@ -45,6 +47,7 @@ const RUNS_DIR: &str = "runs";
 mod args;
 mod progress;
 use args::*;
+mod study;
 use progress::auto_observer;
 
 fn main() -> ExitCode {
@@ -57,23 +60,40 @@ fn main() -> ExitCode {
     let result = Settings::from_env().and_then(|settings| {
         let limits = settings.limits;
         match command {
-            Command::Train(args) => train(args, limits),
-            Command::Evaluate(args) => evaluate(args, limits),
+            Command::Train(args) => train(args, limits).map(done),
+            Command::Evaluate(args) => evaluate(args, limits).map(done),
             Command::Predict(args) => predict(args, limits),
-            Command::Prepare(args) => prepare(args, limits),
-            Command::Phantoms(args) => phantoms(args),
-            Command::CrossValidate(args) => cross_validate(args, limits),
-            Command::Seeds(args) => seeds(args, limits),
-            Command::Explain(args) => explain(args, limits),
+            Command::Study(args) => study::study(args, limits),
+            Command::Prepare(args) => prepare(args, limits).map(done),
+            Command::Phantoms(args) => phantoms(args).map(done),
+            Command::CrossValidate(args) => cross_validate(args, limits).map(done),
+            Command::Seeds(args) => seeds(args, limits).map(done),
+            Command::Explain(args) => explain(args, limits).map(done),
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::SomeImagesFailed) => ExitCode::from(SOME_IMAGES_FAILED),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// How a command that reads many images ended: every image read, or some could not be (the
+/// rest were still predicted, and the failures listed).
+pub(crate) enum Outcome {
+    Done,
+    SomeImagesFailed,
+}
+
+/// The exit status when some images could not be read but the rest were predicted (1 is an
+/// error that stopped the command).
+const SOME_IMAGES_FAILED: u8 = 2;
+
+fn done(_: ()) -> Outcome {
+    Outcome::Done
 }
 
 fn train(args: TrainArgs, limits: Limits) -> Result<()> {
@@ -172,31 +192,149 @@ fn evaluate(args: EvaluateArgs, limits: Limits) -> Result<()> {
     Ok(())
 }
 
-fn predict(args: PredictArgs, limits: Limits) -> Result<()> {
+fn predict(args: PredictArgs, limits: Limits) -> Result<Outcome> {
     let dev = SeededDevice::for_inference();
     let (model, metadata) = load_checkpoint(&dev, &args.model)?;
     let threshold = args.threshold.unwrap_or(metadata.threshold());
-    let mut predictions = Vec::new();
-    let sets = load_inputs(&args.images, &metadata, limits)?;
+    let (inputs, mut skipped) = find_inputs(&args.images, &limits);
+    if inputs.is_empty() {
+        let reasons: Vec<String> = skipped
+            .iter()
+            .take(5)
+            .map(|s| format!("{}: {}", head_ct::text::printable_path(&s.path), s.reason))
+            .collect();
+        return Err(Error::InvalidInput(format!(
+            "no image to predict in {}{}",
+            args.images
+                .iter()
+                .map(|p| head_ct::text::printable_path(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!("; skipped: {}", reasons.join("; "))
+            }
+        )));
+    }
     println!("{}", metadata.probability_sentence());
     if args.threshold.is_some() {
         println!("(--threshold {threshold} replaces the model's threshold here.)");
     }
-    for set in &sets {
-        predictions.extend(predict_set_calibrated(
-            &model,
-            &dev,
-            set,
-            threshold,
-            metadata.temperature(),
-        )?);
+    let loader = metadata.loader(limits);
+    let mut predictions = Vec::with_capacity(inputs.len());
+    let mut any_dicom = false;
+    for chunk in inputs.chunks(head_ct::study::STUDY_BATCH) {
+        let paths: Vec<PathBuf> = chunk.iter().map(|(p, _)| p.clone()).collect();
+        let (set, failed) = loader.readable_files(&paths)?;
+        any_dicom |= set.samples.iter().any(|s| s.is_dicom());
+        let truth: std::collections::HashMap<&Path, Option<Label>> =
+            chunk.iter().map(|(p, l)| (p.as_path(), *l)).collect();
+        for mut p in predict_set_calibrated(&model, &dev, &set, threshold, metadata.temperature())?
+        {
+            p.truth = truth.get(p.path.as_path()).copied().flatten();
+            predictions.push(p);
+        }
+        for (path, e) in failed {
+            skipped.push(Skipped::failed(path, e.reason()));
+        }
+    }
+    if any_dicom {
+        println!("{}", metadata.dicom_input_sentence());
     }
     print!("{}", predictions_report(&predictions));
+    let failed = skipped.iter().filter(|s| s.is_failure()).count();
+    if !skipped.is_empty() {
+        println!(
+            "Skipped {} file{}{}:",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
+            if failed > 0 {
+                format!(" ({failed} could not be read)")
+            } else {
+                String::new()
+            }
+        );
+        for s in &skipped {
+            println!("  {}: {}", head_ct::text::printable_path(&s.path), s.reason);
+        }
+    }
     if let Some(csv) = args.csv {
         write_predictions_csv(&csv, &predictions)?;
         println!("Written to {}", csv.display());
     }
-    Ok(())
+    Ok(if failed > 0 {
+        Outcome::SomeImagesFailed
+    } else {
+        Outcome::Done
+    })
+}
+
+/// The images to predict under `paths`, each with its truth when it lies in a class folder,
+/// and every other file with the reason it is skipped ([`head_ct::study::take_inventory`]).
+/// A folder with a `hemorrhage/` subfolder is a labelled folder: each of its subfolders is a
+/// class ([`Label::of_class_folder`]); its loose files are unlabelled. Images come in the
+/// walk's order: folder by folder, file names sorted.
+fn find_inputs(
+    paths: &[PathBuf],
+    limits: &Limits,
+) -> (Vec<(PathBuf, Option<Label>)>, Vec<Skipped>) {
+    let mut inputs = Vec::new();
+    let mut skipped = Vec::new();
+    let mut add = |paths: &[PathBuf], truth: Option<Label>, skipped: &mut Vec<Skipped>| {
+        let inventory = take_inventory(paths, limits);
+        let mut found: Vec<PathBuf> = inventory
+            .dicom_images
+            .into_iter()
+            .map(|h| h.path)
+            .chain(inventory.display_images)
+            .collect();
+        found.sort();
+        inputs.extend(found.into_iter().map(|p| (p, truth)));
+        skipped.extend(inventory.skipped);
+    };
+    for path in paths {
+        let class_folders = labelled_class_folders(path);
+        if class_folders.is_empty() {
+            add(std::slice::from_ref(path), None, &mut skipped);
+            continue;
+        }
+        for (folder, label) in class_folders {
+            add(&[folder], Some(label), &mut skipped);
+        }
+        // Loose files beside the class folders: unlabelled.
+        let loose: Vec<PathBuf> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| !p.is_dir())
+            .collect();
+        if !loose.is_empty() {
+            add(&loose, None, &mut skipped);
+        }
+    }
+    (inputs, skipped)
+}
+
+/// The class subfolders of `dir` and their labels, when it has a `hemorrhage/` subfolder;
+/// empty otherwise. Hidden folders are not classes.
+fn labelled_class_folders(dir: &Path) -> Vec<(PathBuf, Label)> {
+    if !dir.join(Label::Hemorrhage.name()).is_dir() {
+        return Vec::new();
+    }
+    let mut folders: Vec<(PathBuf, Label)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| {
+            let label = Label::of_class_folder(&e.file_name().to_string_lossy());
+            (e.path(), label)
+        })
+        .collect();
+    folders.sort();
+    folders
 }
 
 fn prepare(args: PrepareArgs, limits: Limits) -> Result<()> {
