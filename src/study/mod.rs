@@ -25,6 +25,7 @@
 //! No patient name, patient id or birth date is read.
 
 mod call;
+mod figures;
 mod inventory;
 mod order;
 mod report;
@@ -34,6 +35,7 @@ use std::path::PathBuf;
 use dfdx::prelude::Cpu;
 
 pub use call::{positive_runs, StudyRule};
+pub use figures::{top_slices_figure, TOP_SLICES};
 pub use inventory::{take_inventory, Inventory, Skipped};
 pub use order::order_studies;
 pub use report::{write_series_csv, write_skipped_csv, write_slices_csv};

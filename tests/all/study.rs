@@ -479,6 +479,8 @@ fn study_and_predict_read_an_export_folder_and_list_what_they_skip() {
     assert_eq!(skipped.len(), 8, "{skipped:?}");
     assert!(d.join("study/study01_series2.png").is_file());
     assert!(d.join("study/study01_series3.png").is_file());
+    assert!(d.join("study/study01_series2_top.png").is_file());
+    assert!(log.contains("and 4 figures to study"), "{log}");
     for name in ["slices.csv", "series.csv", "skipped.csv"] {
         let t = std::fs::read_to_string(d.join("study").join(name)).unwrap();
         assert!(!t.contains("Phantom^Synthetic"), "{name}");

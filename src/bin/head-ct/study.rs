@@ -10,8 +10,9 @@ use head_ct::{
     metrics::BinaryMetrics,
     plots,
     study::{
-        order_studies, predict_studies, take_inventory, write_series_csv, write_skipped_csv,
-        write_slices_csv, Skipped, StudyModel, StudyResult, StudyRule,
+        order_studies, predict_studies, take_inventory, top_slices_figure, write_series_csv,
+        write_skipped_csv, write_slices_csv, Skipped, StudyModel, StudyResult, StudyRule,
+        TOP_SLICES,
     },
     training::SeededDevice,
     Error, Result,
@@ -48,6 +49,28 @@ pub(crate) fn study(args: StudyArgs, limits: Limits) -> Result<Outcome> {
     }
     let images = inventory.dicom_images.len();
     let studies = order_studies(inventory.dicom_images, &mut skipped);
+    if studies.is_empty() {
+        let reasons: Vec<String> = skipped
+            .iter()
+            .take(5)
+            .map(|s| format!("{}: {}", head_ct::text::printable_path(&s.path), s.reason))
+            .collect();
+        return Err(Error::InvalidInput(format!(
+            "no CT series to read in {} ({} file{} skipped{})",
+            args.paths
+                .iter()
+                .map(|p| head_ct::text::printable_path(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            skipped.len(),
+            plural(skipped.len()),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", reasons.join("; "))
+            }
+        )));
+    }
     let slices: usize = studies
         .iter()
         .flat_map(|s| &s.series)
@@ -113,7 +136,7 @@ pub(crate) fn study(args: StudyArgs, limits: Limits) -> Result<Outcome> {
         score(&results, &key, &rows, &rule, path)?;
     }
     if let Some(out) = &args.out {
-        write_outputs(out, &results, &skipped, &rule)?;
+        write_outputs(out, &study_model, &results, &skipped, &rule)?;
     }
     Ok(if failed > 0 {
         Outcome::SomeImagesFailed
@@ -202,6 +225,7 @@ fn score(
 
 fn write_outputs(
     out: &Path,
+    model: &StudyModel<'_>,
     results: &[StudyResult],
     skipped: &[Skipped],
     rule: &StudyRule,
@@ -218,6 +242,13 @@ fn write_outputs(
             let title = format!("{}: {}", study.sentence(), s.name());
             plots::series_probability_figure(&title, s, rule.threshold)?.save_png(&path)?;
             figures += 1;
+            let top = format!("{}: the {TOP_SLICES} highest slices, LayerCAM", s.name());
+            if let Some(figure) = top_slices_figure(model, s, &top)? {
+                figure.save_png(
+                    path.with_file_name(format!("study{:02}_series{number}_top.png", k + 1)),
+                )?;
+                figures += 1;
+            }
         }
     }
     println!(
