@@ -30,5 +30,6 @@ mod layers;
 mod metrics;
 mod model;
 mod notebooks;
+mod phantom_studies;
 mod plots;
 mod vector_paths;
