@@ -372,9 +372,7 @@ impl Head {
                         if dphi > PI {
                             dphi = 2.0 * PI - dphi;
                         }
-                        let t = (1.0 - (dphi / half_width).powi(2)).max(0.0).sqrt()
-                            * thickness
-                            * s;
+                        let t = (1.0 - (dphi / half_width).powi(2)).max(0.0).sqrt() * thickness * s;
                         inside(t - depth)
                     }
                 }
@@ -492,7 +490,7 @@ fn design(seed: u64, study: u64, hemorrhage: bool) -> Design {
         let count = r.gen_range(3..=7usize);
         let centre = r.gen_range(11..=16usize);
         let mut z0 = thin_z(first_z_mm, centre);
-        if count % 2 == 0 {
+        if count.is_multiple_of(2) {
             z0 += THIN_MM / 2.0;
         }
         let w = ((z0 - z_head) as f32) / MM_PER_UNIT;
@@ -630,7 +628,7 @@ fn scout(head: &Head, rng: &mut ChaCha8Rng) -> (Vec<f32>, [f64; 3]) {
     let half = (SCOUT_MATRIX - 1) as f64 / 2.0 * SCOUT_SPACING_MM;
     let y0 = round_mm(-half);
     let z_top = round_mm(head.z_mm + half);
-    const RAY_SAMPLES: usize = 48;
+    const RAY_SAMPLES: usize = 128;
     let span = MATRIX as f64 * PIXEL_SPACING_MM;
     let rows: Vec<Vec<f32>> = (0..SCOUT_MATRIX)
         .into_par_iter()
@@ -680,7 +678,10 @@ fn render_study(seed: u64, study: u64, d: &Design) -> Rendered {
         .enumerate()
         .map(|(k, c)| {
             let rng = &mut rng_for(seed, stream(study, 1, k as u64));
-            (noisy(&c.hu, &c.head, head.sigma, rng), carries_bleed(&c.bleed))
+            (
+                noisy(&c.hu, &c.head, head.sigma, rng),
+                carries_bleed(&c.bleed),
+            )
         })
         .collect();
     let thick = (0..THICK_SLICES)
@@ -764,7 +765,11 @@ fn report_dataset(
     let mut put = |tag: Tag, vr: VR, value: PrimitiveValue| {
         obj.put(DataElement::new(tag, vr, value));
     };
-    put(tags::SOP_CLASS_UID, VR::UI, text(uids::BASIC_TEXT_SR_STORAGE));
+    put(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        text(uids::BASIC_TEXT_SR_STORAGE),
+    );
     put(tags::SOP_INSTANCE_UID, VR::UI, text(sop_uid));
     put(tags::STUDY_DATE, VR::DA, text(study_date));
     put(tags::CONTENT_DATE, VR::DA, text(study_date));
@@ -773,7 +778,11 @@ fn report_dataset(
     put(tags::ACCESSION_NUMBER, VR::SH, PrimitiveValue::Empty);
     put(tags::MODALITY, VR::CS, text("SR"));
     put(tags::MANUFACTURER, VR::LO, text("head-ct phantom"));
-    put(tags::REFERRING_PHYSICIAN_NAME, VR::PN, PrimitiveValue::Empty);
+    put(
+        tags::REFERRING_PHYSICIAN_NAME,
+        VR::PN,
+        PrimitiveValue::Empty,
+    );
     put(tags::SERIES_DESCRIPTION, VR::LO, text(REPORT_SERIES.1));
     put(tags::PATIENT_NAME, VR::PN, text("Phantom^Synthetic"));
     put(tags::PATIENT_ID, VR::LO, text("HEAD-CT-PHANTOM"));
@@ -888,7 +897,7 @@ pub fn write_phantom_studies(
 }
 
 fn write_study(out: &Path, seed: u64, i: u64) -> Result<PhantomStudy> {
-    let hemorrhage = i % 2 == 0;
+    let hemorrhage = i.is_multiple_of(2);
     let d = design(seed, i, hemorrhage);
     let pixels = render_study(seed, i, &d);
     let study_uid = uid_from(&[seed, UID_TAG, i, 0]);
@@ -905,7 +914,12 @@ fn write_study(out: &Path, seed: u64, i: u64) -> Result<PhantomStudy> {
     let mut next_name = || numbers.next().expect("enough file numbers");
 
     let series_dir = |number: i32| folder.join(number_name(number as u64));
-    for number in [SCOUT_SERIES.0, THIN_SERIES.0, THICK_SERIES.0, REPORT_SERIES.0] {
+    for number in [
+        SCOUT_SERIES.0,
+        THIN_SERIES.0,
+        THICK_SERIES.0,
+        REPORT_SERIES.0,
+    ] {
         crate::error::create_dir_all(&out.join(series_dir(number)))?;
     }
     let placement = |(number, description): (i32, &str),
