@@ -6,9 +6,10 @@
 //!
 //! - series 1 `SCOUT`: one lateral localizer (a projection through the head; ImageType
 //!   `ORIGINAL\PRIMARY\LOCALIZER`, ImageOrientationPatient `[0, 1, 0, 0, 0, −1]`);
-//! - series 2 `HEAD 5mm STND`: [`THIN_SLICES`] axial slices 5 mm apart, soft-tissue
-//!   reconstruction; InstanceNumber 1 is the *highest* slice, so InstanceNumber runs against
-//!   the position along the scan (as a scanner writing from the vertex down does);
+//! - series 2 `HEAD 5mm STND`: [`THIN_SLICES`] axial slices 5 mm apart (each the volume on its
+//!   central plane), soft-tissue reconstruction; InstanceNumber 1 is the *highest* slice, so
+//!   InstanceNumber runs against the position along the scan (as a scanner writing from the
+//!   vertex down does);
 //! - series 3 `HEAD 10mm BONE`: [`THICK_SLICES`] axial slices 10 mm apart, each the mean of two
 //!   5 mm slices of the same volume, sharpened and noisier (a bone kernel); InstanceNumber
 //!   runs with position;
@@ -26,7 +27,8 @@
 //! A hemorrhage study has one bleed (60–80 HU): an ellipsoid inside the brain (three studies in
 //! four) or a lens against the inner skull (epidural), spanning 3 to 7 adjacent slices of the
 //! 5 mm series near the middle of the head. A slice "carries bleed" when at least
-//! [`MIN_BLEED_PIXELS`] of its pixels are at least half covered by the bleed.
+//! [`MIN_BLEED_PIXELS`] of its pixels are at least half covered by the bleed (for a 10 mm
+//! slice: covered on average over its two 5 mm halves).
 //!
 //! The export (`out/`):
 //!
@@ -91,10 +93,13 @@ pub const MAX_STUDIES: usize = 100_000;
 /// The folder under `out/` that holds the studies.
 pub const DICOM_DIR: &str = "DICOM";
 
-/// Series numbers and descriptions (PS3.3 C.7.3.1, SeriesNumber and SeriesDescription).
+/// The localizer's SeriesNumber (0020,0011) and SeriesDescription (0008,103E), PS3.3 C.7.3.1.
 pub const SCOUT_SERIES: (i32, &str) = (1, "SCOUT");
+/// The 5 mm soft-tissue series' SeriesNumber and SeriesDescription, PS3.3 C.7.3.1.
 pub const THIN_SERIES: (i32, &str) = (2, "HEAD 5mm STND");
+/// The 10 mm bone-kernel series' SeriesNumber and SeriesDescription, PS3.3 C.7.3.1.
 pub const THICK_SERIES: (i32, &str) = (3, "HEAD 10mm BONE");
+/// The text report's SeriesNumber and SeriesDescription, PS3.3 C.7.3.1 and C.17.1.
 pub const REPORT_SERIES: (i32, &str) = (99, "REPORT");
 
 /// The phantom unit of length: 1/150 of the field of view, mm (one pixel of the 2-D phantoms).
