@@ -1,8 +1,9 @@
 //! Synthetic whole head-CT studies ("phantom studies"): 3-D phantom heads in Hounsfield units,
 //! written as a PACS export would give them, with the ground truth of every slice.
 //!
-//! Each study is one phantom head (an ellipsoid skull around brain, ventricles, texture and
-//! calcifications, in HU) scanned as:
+//! Each study is one phantom head in HU (a skull shaped as a superellipsoid, wide over the
+//! middle of the head and narrowing toward the base and the vertex, around brain, ventricles,
+//! texture and calcifications) scanned as:
 //!
 //! - series 1 `SCOUT`: one lateral localizer (a projection through the head; ImageType
 //!   `ORIGINAL\PRIMARY\LOCALIZER`, ImageOrientationPatient `[0, 1, 0, 0, 0, −1]`);
@@ -292,8 +293,13 @@ impl Head {
         };
         let u = self.cos_t * dx + self.sin_t * dy;
         let v = -self.sin_t * dx + self.cos_t * dy;
-        let rho = ((u / self.a).powi(2) + (v / self.b).powi(2) + (w / self.c).powi(2))
-            .sqrt()
+        // A superellipsoid of exponent 3 along the scan: cross-sections keep the 2-D phantoms'
+        // size over the middle of the head (0.95 of it 40 mm from the centre) and shrink
+        // quickly toward the base and the vertex (0.75 at 68 mm). At w = 0 it is the 2-D
+        // phantoms' ellipse.
+        let planar = (u / self.a).powi(2) + (v / self.b).powi(2);
+        let rho = (planar * planar.sqrt() + (w / self.c).abs().powi(3))
+            .cbrt()
             .max(1e-6);
         if rho > 1.2 {
             return air;
@@ -388,10 +394,10 @@ impl Head {
         let mut hu = tissue * in_brain + self.bone * (head - in_brain) + AIR_HU * (1.0 - head);
         // An air sinus in the front of the skull base.
         let sinus = ((u / (0.16 * self.a)).powi(2)
-            + ((v + 0.62 * self.b) / (0.12 * self.b)).powi(2)
-            + ((w + 0.62 * self.c) / (0.14 * self.c)).powi(2))
+            + ((v + 0.8 * self.b) / (0.08 * self.b)).powi(2)
+            + ((w + 0.75 * self.c) / (0.12 * self.c)).powi(2))
         .sqrt();
-        let k = inside((1.0 - sinus) * 0.12 * self.b) * head;
+        let k = inside((1.0 - sinus) * 0.08 * self.b) * head;
         hu = hu * (1.0 - k) + AIR_HU * k;
         Voxel { hu, head, bleed }
     }
