@@ -1087,7 +1087,7 @@ fn write_tables(result: &PhantomStudies) -> Result<()> {
          dicom --studies N`).\r\n\
          NOT PATIENT DATA. Not for clinical use.\r\n\
          \r\n\
-         {n} studies ({h} with a bleed), {files} DICOM files under DICOM/<study>/<series>/.\r\n\
+         {n} {studies} ({h} with a bleed), {files} DICOM files under DICOM/<study>/<series>/.\r\n\
          Per study: series 1 SCOUT (localizer), series 2 HEAD 5mm STND ({thin} slices),\r\n\
          series 3 HEAD 10mm BONE ({thick} slices), series 99 REPORT (Basic Text SR).\r\n\
          File names carry no extension and do not follow slice order.\r\n\
@@ -1097,6 +1097,11 @@ fn write_tables(result: &PhantomStudies) -> Result<()> {
          \x20           ascending position along the scan)\r\n",
         version = env!("CARGO_PKG_VERSION"),
         n = result.studies.len(),
+        studies = if result.studies.len() == 1 {
+            "study"
+        } else {
+            "studies"
+        },
         h = result.hemorrhage_count(),
         files = result.files,
         thin = THIN_SLICES,

@@ -560,7 +560,7 @@ fn the_command_writes_studies_with_dicom_only_and_force_replaces_them() {
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert!(
-        log.contains("Wrote 1 synthetic CT studies (1 with a bleed, 0 without"),
+        log.contains("Wrote 1 synthetic CT study (1 with a bleed, 0 without"),
         "{log}"
     );
     assert!(log.contains("st"), "{log}");

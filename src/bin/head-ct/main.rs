@@ -244,10 +244,15 @@ fn phantoms(args: PhantomsArgs) -> Result<()> {
         let written = write_phantom_studies(&out, args.seed, studies, args.force)?;
         let h = written.hemorrhage_count();
         println!(
-            "Wrote {} synthetic CT studies ({h} with a bleed, {} without; {} DICOM files: per \
+            "Wrote {} synthetic CT {} ({h} with a bleed, {} without; {} DICOM files: per \
              study series 2 '{}' {} slices, series 3 '{}' {} slices, a localizer and a text \
              report) to {} (labels.csv, truth.csv, README.TXT; studies in {}/)",
             written.studies.len(),
+            if written.studies.len() == 1 {
+                "study"
+            } else {
+                "studies"
+            },
             written.studies.len() - h,
             written.files,
             phantom_studies::THIN_SERIES.1,
