@@ -14,6 +14,8 @@
 //!   stratified, seeded, disjoint split and a `split.csv` manifest.
 //! - [`phantoms`]: synthetic head-CT slices (with lesion masks), the default when there is no
 //!   real data.
+//! - [`phantom_studies`]: whole synthetic head-CT studies (3-D phantom heads in HU, two axial
+//!   series, a localizer, a text report, PACS-style file names) with slice-level ground truth.
 //! - [`augment`]: `ImageDataGenerator`-style augmentation, off by default.
 //! - [`source`]: which data a program gets when it asks for "whatever is here": a named folder,
 //!   `HEAD_CT_DATA`, `data/head_ct_slices`, or the phantoms, and a sentence that says which.
@@ -34,6 +36,7 @@
 
 pub mod augment;
 mod load;
+pub mod phantom_studies;
 pub mod phantoms;
 pub mod prepare;
 pub mod source;
@@ -55,6 +58,9 @@ use crate::{
 
 pub use augment::Augmentation;
 pub use load::Loader;
+pub use phantom_studies::{
+    write_phantom_studies, PhantomSeries, PhantomSlice, PhantomStudies, PhantomStudy,
+};
 pub use source::{load_data, resolve_lesson_data, DataSource, FoundData, DEFAULT_DATA_DIR};
 /// File extensions (lower case) read as images.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];

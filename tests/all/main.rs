@@ -30,6 +30,7 @@ mod layers;
 mod metrics;
 mod model;
 mod notebooks;
+mod phantom_studies;
 mod plots;
 mod study;
 mod vector_paths;

@@ -215,9 +215,10 @@ pub(crate) enum PhantomFormat {
 
 #[derive(Args, Debug)]
 pub(crate) struct PhantomsArgs {
-    /// Where to write train/, validate/ and test/.
-    #[arg(long, default_value = "data/phantoms")]
-    pub(crate) out: PathBuf,
+    /// Where to write train/, validate/ and test/ [default: data/phantoms, or
+    /// data/phantom-studies with --studies].
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
     /// Seed of the phantoms.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
@@ -227,7 +228,15 @@ pub(crate) struct PhantomsArgs {
     pub(crate) format: PhantomFormat,
     #[command(flatten)]
     pub(crate) split: SplitArgs,
-    /// Replace the splits in a target folder that is not empty.
+    /// Write this many whole synthetic CT studies instead of the train/validate/test layout
+    /// (needs --format dicom): per study a 5 mm and a 10 mm axial series of one 3-D phantom
+    /// head, a localizer and a text report, in DICOM/<study>/<series>/ with PACS-style file
+    /// names, plus labels.csv (study_uid, hemorrhage) and truth.csv (the bleed of every slice).
+    /// Half the studies have a bleed.
+    #[arg(long, conflicts_with_all = ["train", "validate", "test"])]
+    pub(crate) studies: Option<usize>,
+    /// Replace the splits (or, with --studies, DICOM/, README.TXT, labels.csv and truth.csv)
+    /// in a target folder that is not empty.
     #[arg(long)]
     pub(crate) force: bool,
 }

@@ -17,6 +17,7 @@ use head_ct::{
     checkpoint::ModelMetadata,
     data::{
         load_data,
+        phantom_studies::{self, write_phantom_studies},
         phantoms::{write_ct_phantom_layout, write_phantom_layout},
         prepare::{prepare_kaggle, PrepareOptions},
         FoundData, ImageSet, Loader, DEFAULT_DATA_DIR,
@@ -369,14 +370,47 @@ fn prepare(args: PrepareArgs, limits: Limits) -> Result<()> {
 }
 
 fn phantoms(args: PhantomsArgs) -> Result<()> {
+    if let Some(studies) = args.studies {
+        if args.format != PhantomFormat::Dicom {
+            return Err(Error::InvalidInput(
+                "--studies writes DICOM studies: add --format dicom".into(),
+            ));
+        }
+        let out = args
+            .out
+            .unwrap_or_else(|| PathBuf::from("data/phantom-studies"));
+        let written = write_phantom_studies(&out, args.seed, studies, args.force)?;
+        let h = written.hemorrhage_count();
+        println!(
+            "Wrote {} synthetic CT {} ({h} with a bleed, {} without; {} DICOM files: per \
+             study series 2 '{}' {} slices, series 3 '{}' {} slices, a localizer and a text \
+             report) to {} (labels.csv, truth.csv, README.TXT; studies in {}/)",
+            written.studies.len(),
+            if written.studies.len() == 1 {
+                "study"
+            } else {
+                "studies"
+            },
+            written.studies.len() - h,
+            written.files,
+            phantom_studies::THIN_SERIES.1,
+            phantom_studies::THIN_SLICES,
+            phantom_studies::THICK_SERIES.1,
+            phantom_studies::THICK_SLICES,
+            out.display(),
+            out.join(phantom_studies::DICOM_DIR).display(),
+        );
+        return Ok(());
+    }
+    let out = args.out.unwrap_or_else(|| PathBuf::from("data/phantoms"));
     let counts = args.split.per_class()?;
     let (total, what) = match args.format {
         PhantomFormat::Png => (
-            write_phantom_layout(&args.out, args.seed, counts, args.force)?,
+            write_phantom_layout(&out, args.seed, counts, args.force)?,
             "display PNGs, brain window",
         ),
         PhantomFormat::Dicom => (
-            write_ct_phantom_layout(&args.out, args.seed, counts, args.force)?,
+            write_ct_phantom_layout(&out, args.seed, counts, args.force)?,
             "DICOM CT images in Hounsfield units",
         ),
     };
@@ -385,7 +419,7 @@ fn phantoms(args: PhantomsArgs) -> Result<()> {
         total.hemorrhage + total.normal,
         total.hemorrhage,
         total.normal,
-        args.out.display()
+        out.display()
     );
     Ok(())
 }
