@@ -43,6 +43,7 @@ pub fn series_probability_figure(
         chart
             .configure_mesh()
             .x_desc("slice (1 = lowest position along the scan)")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc(format!("{kind} probability of hemorrhage"))
             .label_style((FONT, 14.0).into_font().color(&colors::INK))
             .light_line_style(colors::GREY.mix(0.15))

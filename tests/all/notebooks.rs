@@ -43,6 +43,7 @@ fn the_lessons_are_all_there_in_order() {
         "04-predict-and-explain.ipynb",
         "05-how-sure-can-we-be.ipynb",
         "06-ct-numbers-and-windows.ipynb",
+        "07-a-whole-scan.ipynb",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
