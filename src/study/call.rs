@@ -7,8 +7,10 @@ use crate::{labels::Label, Error, Result, Threshold};
 /// threshold; a study when any of its series is.
 ///
 /// Why two adjacent slices by default: a bleed large enough to matter spans more than one 5 mm
-/// slice, while a single high slice is often the skull base or the vertex, whose bone and
-/// partial-volume edges look like nothing in the training slices (notebook 07 shows it). One
+/// slice, so a lone high slice (noise, a calcification) is not enough. It does not protect
+/// against runs of wrong slices: the skull base and the vertex, whose bone and partial-volume
+/// edges look like nothing in the training slices, can score high on several neighbours
+/// (notebook 07 shows it). One
 /// (`adjacent = 1`) is the rule "the highest slice probability", which CQ500's scan-level
 /// reads and the RSNA 2019 solutions' "any" score resemble. The rule is ours, a teaching
 /// choice; it has not been validated on scans.
