@@ -245,16 +245,25 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8], limits: &Limits) -> Result
         .trim_end_matches('\0')
         .to_string();
     let decodable = DECODED_TRANSFER_SYNTAXES.contains(&transfer_syntax.as_str());
+    // JPEG extended holds 8- or 12-bit samples; the pure-Rust JPEG decoder reads only 8.
+    let twelve_bit_jpeg =
+        transfer_syntax == JPEG_EXTENDED && int(&obj, tags::BITS_STORED).is_some_and(|b| b > 8);
     let decode_err = |e: dicom_pixeldata::Error| {
         Error::data(
             path,
-            if decodable {
+            if twelve_bit_jpeg {
+                format!(
+                    "12-bit JPEG (extended, transfer syntax {JPEG_EXTENDED}) is not supported: \
+                     the pure-Rust JPEG decoder reads 8-bit JPEG only ({e}); convert the file \
+                     first (e.g. `gdcmconv --raw in.dcm out.dcm`)"
+                )
+            } else if decodable {
                 format!("cannot decode the pixel data (transfer syntax {transfer_syntax}): {e}")
             } else {
                 format!(
                     "cannot decode the pixel data of transfer syntax {transfer_syntax} ({e}): \
-                     this program decodes uncompressed, RLE and JPEG (baseline, extended, \
-                     lossless) DICOM, not JPEG 2000, JPEG-LS or others; convert the file first \
+                     this program decodes uncompressed, RLE and JPEG (baseline, 8-bit \
+                     extended, lossless) DICOM, not JPEG 2000, JPEG-LS or others; convert the file first \
                      (e.g. `gdcmconv --raw in.dcm out.dcm`)"
                 )
             },
@@ -355,9 +364,12 @@ pub fn read_sop_instance_uid(path: &Path, limits: &Limits) -> Result<Option<Stri
     Ok(text(&obj, tags::SOP_INSTANCE_UID))
 }
 
+/// JPEG Extended (Process 2 & 4): 8-bit samples are read, 12-bit ones are not.
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
 /// Transfer syntaxes whose pixel data this build decodes (dicom-rs' `native` set, without
 /// deflate, which [`super::scan`] refuses): implicit and explicit VR little endian, explicit
-/// big endian, RLE lossless, JPEG baseline, extended and lossless.
+/// big endian, RLE lossless, JPEG baseline, extended (8-bit samples only) and lossless.
 const DECODED_TRANSFER_SYNTAXES: [&str; 8] = [
     "1.2.840.10008.1.2",
     "1.2.840.10008.1.2.1",

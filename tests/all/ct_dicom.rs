@@ -698,6 +698,39 @@ fn a_transfer_syntax_without_a_pure_rust_decoder_is_named() {
 }
 
 #[test]
+fn twelve_bit_jpeg_extended_is_refused_in_a_sentence_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 12-bit JPEG extended frame (SOF1, precision 12): the pure-Rust decoder stops at its
+    // frame header, as it does on real 12-bit CT slices.
+    let mut jpeg = vec![
+        0xFF, 0xD8, 0xFF, 0xC1, 0x00, 0x0B, 12, 0x00, 0x40, 0x00, 0x40, 1,
+    ];
+    jpeg.extend_from_slice(&[1, 0x11, 0, 0xFF, 0xD9]);
+    let mut obj = three_bands().to_dataset().unwrap();
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::value::Value::PixelSequence(dicom_core::value::PixelFragmentSequence::new(
+            vec![],
+            vec![jpeg],
+        )),
+    ));
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .transfer_syntax("1.2.840.10008.1.2.4.51")
+        .implementation_class_uid("2.25.3");
+    let mut bytes = Vec::new();
+    obj.with_meta(meta).unwrap().write_all(&mut bytes).unwrap();
+    let err = error_of(dir.path(), "jpeg12.dcm", &bytes);
+    assert!(
+        err.contains(
+            "12-bit JPEG (extended, transfer syntax 1.2.840.10008.1.2.4.51) is not supported"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("jpeg12.dcm"), "{err}");
+}
+
+#[test]
 fn prepare_reads_a_dicom_folder_with_labels_keyed_by_file_name_or_sop_instance_uid() {
     use head_ct::data::prepare::{prepare_kaggle, PrepareOptions};
     let dir = tempfile::tempdir().unwrap();
