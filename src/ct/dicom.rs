@@ -64,17 +64,18 @@ pub fn has_dicom_extension(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// True when the file at `path` is DICOM: a DICOM extension, or the `DICM` marker (read from
-/// the file; a file that cannot be read is not).
+/// True when the file at `path` is DICOM: a DICOM extension, the `DICM` marker, or the start
+/// of a raw data set ([`raw_dataset_transfer_syntax`]), read from the file (a file that cannot
+/// be read is not).
 pub fn is_dicom_file(path: &Path) -> bool {
     if has_dicom_extension(path) {
         return true;
     }
-    let mut head = [0u8; 132];
+    let mut head = Vec::with_capacity(132);
     std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 132), &mut head))
         .is_ok()
-        && has_dicom_marker(&head)
+        && (has_dicom_marker(&head) || raw_dataset_transfer_syntax(&head).is_some())
 }
 
 /// Reads the slice in the DICOM file at `path`, within `limits` ([`Limits::default`] reads up
@@ -106,6 +107,85 @@ pub(crate) fn check_file_size(path: &Path, size: u64, limits: &Limits) -> Result
     Ok(())
 }
 
+/// The transfer syntax of a DICOM data set stored without the preamble and the file meta group
+/// (the "raw" form older archives and converters write, PS3.5 7.1): explicit VR little endian
+/// when a value representation follows the first tag, implicit VR little endian otherwise;
+/// `None` when the bytes do not start with a data set's first element (an even group from
+/// 0008 to 0028, as a data set's first attributes are).
+pub fn raw_dataset_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() < 8 || has_dicom_marker(bytes) || bytes.starts_with(b"DICM") {
+        return None;
+    }
+    let group = u16::from_le_bytes([bytes[0], bytes[1]]);
+    if group % 2 != 0 || !(0x0008..=0x0028).contains(&group) {
+        return None;
+    }
+    if bytes[4..6].iter().all(u8::is_ascii_uppercase) {
+        Some("1.2.840.10008.1.2.1")
+    } else {
+        // Implicit VR: a 4-byte length that fits in the bytes that remain.
+        let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+        (len <= bytes.len() - 8).then_some("1.2.840.10008.1.2")
+    }
+}
+
+/// The note on a data set read without a file meta header.
+fn raw_dataset_note(transfer_syntax: &str) -> String {
+    let encoding = if transfer_syntax == "1.2.840.10008.1.2" {
+        "implicit"
+    } else {
+        "explicit"
+    };
+    format!(
+        "no file meta header (no preamble, no DICM: the older raw data set form): read as \
+         {encoding} VR little endian"
+    )
+}
+
+/// Opens DICOM bytes: a file with the file meta group (preamble optional, PS3.10 7.1), read up
+/// to the pixel data when `header_only`, or a raw data set without it
+/// ([`raw_dataset_transfer_syntax`]), given a file meta group of its own; the note says so for
+/// the latter. Errors name the file: not DICOM, truncated, or a raw data set without
+/// SOPClassUID and SOPInstanceUID.
+pub(super) fn open_dicom(
+    path: &Path,
+    bytes: &[u8],
+    header_only: bool,
+) -> Result<(DefaultDicomObject, Option<String>)> {
+    let not_dicom = |e: &dyn std::fmt::Display| {
+        Error::data(
+            path,
+            format!("cannot read as DICOM (not a DICOM file, or truncated?): {e}"),
+        )
+    };
+    let Some(ts_uid) = raw_dataset_transfer_syntax(bytes) else {
+        let options = if header_only {
+            OpenFileOptions::new().read_until(tags::PIXEL_DATA)
+        } else {
+            OpenFileOptions::new()
+        };
+        let obj = options.from_reader(bytes).map_err(|e| not_dicom(&e))?;
+        return Ok((obj, None));
+    };
+    use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
+    let ts = TransferSyntaxRegistry
+        .get(ts_uid)
+        .ok_or_else(|| not_dicom(&"no transfer syntax"))?;
+    let dataset = dicom_object::InMemDicomObject::read_dataset_with_ts(bytes, ts)
+        .map_err(|e| not_dicom(&e))?;
+    if dataset.get(tags::SOP_CLASS_UID).is_none() || dataset.get(tags::SOP_INSTANCE_UID).is_none() {
+        return Err(Error::data(
+            path,
+            "a DICOM data set without a file meta header, and without SOPClassUID or \
+             SOPInstanceUID: not a valid data set (damaged, or not DICOM)",
+        ));
+    }
+    let obj = dataset
+        .with_meta(dicom_object::FileMetaTableBuilder::new().transfer_syntax(ts_uid))
+        .map_err(|e| not_dicom(&e))?;
+    Ok((obj, Some(raw_dataset_note(ts_uid))))
+}
+
 /// Reads a DICOM file's bytes (with or without the 128-byte preamble); `path` names it in
 /// errors.
 ///
@@ -118,13 +198,8 @@ pub(crate) fn check_file_size(path: &Path, size: u64, limits: &Limits) -> Result
 pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8], limits: &Limits) -> Result<CtSlice> {
     check_file_size(path, bytes.len() as u64, limits)?;
     super::scan::check_element_lengths(path, bytes)?;
-    let obj = OpenFileOptions::new().from_reader(bytes).map_err(|e| {
-        Error::data(
-            path,
-            format!("cannot read as DICOM (not a DICOM file, or truncated?): {e}"),
-        )
-    })?;
-    let mut notes = Vec::new();
+    let (obj, raw_note) = open_dicom(path, bytes, false)?;
+    let mut notes: Vec<String> = raw_note.into_iter().collect();
 
     let modality = text(&obj, tags::MODALITY);
     if let Some(m) = &modality {
@@ -357,10 +432,7 @@ pub fn read_sop_instance_uid(path: &Path, limits: &Limits) -> Result<Option<Stri
     check_file_size(path, std::fs::metadata(path).map_err(io())?.len(), limits)?;
     let bytes = std::fs::read(path).map_err(io())?;
     super::scan::check_element_lengths(path, &bytes)?;
-    let obj = OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .from_reader(&bytes[..])
-        .map_err(|e| Error::data(path, format!("cannot read as DICOM: {e}")))?;
+    let (obj, _) = open_dicom(path, &bytes, true)?;
     Ok(text(&obj, tags::SOP_INSTANCE_UID))
 }
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use dicom_dictionary_std::tags;
-use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_object::DefaultDicomObject;
 
 use super::dicom::{check_file_size, floats, int, text};
 use crate::{input::Limits, Error, Result};
@@ -110,15 +110,7 @@ pub fn read_dicom_header(path: &Path, limits: &Limits) -> Result<DicomHeader> {
     check_file_size(path, std::fs::metadata(path).map_err(io())?.len(), limits)?;
     let bytes = std::fs::read(path).map_err(io())?;
     let has_pixel_data = super::scan::check_element_lengths(path, &bytes)?;
-    let obj = OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .from_reader(&bytes[..])
-        .map_err(|e| {
-            Error::data(
-                path,
-                format!("cannot read as DICOM (not a DICOM file, or truncated?): {e}"),
-            )
-        })?;
+    let (obj, _) = super::dicom::open_dicom(path, &bytes, true)?;
     Ok(header_of(path, &obj, has_pixel_data))
 }
 

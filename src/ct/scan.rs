@@ -64,10 +64,13 @@ impl Cursor<'_> {
 /// Returns whether a PixelData element (7FE0,0010) was met: a structured report, an RT
 /// structure set or a presentation state has none.
 pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let raw = super::dicom::raw_dataset_transfer_syntax(bytes);
     let start = if super::has_dicom_marker(bytes) {
         132
     } else if bytes.starts_with(b"DICM") {
         4
+    } else if raw.is_some() {
+        0
     } else {
         return Ok(false);
     };
@@ -77,8 +80,8 @@ pub(crate) fn check_element_lengths(path: &Path, bytes: &[u8]) -> Result<bool> {
         explicit: true,
         big_endian: false,
     };
-    let mut transfer_syntax = String::new();
-    while c.u16(c.pos, false) == Some(0x0002) {
+    let mut transfer_syntax = raw.unwrap_or_default().to_string();
+    while raw.is_none() && c.u16(c.pos, false) == Some(0x0002) {
         let (tag, value) = element(&mut c, meta, path)?;
         if let Some(range) = value {
             c.pos = range.end;

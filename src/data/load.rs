@@ -340,7 +340,10 @@ impl Loader {
         if bytes.is_empty() {
             return Err(Error::data(path, "empty file (0 bytes), not an image"));
         }
-        if ct::has_dicom_extension(path) || ct::has_dicom_marker(bytes) {
+        if ct::has_dicom_extension(path)
+            || ct::has_dicom_marker(bytes)
+            || ct::dicom::raw_dataset_transfer_syntax(bytes).is_some()
+        {
             // Large images are read one at a time: the reader takes the lock once it knows their
             // size.
             let slice = ct::dicom::read_ct_slice_bytes(path, bytes, &self.limits)?;

@@ -698,6 +698,60 @@ fn a_transfer_syntax_without_a_pure_rust_decoder_is_named() {
 }
 
 #[test]
+fn a_data_set_without_a_file_meta_header_is_read_with_a_note() {
+    use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
+    let dir = tempfile::tempdir().unwrap();
+    let image = three_bands();
+    let with_meta =
+        read_ct_slice(&write(dir.path(), "full.dcm", &image), &Limits::default()).unwrap();
+    for (ts, encoding) in [
+        ("1.2.840.10008.1.2", "implicit"),
+        ("1.2.840.10008.1.2.1", "explicit"),
+    ] {
+        let mut raw = Vec::new();
+        image
+            .to_dataset()
+            .unwrap()
+            .write_dataset_with_ts(&mut raw, TransferSyntaxRegistry.get(ts).unwrap())
+            .unwrap();
+        assert!(!raw.windows(4).any(|w| w == b"DICM"));
+        // No extension: recognised from its first element, as PACS exports are named.
+        let name = format!("raw_{encoding}");
+        std::fs::write(dir.path().join(&name), &raw).unwrap();
+        let path = dir.path().join(&name);
+        assert!(head_ct::ct::dicom::is_dicom_file(&path), "{name}");
+        let slice = read_ct_slice(&path, &Limits::default()).unwrap();
+        assert_eq!(slice.hounsfield, with_meta.hounsfield, "{name}");
+        assert!(
+            slice.notes.iter().any(|n| n.contains("no file meta header")
+                && n.contains(&format!("{encoding} VR little endian"))),
+            "{:?}",
+            slice.notes
+        );
+        // The loader and the study reader take it too.
+        assert_eq!(
+            Loader::default().file(&path).unwrap(),
+            Loader::default()
+                .file(&dir.path().join("full.dcm"))
+                .unwrap()
+        );
+        let header = head_ct::ct::read_dicom_header(&path, &Limits::default()).unwrap();
+        assert!(header.has_pixel_data && header.sop_instance_uid.is_some());
+        // Cut short: a sentence, not a panic.
+        let err = error_of(dir.path(), &format!("{name}.dcm"), &raw[..raw.len() / 3]);
+        assert!(
+            err.contains("truncated") || err.contains("cannot read"),
+            "{err}"
+        );
+    }
+    // Bytes that start like a data set but are not one.
+    let mut junk = vec![0x08, 0x00, 0x05, 0x00, b'C', b'S', 0x02, 0x00, b'x', b'x'];
+    junk.extend_from_slice(&[0u8; 40]);
+    let err = error_of(dir.path(), "junk.dcm", &junk);
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn twelve_bit_jpeg_extended_is_refused_in_a_sentence_that_says_so() {
     let dir = tempfile::tempdir().unwrap();
     // A 12-bit JPEG extended frame (SOF1, precision 12): the pure-Rust decoder stops at its
