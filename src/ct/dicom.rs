@@ -117,7 +117,7 @@ pub fn raw_dataset_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
         return None;
     }
     let group = u16::from_le_bytes([bytes[0], bytes[1]]);
-    if group % 2 != 0 || !(0x0008..=0x0028).contains(&group) {
+    if !group.is_multiple_of(2) || !(0x0008..=0x0028).contains(&group) {
         return None;
     }
     if bytes[4..6].iter().all(u8::is_ascii_uppercase) {
