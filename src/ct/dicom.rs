@@ -228,6 +228,16 @@ pub fn read_ct_slice_bytes(path: &Path, bytes: &[u8], limits: &Limits) -> Result
             ),
         ));
     }
+    if int(&obj, tags::BITS_ALLOCATED) == Some(1) {
+        let class = text(&obj, tags::SOP_CLASS_UID).unwrap_or_else(|| "none".into());
+        return Err(Error::data(
+            path,
+            format!(
+                "1-bit pixel data (a segmentation or a mask, SOP class {class}): not a CT image \
+                 of CT numbers"
+            ),
+        ));
+    }
     // Rows and Columns are US (at most 65535); anything else is a damaged header.
     let side = |tag| {
         int(&obj, tag)
