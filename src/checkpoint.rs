@@ -374,13 +374,23 @@ pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMeta
         path.parent().map(Path::to_path_buf).unwrap_or_default()
     };
     let meta_path = dir.join(METADATA_FILE);
+    if !meta_path.is_file() {
+        return Err(missing_model(&dir));
+    }
     let text = std::fs::read_to_string(&meta_path).map_err(Error::io(&meta_path))?;
     let metadata = parse_metadata(&text, &meta_path)?;
     metadata.check_fits_teaching_net(&meta_path)?;
 
     let weights = dir.join(WEIGHTS_FILE);
     if !weights.is_file() {
-        return Err(Error::data(weights, "the weights file is missing"));
+        return Err(Error::data(
+            weights,
+            format!(
+                "the weights file is missing: the training run that wrote {} did not finish \
+                 saving (interrupted?); train again into it",
+                crate::text::printable_path(&dir)
+            ),
+        ));
     }
     check_weights_file(&weights)?;
     let mut model = build_teaching_net(dev);
@@ -395,6 +405,30 @@ pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMeta
     })?;
     debug_assert_eq!(model.num_trainable_params(), TEACHING_NET_PARAMS);
     Ok((model, metadata))
+}
+
+/// Why `dir` holds no model: it does not exist, it is not a run folder, or the run that wrote
+/// it stopped before saving (a killed or interrupted `train` leaves its first figures only).
+fn missing_model(dir: &Path) -> Error {
+    let shown = crate::text::printable_path(dir);
+    if !dir.is_dir() {
+        return Error::data(dir, "no such run folder");
+    }
+    let started = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().next().is_some())
+        .unwrap_or(false);
+    Error::data(
+        dir,
+        if started {
+            format!(
+                "no trained model here ({METADATA_FILE} and {WEIGHTS_FILE} are written when \
+                 training ends): the training run that wrote this folder did not finish \
+                 (interrupted?); train again, e.g. `head-ct train --out {shown}`"
+            )
+        } else {
+            format!("an empty folder, not a run folder ({METADATA_FILE} missing)")
+        },
+    )
 }
 
 /// The largest weights file read: the teaching model's weights take about 1 MiB (265,953

@@ -180,3 +180,46 @@ fn settings_are_checked_before_any_work() {
     }
     assert!(!d.join("runs").exists());
 }
+
+#[test]
+fn an_interrupted_training_run_says_so_and_can_be_trained_again() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_head-ct"))
+        .args(["train", "--epochs", "50", "--out", "run"])
+        .current_dir(d)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed (as by the machine or an impatient user) once it trains.
+    let stdout = child.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        if line.unwrap().starts_with("Epoch 1/") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!d.join("run/model.json").exists());
+    // No half-written file is left under its final name.
+    for entry in std::fs::read_dir(d.join("run")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(name == "samples.png" || name.starts_with('.'), "{name}");
+    }
+    common::write_phantoms(d, 8, 4, 2);
+    let out = head_ct(&["predict", "--model", "run", "ph/test"], d);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("run: no trained model here") && log.contains("did not finish (interrupted?)"),
+        "{log}"
+    );
+    let out = head_ct(
+        &["train", "--data", "ph", "--epochs", "1", "--out", "run"],
+        d,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = head_ct(&["predict", "--model", "run", "ph/test"], d);
+    assert!(out.status.success(), "{}", text(&out));
+}
