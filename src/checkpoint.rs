@@ -368,6 +368,12 @@ pub fn save_checkpoint(dir: &Path, model: &TeachingNet, metadata: &ModelMetadata
 /// was recorded as data) is read and converted; its augmentation, a `Debug` string, is
 /// recognised when it is one of the two that version wrote (none or the Keras tutorial's).
 pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMetadata)> {
+    if !path.exists() {
+        return Err(Error::data(
+            path,
+            format!("no such run folder (a run folder holds {METADATA_FILE} and {WEIGHTS_FILE})"),
+        ));
+    }
     let dir: PathBuf = if path.is_dir() {
         path.to_path_buf()
     } else {
@@ -412,7 +418,10 @@ pub fn load_checkpoint(dev: &Cpu, path: &Path) -> Result<(TeachingNet, ModelMeta
 fn missing_model(dir: &Path) -> Error {
     let shown = crate::text::printable_path(dir);
     if !dir.is_dir() {
-        return Error::data(dir, "no such run folder");
+        return Error::data(
+            dir,
+            format!("no such run folder ({METADATA_FILE} expected in it)"),
+        );
     }
     let started = std::fs::read_dir(dir)
         .map(|entries| entries.flatten().next().is_some())
