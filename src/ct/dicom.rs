@@ -144,8 +144,9 @@ fn raw_dataset_note(transfer_syntax: &str) -> String {
 
 /// Opens DICOM bytes: a file with the file meta group (preamble optional, PS3.10 7.1), read up
 /// to the pixel data when `header_only`, or a raw data set without it
-/// ([`raw_dataset_transfer_syntax`]), given a file meta group of its own; the note says so for
-/// the latter. Errors name the file: not DICOM, truncated, or a raw data set without
+/// ([`raw_dataset_transfer_syntax`]), given a file meta group of its own (read whole, pixel
+/// data included, whatever `header_only` asks: such files are rare); the note says so for the
+/// latter. Errors name the file: not DICOM, truncated, or a raw data set without
 /// SOPClassUID and SOPInstanceUID.
 pub(super) fn open_dicom(
     path: &Path,

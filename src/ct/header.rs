@@ -17,7 +17,7 @@ const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 
 /// The attributes of one DICOM file that say what it is and where it sits in a study. DICOM
 /// PS3.3 C.7.2.1 (General Study), C.7.3.1 (General Series), C.7.6.1 (General Image), C.7.6.2
-/// (Image Plane), C.12.1 (SOP Common). Patient name, id and birth date are not read.
+/// (Image Plane), C.12.1 (SOP Common). Patient name, id and birth date are not taken.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DicomHeader {
     pub path: PathBuf,

@@ -42,7 +42,14 @@ pub fn series_probability_figure(
             .or_plot()?;
         chart
             .configure_mesh()
-            .x_desc("slice (1 = lowest position along the scan)")
+            .x_desc(match series.series.ordered_by {
+                crate::study::SlicesOrderedBy::Position => {
+                    "slice (1 = lowest position along the scan)"
+                }
+                crate::study::SlicesOrderedBy::InstanceNumber => {
+                    "slice (in InstanceNumber order: positions missing)"
+                }
+            })
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc(format!("{kind} probability of hemorrhage"))
             .label_style((FONT, 14.0).into_font().color(&colors::INK))

@@ -52,7 +52,8 @@ impl StudyRule {
     /// The series' score: the highest, over every run of `adjacent` neighbouring slices (all
     /// slices when the series has fewer), of the lowest probability in the run, so that
     /// `score >= threshold` is exactly the rule. A slice without a probability (`None`: it
-    /// could not be read) counts as 0, so it breaks runs. `None` when no slice has one.
+    /// could not be read) or with a NaN one counts as −1, below any threshold, so it breaks
+    /// runs. `None` when no slice has one.
     pub fn series_score(&self, probabilities: &[Option<f32>]) -> Option<f32> {
         if probabilities.iter().all(Option::is_none) {
             return None;
@@ -62,7 +63,7 @@ impl StudyRule {
             .windows(k)
             .map(|run| {
                 run.iter()
-                    .map(|p| p.unwrap_or(0.0))
+                    .map(|p| p.filter(|p| !p.is_nan()).unwrap_or(UNREAD))
                     .fold(f32::INFINITY, f32::min)
             })
             .reduce(f32::max)
@@ -76,6 +77,9 @@ impl StudyRule {
         }
     }
 }
+
+/// What a slice that could not be read counts as in a run: below any threshold.
+const UNREAD: f32 = -1.0;
 
 /// The runs of neighbouring slices at or above `threshold`, 1-based, e.g. `11-16;20`; empty
 /// when none.

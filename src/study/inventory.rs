@@ -77,9 +77,14 @@ pub fn take_inventory(paths: &[PathBuf], limits: &Limits) -> Inventory {
     for root in paths {
         walk(root, &mut candidates, &mut inventory.skipped);
     }
-    // A file named twice (a folder and a file inside it) is read once.
-    let mut once = std::collections::BTreeSet::new();
-    candidates.retain(|p| once.insert(p.clone()));
+    // A file named twice (a folder and a file inside it, `dir` and `./dir`, a link) is read
+    // once.
+    let mut once = std::collections::HashSet::new();
+    let canonical = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+    candidates.retain(|p| once.insert(canonical(p)));
+    inventory
+        .skipped
+        .retain(|s| once.insert(canonical(&s.path)));
     let sorted: Vec<Sorted> = candidates
         .par_iter()
         .map(|path| sort_file(path, limits))

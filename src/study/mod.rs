@@ -22,7 +22,7 @@
 //!   that fails to decode is listed as failed and the rest is still predicted.
 //! - [`StudyRule`]: the call for a series and a study, in one sentence.
 //!
-//! No patient name, patient id or birth date is read.
+//! No patient name, patient id or birth date is printed or written.
 
 mod call;
 mod figures;
@@ -143,10 +143,32 @@ impl SeriesResult {
         name
     }
 
+    /// False when not one of its slices could be read: it has no call.
+    pub fn is_readable(&self) -> bool {
+        self.score.is_some()
+    }
+
+    /// The call as a word for tables: `hemorrhage`, `normal`, or `unreadable` when no slice
+    /// could be read.
+    pub fn call_name(&self) -> &'static str {
+        if self.is_readable() {
+            self.call.name()
+        } else {
+            "unreadable"
+        }
+    }
+
     /// One sentence: "series 2 'HEAD 5mm STND', 28 slices: hemorrhage likely — slices 11–16
     /// of 28 at or above 0.50 (highest 0.93, slice 13)".
     pub fn sentence(&self, rule: &StudyRule) -> String {
         let n = self.predictions.len();
+        if !self.is_readable() {
+            return format!(
+                "{}, {n} slice{}: could not be read (no slice decoded; see the skipped list)",
+                self.name(),
+                if n == 1 { "" } else { "s" }
+            );
+        }
         let runs = positive_runs(&self.probabilities(), rule.threshold).replace('-', "–");
         let verdict = if self.call.is_hemorrhage() {
             "hemorrhage likely"
@@ -191,7 +213,8 @@ pub struct StudyResult {
     pub uid: String,
     pub date: Option<String>,
     pub series: Vec<SeriesResult>,
-    /// The highest series score.
+    /// The highest series score; `None` when no slice of the study could be read (then the
+    /// study has no call, whatever `call` holds).
     pub score: Option<f32>,
     pub call: Label,
 }
@@ -215,6 +238,8 @@ impl StudyResult {
             "Study {uid}{date}: {} ({n} series)",
             if self.call.is_hemorrhage() {
                 "hemorrhage likely"
+            } else if self.score.is_none() {
+                "could not be read"
             } else {
                 "no hemorrhage found"
             }

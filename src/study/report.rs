@@ -57,7 +57,8 @@ pub fn write_slices_csv(path: &Path, studies: &[StudyResult]) -> Result<()> {
 /// series_description, slices, max_probability, max_slice, call, positive_slices, score,
 /// study_call`. `positive_slices` are the runs at or above the threshold (`11-16;20`);
 /// `score` is [`StudyRule::series_score`], the number the call compares with the threshold;
-/// `study_call` the call of the series' study.
+/// `study_call` the call of the series' study. A call is `unreadable` when no slice could be
+/// read.
 pub fn write_series_csv(path: &Path, studies: &[StudyResult], rule: &StudyRule) -> Result<()> {
     let mut csv = String::from(
         "study_uid,series_uid,series_number,series_description,slices,max_probability,\
@@ -75,10 +76,14 @@ pub fn write_series_csv(path: &Path, studies: &[StudyResult], rule: &StudyRule) 
                 s.predictions.len(),
                 opt(highest.map(|(p, _)| format!("{p:.6}"))),
                 opt(highest.map(|(_, i)| i)),
-                s.call.name(),
+                s.call_name(),
                 positive_runs(&s.probabilities(), rule.threshold),
                 opt(s.score.map(|x| format!("{x:.6}"))),
-                study.call.name(),
+                if study.score.is_some() {
+                    study.call.name()
+                } else {
+                    "unreadable"
+                },
             ));
         }
     }

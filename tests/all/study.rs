@@ -323,13 +323,13 @@ fn the_series_score_is_the_rule_and_runs_are_listed() {
         for case in cases {
             let probs = p(case);
             // By definition: the best run of `adjacent` neighbours (all slices when fewer),
-            // scored by its lowest, an unread slice counting as 0; no slice read: no score.
+            // scored by its lowest, an unread slice counting as -1; no slice read: no score.
             let k = adjacent.min(probs.len());
             let by_definition = (0..=probs.len() - k)
                 .map(|i| {
                     probs[i..i + k]
                         .iter()
-                        .map(|p| p.unwrap_or(0.0))
+                        .map(|p| p.unwrap_or(-1.0))
                         .fold(1.0f32, f32::min)
                 })
                 .reduce(f32::max)
@@ -352,6 +352,10 @@ fn the_series_score_is_the_rule_and_runs_are_listed() {
     assert_eq!(positive_runs(&p(cases[4]), t), "2-4;6");
     assert_eq!(positive_runs(&p(cases[3]), t), "1;3");
     assert!(StudyRule::new(t, 0).is_err());
+    // At threshold 0, slices that could not be read still do not count.
+    let zero = StudyRule::new(Threshold::new(0.0).unwrap(), 2).unwrap();
+    assert_eq!(zero.series_call(&p(&[-1.0, -1.0, 0.3])), Label::Normal);
+    assert_eq!(zero.series_call(&p(&[0.0, 0.3])), Label::Hemorrhage);
     assert!(two.sentence().contains("at least 2 adjacent slices"));
 }
 
@@ -485,6 +489,32 @@ fn study_and_predict_read_an_export_folder_and_list_what_they_skip() {
         let t = std::fs::read_to_string(d.join("study").join(name)).unwrap();
         assert!(!t.contains("Phantom^Synthetic"), "{name}");
     }
+
+    // The same folder named twice is read once; a labels file that matches no study stops the
+    // command after the tables are written.
+    std::fs::write(d.join("wrong.csv"), "study_uid, hemorrhage\n2.25.1, 1\n").unwrap();
+    let out = head_ct(
+        &[
+            "study",
+            "--model",
+            "run",
+            "export",
+            "./export",
+            "--out",
+            "again",
+            "--labels",
+            "wrong.csv",
+        ],
+        d,
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("none of the 1 studies read has a row"),
+        "{log}"
+    );
+    assert_eq!(csv_rows(&d.join("again/slices.csv")).len(), 9);
+    assert_eq!(csv_rows(&d.join("again/skipped.csv")).len(), 8);
 
     // predict on the same folder: every image predicted, the rest listed, exit status 2
     // because of the damaged file; without it, 0.

@@ -308,6 +308,7 @@ fn find_inputs(
             .into_iter()
             .flatten()
             .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .map(|e| e.path())
             .filter(|p| !p.is_dir())
             .collect();
@@ -315,6 +316,9 @@ fn find_inputs(
             add(&loose, None, &mut skipped);
         }
     }
+    // A file named twice (`dir` and `dir/x.dcm`) is predicted once.
+    let mut once = HashSet::new();
+    inputs.retain(|(p, _)| once.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     (inputs, skipped)
 }
 

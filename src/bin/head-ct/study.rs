@@ -131,12 +131,13 @@ pub(crate) fn study(args: StudyArgs, limits: Limits) -> Result<Outcome> {
             );
         }
     }
+    // The tables and figures first: a labels file that matches nothing must not lose them.
+    if let Some(out) = &args.out {
+        write_outputs(out, &study_model, &results, &skipped, &rule)?;
+    }
     if let Some((key, rows)) = labels {
         let path = args.labels.as_deref().unwrap_or(Path::new("labels.csv"));
         score(&results, &key, &rows, &rule, path)?;
-    }
-    if let Some(out) = &args.out {
-        write_outputs(out, &study_model, &results, &skipped, &rule)?;
     }
     Ok(if failed > 0 {
         Outcome::SomeImagesFailed
@@ -178,13 +179,18 @@ fn score(
 ) -> Result<()> {
     let by_series = key == "series_uid";
     let mut scored: Vec<(String, f32, Label)> = Vec::new();
+    let mut unreadable = 0;
     for study in results {
+        let mut add = |uid: &str, score: Option<f32>, call: Label| match score {
+            Some(score) => scored.push((uid.to_string(), score, call)),
+            None => unreadable += 1,
+        };
         if by_series {
             for s in &study.series {
-                scored.push((s.series.uid.clone(), s.score.unwrap_or(0.0), s.call));
+                add(&s.series.uid, s.score, s.call);
             }
         } else {
-            scored.push((study.uid.clone(), study.score.unwrap_or(0.0), study.call));
+            add(&study.uid, study.score, study.call);
         }
     }
     let mut probabilities = Vec::new();
@@ -220,6 +226,9 @@ fn score(
     if unlabelled > 0 {
         println!("({unlabelled} {what} read have no label and are not scored.)");
     }
+    if unreadable > 0 {
+        println!("({unreadable} {what} could not be read at all and are not scored.)");
+    }
     Ok(())
 }
 
@@ -236,8 +245,13 @@ fn write_outputs(
     write_skipped_csv(&out.join("skipped.csv"), skipped)?;
     let mut figures = 0;
     for (k, study) in results.iter().enumerate() {
-        for s in &study.series {
-            let number = s.series.number.map_or("x".to_string(), |n| n.to_string());
+        let mut used = std::collections::HashSet::new();
+        for (j, s) in study.series.iter().enumerate() {
+            // By SeriesNumber; a series without one, or sharing it, by its place in the study.
+            let number = match s.series.number {
+                Some(n) if used.insert(n) => n.to_string(),
+                _ => format!("{}of{}", j + 1, study.series.len()),
+            };
             let path = out.join(format!("study{:02}_series{number}.png", k + 1));
             let title = format!("{}: {}", study.sentence(), s.name());
             plots::series_probability_figure(&title, s, rule.threshold)?.save_png(&path)?;
