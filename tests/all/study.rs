@@ -537,3 +537,94 @@ fn study_and_predict_read_an_export_folder_and_list_what_they_skip() {
         "{log}"
     );
 }
+
+#[test]
+fn study_reads_phantom_studies_in_slice_order_and_scores_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_small_model(d);
+    let out = head_ct(
+        &[
+            "phantoms",
+            "--format",
+            "dicom",
+            "--studies",
+            "2",
+            "--out",
+            "studies",
+        ],
+        d,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = head_ct(
+        &[
+            "study",
+            "--model",
+            "run",
+            "studies",
+            "--out",
+            "result",
+            "--labels",
+            "studies/labels.csv",
+        ],
+        d,
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("Read 86 DICOM images of 2 studies: 84 slices in 4 series"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Scored 2 studies against studies/labels.csv"),
+        "{log}"
+    );
+    // Slice k of each series in slices.csv is slice k of truth.csv (ascending position),
+    // whatever the files are named, and positions rise along each series.
+    let truth: std::collections::HashMap<(String, String, String), f64> =
+        std::fs::read_to_string(d.join("studies/truth.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').map(str::trim).collect();
+                (
+                    (f[0].into(), f[1].into(), f[2].into()),
+                    f[3].parse().unwrap(),
+                )
+            })
+            .collect();
+    let slices = csv_rows(&d.join("result/slices.csv"));
+    assert_eq!(slices.len(), truth.len());
+    for pair in slices.windows(2) {
+        if pair[0][1] == pair[1][1] {
+            let (a, b): (f64, f64) = (pair[0][5].parse().unwrap(), pair[1][5].parse().unwrap());
+            assert!(a < b, "{pair:?}");
+        }
+    }
+    for r in &slices {
+        let expected = truth[&(r[0].clone(), r[1].clone(), r[4].clone())];
+        let position: f64 = r[5].parse().unwrap();
+        assert!(
+            (position - expected).abs() < 0.01,
+            "{r:?}: truth {expected}"
+        );
+    }
+    // Localizers, reports and the export's text files: skipped, each with a reason.
+    let skipped = csv_rows(&d.join("result/skipped.csv"));
+    assert_eq!(skipped.len(), 2 + 2 + 3, "{skipped:?}");
+    assert_eq!(
+        skipped
+            .iter()
+            .filter(|r| r[1].starts_with("localizer"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        skipped
+            .iter()
+            .filter(|r| r[1].starts_with("structured report"))
+            .count(),
+        2
+    );
+}
