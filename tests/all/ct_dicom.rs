@@ -754,26 +754,22 @@ fn a_data_set_without_a_file_meta_header_is_read_with_a_note() {
 #[test]
 fn a_one_bit_segmentation_is_refused_as_not_a_ct_image() {
     let dir = tempfile::tempdir().unwrap();
-    let mut obj = three_bands().to_dataset().unwrap();
     let us = |v: u16| PrimitiveValue::from(v);
-    obj.put(DataElement::new(
-        tags::SOP_CLASS_UID,
-        VR::UI,
-        PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.66.4"),
-    ));
-    obj.put(DataElement::new(tags::BITS_ALLOCATED, VR::US, us(1)));
-    obj.put(DataElement::new(tags::BITS_STORED, VR::US, us(1)));
-    obj.put(DataElement::new(tags::HIGH_BIT, VR::US, us(0)));
-    obj.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OB,
-        PrimitiveValue::U8(vec![0u8; 64 * 64 / 8].into()),
-    ));
-    let meta = dicom_object::FileMetaTableBuilder::new()
-        .transfer_syntax("1.2.840.10008.1.2.1")
-        .implementation_class_uid("2.25.3");
-    let mut bytes = Vec::new();
-    obj.with_meta(meta).unwrap().write_all(&mut bytes).unwrap();
+    let bytes = bands_file_with(|obj| {
+        obj.put(DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.66.4"),
+        ));
+        obj.put(DataElement::new(tags::BITS_ALLOCATED, VR::US, us(1)));
+        obj.put(DataElement::new(tags::BITS_STORED, VR::US, us(1)));
+        obj.put(DataElement::new(tags::HIGH_BIT, VR::US, us(0)));
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::U8(vec![0u8; 64 * 64 / 8].into()),
+        ));
+    });
     let err = error_of(dir.path(), "seg.dcm", &bytes);
     assert!(err.contains("1-bit pixel data (a segmentation"), "{err}");
     assert!(!err.contains("truncated"), "{err}");

@@ -199,24 +199,11 @@ fn predict(args: PredictArgs, limits: Limits) -> Result<Outcome> {
     let threshold = args.threshold.unwrap_or(metadata.threshold());
     let (inputs, mut skipped) = find_inputs(&args.images, &limits);
     if inputs.is_empty() {
-        let reasons: Vec<String> = skipped
-            .iter()
-            .take(5)
-            .map(|s| format!("{}: {}", head_ct::text::printable_path(&s.path), s.reason))
-            .collect();
-        return Err(Error::InvalidInput(format!(
-            "no image to predict in {}{}",
-            args.images
-                .iter()
-                .map(|p| head_ct::text::printable_path(p))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if reasons.is_empty() {
-                String::new()
-            } else {
-                format!("; skipped: {}", reasons.join("; "))
-            }
-        )));
+        return Err(nothing_to_read(
+            "no image to predict",
+            &args.images,
+            &skipped,
+        ));
     }
     println!("{}", metadata.probability_sentence());
     if args.threshold.is_some() {
@@ -269,6 +256,29 @@ fn predict(args: PredictArgs, limits: Limits) -> Result<Outcome> {
     } else {
         Outcome::Done
     })
+}
+
+/// The error of a command that found nothing to read under `paths`: `what`, where, and the
+/// first reasons files were skipped (the folder given, the DICOMDIR alone, ...).
+pub(crate) fn nothing_to_read(what: &str, paths: &[PathBuf], skipped: &[Skipped]) -> Error {
+    let shown = |p: &Path| head_ct::text::printable_path(p);
+    let reasons: Vec<String> = skipped
+        .iter()
+        .take(5)
+        .map(|s| format!("{}: {}", shown(&s.path), s.reason))
+        .collect();
+    let paths: Vec<String> = paths.iter().map(|p| shown(p)).collect();
+    let n = skipped.len();
+    Error::InvalidInput(format!(
+        "{what} in {} ({n} file{} skipped{})",
+        paths.join(", "),
+        if n == 1 { "" } else { "s" },
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", reasons.join("; "))
+        }
+    ))
 }
 
 /// The images to predict under `paths`, each with its truth when it lies in a class folder,

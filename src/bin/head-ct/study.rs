@@ -50,26 +50,11 @@ pub(crate) fn study(args: StudyArgs, limits: Limits) -> Result<Outcome> {
     let images = inventory.dicom_images.len();
     let studies = order_studies(inventory.dicom_images, &mut skipped);
     if studies.is_empty() {
-        let reasons: Vec<String> = skipped
-            .iter()
-            .take(5)
-            .map(|s| format!("{}: {}", head_ct::text::printable_path(&s.path), s.reason))
-            .collect();
-        return Err(Error::InvalidInput(format!(
-            "no CT series to read in {} ({} file{} skipped{})",
-            args.paths
-                .iter()
-                .map(|p| head_ct::text::printable_path(p))
-                .collect::<Vec<_>>()
-                .join(", "),
-            skipped.len(),
-            plural(skipped.len()),
-            if reasons.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", reasons.join("; "))
-            }
-        )));
+        return Err(crate::nothing_to_read(
+            "no CT series to read",
+            &args.paths,
+            &skipped,
+        ));
     }
     let slices: usize = studies
         .iter()
